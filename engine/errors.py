@@ -1,0 +1,120 @@
+"""The engine's two families of errors, each carrying its place.
+
+* :class:`DefinitionError` - an app's YAML is wrong. It names the file, line, column and
+  the path inside the document, so ``str(error)`` is already a useful log line:
+  ``forms/order.yaml:23:7 fields.qty.min: expected a number``.
+* :class:`RecordError` - submitted data is wrong. It names the field key, the row of a
+  sub-table when there is one, and a message a person can act on.
+
+Loaders and validators collect every error they find and raise them together
+(:class:`DefinitionErrors`, :class:`RecordValidationError`), never just the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DefinitionError:
+    """One mistake in a definition file, located to the character."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        text = f"{where} {self.path}: {self.message}" if self.path else f"{where} {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column, self.path)
+
+
+class DefinitionErrors(Exception):
+    """Raised by loaders with every error of the files they read, in file/line order."""
+
+    def __init__(self, errors: Iterable[DefinitionError]):
+        self.errors: list[DefinitionError] = sorted(errors, key=DefinitionError.sort_key)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One problem with submitted record data.
+
+    ``field`` is the field key (``lines.qty`` for a sub-table column), ``row`` the
+    zero-based sub-table row when the problem is inside one, ``code`` a stable machine
+    name (``required``, ``type``, ``min``, ``unique``, ``validation``...).
+    """
+
+    field: str | None
+    message: str
+    code: str = "invalid"
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = self.field or "record"
+        if self.row is not None:
+            head, _, tail = where.partition(".")
+            where = f"{head}[{self.row + 1}].{tail}" if tail else f"{head}[{self.row + 1}]"
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "row": self.row, "code": self.code, "message": self.message}
+
+
+class RecordValidationError(Exception):
+    """Raised with every :class:`RecordError` found in one submission; nothing was written."""
+
+    def __init__(self, errors: Iterable[RecordError]):
+        self.errors: list[RecordError] = list(errors)
+        super().__init__("; ".join(str(e) for e in self.errors))
+
+
+@dataclass
+class ExpressionError(Exception):
+    """An expression that cannot be compiled or evaluated.
+
+    ``column`` is 1-based inside the expression text when known, so a loader can turn it
+    into a file position.
+    """
+
+    message: str
+    column: int | None = None
+    hint: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class ServiceError(Exception):
+    """Base of errors raised by the service facade for a caller to show as-is."""
+
+
+class NotFoundError(ServiceError):
+    """An app, form or record that does not exist (or that the actor may not see)."""
+
+
+class ConflictError(ServiceError):
+    """A concurrent change won: reload and try again."""
+
+
+class PermissionDeniedError(ServiceError):
+    """The actor may not do this."""
+
+
+class MigrationError(ServiceError):
+    """A form change would lose or corrupt data; nothing was changed."""
