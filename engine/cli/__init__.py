@@ -1,0 +1,112 @@
+"""The ``lowcode`` command line.
+
+Each command parses its arguments, calls :mod:`engine.definitions` or the service
+facade, and prints the result; no business logic lives here. Problems a person can fix
+(a wrong path, bad JSON, a missing database, invalid data) print one clear message to
+stderr and exit with status 1 (2 for usage errors, as argparse does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from engine.cli import commands
+from engine.cli.output import CommandFailed
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/lowcode.db"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate so docs and tests can read it)."""
+    parser = argparse.ArgumentParser(
+        prog="lowcode",
+        description="Low-code form-and-workflow engine: check and install apps, manage records.",
+    )
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("LOWCODE_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="SQLAlchemy URL (env LOWCODE_DATABASE_URL; default %(default)s)",
+    )
+    parser.add_argument(
+        "--files-dir",
+        default=os.environ.get("LOWCODE_FILES_DIR", "instance/files"),
+        help="folder for uploaded files (env LOWCODE_FILES_DIR; default %(default)s)",
+    )
+    parser.add_argument(
+        "--user", default=os.environ.get("LOWCODE_USER", "admin"), help="acting user id"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate an app folder or file; list every error")
+    check.add_argument("path")
+    check.set_defaults(handler=commands.check)
+
+    init = sub.add_parser("init", help="create the database tables")
+    init.set_defaults(handler=commands.init)
+
+    app = sub.add_parser("app", help="install and list apps")
+    app_sub = app.add_subparsers(dest="app_command", required=True, metavar="ACTION")
+    install = app_sub.add_parser("install", help="install or upgrade an app from a folder or file")
+    install.add_argument("path")
+    install.set_defaults(handler=commands.app_install)
+    app_list = app_sub.add_parser("list", help="list installed apps and their forms")
+    app_list.set_defaults(handler=commands.app_list)
+
+    records = sub.add_parser("records", help="create, list and show records")
+    rec_sub = records.add_subparsers(dest="records_command", required=True, metavar="ACTION")
+    create = rec_sub.add_parser("create", help="create a record from JSON")
+    create.add_argument("app")
+    create.add_argument("form")
+    source = create.add_mutually_exclusive_group(required=True)
+    source.add_argument("--json", dest="json_text", help="the record as a JSON object")
+    source.add_argument("--file", help="a JSON file with one object or a list of objects ('-' = stdin)")
+    create.set_defaults(handler=commands.records_create)
+
+    listing = rec_sub.add_parser("list", help="list records with filters, sort and paging")
+    listing.add_argument("app")
+    listing.add_argument("form")
+    listing.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COND",
+        help="filter like 'total>=100', 'supplier.name^=Hang', 'state=active' (repeatable); "
+        "operators: = != > >= < <= ~ (contains) ^= (starts with)",
+    )
+    listing.add_argument("--sort", action="append", default=[], help="field, '-field' descending")
+    listing.add_argument("--search", help="text searched in text fields and titles")
+    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--page-size", type=int, default=20)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=commands.records_list)
+
+    show = rec_sub.add_parser("show", help="show one record as JSON")
+    show.add_argument("app")
+    show.add_argument("form")
+    show.add_argument("id", type=int)
+    show.set_defaults(handler=commands.records_show)
+
+    demo = sub.add_parser("demo", help="walk through the examples on a fresh SQLite database")
+    demo.add_argument(
+        "--database",
+        dest="demo_database",
+        default="sqlite:///instance/demo.db",
+        help="database for the demo (recreated; default %(default)s)",
+    )
+    demo.set_defaults(handler=commands.demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lowcode`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except CommandFailed as failure:
+        print(failure.message, file=sys.stderr)
+        return failure.status
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,219 @@
+"""Handlers of the ``lowcode`` commands: parse input, call the service, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from engine.cli.output import CommandFailed, format_table, to_json_text
+from engine.definitions import check_app, load_app
+from engine.errors import (
+    DefinitionErrors,
+    NotFoundError,
+    RecordValidationError,
+    ServiceError,
+)
+from engine.service import Actor, Service
+
+# Longest operators first so '>=' is not read as '>' followed by '=...'.
+_FILTER_OPERATORS = (
+    (">=", "ge"),
+    ("<=", "le"),
+    ("!=", "ne"),
+    ("^=", "startswith"),
+    ("=", "eq"),
+    (">", "gt"),
+    ("<", "lt"),
+    ("~", "contains"),
+)
+_FILTER_FIELD = re.compile(r"^\s*([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*")
+
+
+def parse_filter(text: str) -> tuple[str, str, str]:
+    """``'total>=100'`` -> ``('total', 'ge', '100')``; a clear error otherwise."""
+    match = _FILTER_FIELD.match(text)
+    if match:
+        rest = text[match.end() :]
+        for symbol, op in _FILTER_OPERATORS:
+            if rest.startswith(symbol):
+                return match.group(1), op, rest[len(symbol) :].strip()
+    raise CommandFailed(
+        f"cannot read the filter {text!r}: write FIELD OPERATOR VALUE, e.g. 'total>=100' "
+        "(operators: = != > >= < <= ~ ^=)",
+        status=2,
+    )
+
+
+def open_service(args: argparse.Namespace, *, must_exist: bool = True) -> Service:
+    """A service on ``--database``; refuses a missing SQLite file unless creating one."""
+    url_text = getattr(args, "demo_database", None) or args.database
+    try:
+        url = make_url(url_text)
+    except ArgumentError as exc:
+        raise CommandFailed(f"cannot read the database URL {url_text!r}: {exc}") from exc
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database)
+        if must_exist and not path.exists():
+            raise CommandFailed(
+                f"no database at {path}: run `lowcode init` first "
+                "(or pass --database / set LOWCODE_DATABASE_URL)"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        service = Service(url_text, files_dir=args.files_dir)
+        if must_exist:
+            service.check_database()
+    except OperationalError as exc:
+        raise CommandFailed(f"cannot open the database {url!r}: {exc.orig}") from exc
+    return service
+
+
+def actor_of(args: argparse.Namespace) -> Actor:
+    return Actor(args.user)
+
+
+def _existing_path(text: str) -> Path:
+    path = Path(text)
+    if not path.exists():
+        raise CommandFailed(f"no such file or folder: {text}")
+    return path
+
+
+def check(args: argparse.Namespace) -> int:
+    """``lowcode check PATH``: print every definition error; exit 1 when there are any."""
+    path = _existing_path(args.path)
+    errors = check_app(path)
+    if errors:
+        for error in errors:
+            print(error)
+        noun = "error" if len(errors) == 1 else "errors"
+        print(f"{len(errors)} {noun} in {path}", file=sys.stderr)
+        return 1
+    app = load_app(path)
+    fields = sum(len(form.fields) for form in app.forms)
+    print(f"ok: app {app.key} {app.version}, {len(app.forms)} forms, {fields} fields")
+    return 0
+
+
+def init(args: argparse.Namespace) -> int:
+    service = open_service(args, must_exist=False)
+    service.init_database()
+    print(f"database ready: {service.database_url}")
+    return 0
+
+
+def app_install(args: argparse.Namespace) -> int:
+    path = _existing_path(args.path)
+    try:
+        app = load_app(path)
+    except DefinitionErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        raise CommandFailed(f"{len(exc.errors)} definition error(s): nothing installed") from exc
+    service = open_service(args)
+    report = service.install_app(actor_of(args), app)
+    print(report.summary())
+    return 0
+
+
+def app_list(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    apps = service.list_apps(actor_of(args))
+    if not apps:
+        print("no apps installed: run `lowcode app install PATH`")
+        return 0
+    rows = [(a.key, a.version, str(a.name), ", ".join(a.forms)) for a in apps]
+    print(format_table(("app", "version", "name", "forms"), rows))
+    return 0
+
+
+def _read_json(args: argparse.Namespace) -> Any:
+    if args.json_text is not None:
+        text, origin = args.json_text, "--json"
+    elif args.file == "-":
+        text, origin = sys.stdin.read(), "standard input"
+    else:
+        text, origin = _existing_path(args.file).read_text(encoding="utf-8"), args.file
+    try:
+        return json.loads(text, parse_float=str)
+    except json.JSONDecodeError as exc:
+        raise CommandFailed(
+            f"bad JSON in {origin} at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+
+
+def records_create(args: argparse.Namespace) -> int:
+    data = _read_json(args)
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(item, dict) for item in items):
+        raise CommandFailed("the JSON must be an object, or a list of objects")
+    service = open_service(args)
+    for index, item in enumerate(items):
+        try:
+            record = service.create_record(actor_of(args), args.app, args.form, item)
+        except RecordValidationError as exc:
+            where = f" (item {index + 1})" if len(items) > 1 else ""
+            lines = "\n".join(f"  {e}" for e in exc.errors)
+            raise CommandFailed(f"record not saved{where}:\n{lines}") from exc
+        except NotFoundError as exc:
+            raise CommandFailed(str(exc)) from exc
+        print(f"created {args.app}/{args.form} #{record.id}: {record.title}")
+    return 0
+
+
+def records_list(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    filters = [parse_filter(text) for text in args.where]
+    try:
+        form = service.get_form(actor_of(args), args.app, args.form)
+        page = service.query_records(
+            actor_of(args),
+            args.app,
+            args.form,
+            filters=filters,
+            sort=args.sort or None,
+            search=args.search,
+            page=args.page,
+            page_size=args.page_size,
+        )
+    except (ServiceError, RecordValidationError) as exc:
+        raise CommandFailed(str(exc)) from exc
+    if args.json:
+        print(to_json_text([r.to_json() for r in page.items]))
+        return 0
+    columns = list(form.list_columns) or [f.key for f in form.fields[:5]]
+    rows = [[str(r.id), *(_cell(service, form, r, c) for c in columns)] for r in page.items]
+    print(format_table(["id", *columns], rows))
+    shown = f"{len(page.items)} of {page.total}" if page.total is not None else len(page.items)
+    print(f"({shown} records, page {page.page})")
+    return 0
+
+
+def _cell(service: Service, form: Any, record: Any, column: str) -> str:
+    if column in record.values:
+        return service.display_value(form, column, record.values[column])
+    value = getattr(record, column, "")
+    return "" if value is None else str(value)
+
+
+def records_show(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    try:
+        record = service.get_record(actor_of(args), args.app, args.form, args.id)
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    print(to_json_text(record.to_json()))
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from engine.cli.demo import run_demo
+
+    return run_demo(args)

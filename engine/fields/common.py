@@ -1,0 +1,184 @@
+"""Helpers shared by the field-type families: messages, blanks, text and number parsing.
+
+Kept apart from :mod:`engine.fields.base` (the contract) so that the contract stays a
+short read; nothing here is a field type.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from engine.definitions.model import I18nText
+from engine.fields.base import FieldValueError, InputSource
+
+#: integer digits any numeric column holds (fits a 64-bit integer and NUMERIC(18 + p, p))
+MAX_INTEGER_DIGITS = 18
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+#: characters NFKC leaves alone but people type for a minus sign
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-"})
+_GROUPING = re.compile(r"[,\s']")
+
+
+def bilingual(en: str, zh: str) -> str:
+    """One message for both audiences: English first, then Chinese."""
+    return f"{en} / {zh}"
+
+
+def fail(en: str, zh: str, code: str = "type") -> FieldValueError:
+    """A :class:`FieldValueError` with a bilingual message (raise the result)."""
+    return FieldValueError(bilingual(en, zh), code)
+
+
+def is_blank_input(raw: Any) -> bool:
+    """True for input that means "no value": None, empty or whitespace-only text, empty list."""
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return raw.strip() == ""
+    return isinstance(raw, (list, tuple, dict)) and len(raw) == 0
+
+
+def normalize_text(text: str) -> str:
+    """Full-width digits, letters and punctuation to their ASCII forms (NFKC), trimmed."""
+    return unicodedata.normalize("NFKC", text).translate(_MINUS_SIGNS).strip()
+
+
+def localized(value: Any, locale: str) -> str:
+    """Bilingual text from a definition (string or {zh-CN, en} mapping) in one locale."""
+    text = I18nText.of(value)
+    return "" if text is None else text.get(locale)
+
+
+def parse_decimal(raw: Any, source: InputSource, *, strip: str = "") -> Decimal:
+    """Read a number as a Decimal, never through binary floating point rounding.
+
+    JSON takes numbers and plain decimal strings ("1234.50"). Web and Excel text also
+    takes grouping commas, full-width digits and surrounding spaces ("１,234.50 "), and
+    the characters in ``strip`` (a currency sign) around the number. Excel floats are
+    read to 15 significant digits, the precision Excel itself keeps, so a cell showing
+    0.3 that holds 0.30000000000000004 reads as 0.3.
+    """
+    if isinstance(raw, bool):
+        raise fail("expected a number, not true/false", "应为数字，而不是是/否")
+    if isinstance(raw, int):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise fail("expected a finite number", "应为有限的数字")
+        return Decimal(format(raw, ".15g") if source == "excel" else str(raw))
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            raise fail("expected a finite number", "应为有限的数字")
+        return raw
+    if not isinstance(raw, str):
+        raise fail("expected a number", "应为数字")
+    text = raw.strip()
+    if source != "json":
+        text = _GROUPING.sub("", normalize_text(text))
+        text = text.strip(strip) if strip else text
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise fail(f"expected a number, got {raw!r}", f"应为数字，收到 {raw!r}")
+    return Decimal(text)
+
+
+def decimal_places(value: Decimal) -> int:
+    """Significant decimal places: 1.500 has 1, 100 has 0."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def quantum(places: int) -> Decimal:
+    """The Decimal step for ``places`` decimal places (2 -> Decimal('0.01'))."""
+    return Decimal(1).scaleb(-places)
+
+
+def fit_places(value: Decimal, places: int, *, shown_places: int | None = None) -> Decimal:
+    """``value`` with exactly ``places`` decimals; more significant places is an error.
+
+    Input is never rounded silently: a person typing 1.005 into a money field has made
+    a mistake worth showing. ``shown_places`` is what the message names (a percent
+    field stores 4 places of the fraction but people count 2 places of the percent).
+    """
+    if decimal_places(value) > places:
+        n = places if shown_places is None else shown_places
+        raise fail(f"at most {n} decimal places", f"最多 {n} 位小数", "decimals")
+    return check_magnitude(value.quantize(quantum(places)))
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    """Round a computed result to ``places`` decimals, half away from zero."""
+    return check_magnitude(value.quantize(quantum(places), rounding=ROUND_HALF_UP))
+
+
+def check_magnitude(value: Decimal) -> Decimal:
+    """Reject numbers with more integer digits than a column can hold."""
+    try:
+        integer_digits = len(str(abs(value).to_integral_value(rounding=ROUND_HALF_UP)))
+    except InvalidOperation as exc:
+        raise fail("the number is too large", "数字太大", "max") from exc
+    if integer_digits > MAX_INTEGER_DIGITS:
+        raise fail(
+            f"the number is too large (at most {MAX_INTEGER_DIGITS} digits before the point)",
+            f"数字太大（整数部分最多 {MAX_INTEGER_DIGITS} 位）",
+            "max",
+        )
+    return value
+
+
+def option_decimal(value: Any) -> Decimal | None:
+    """A numeric definition key (min, max) as a Decimal; None when absent."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def check_range(value: Decimal, minimum: Any, maximum: Any, shown: str | None = None) -> None:
+    """Raise ``min``/``max`` errors against a field's bounds (bounds as written in YAML)."""
+    low, high = option_decimal(minimum), option_decimal(maximum)
+    if low is not None and value < low:
+        raise fail(f"must be at least {shown or low}", f"不能小于 {shown or low}", "min")
+    if high is not None and value > high:
+        raise fail(f"must be at most {shown or high}", f"不能大于 {shown or high}", "max")
+
+
+def plain_text(raw: Any, source: InputSource) -> str:
+    """Input as trimmed text: Excel numbers like 123.0 become "123", not "123.0"."""
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, bool):
+        raise fail("expected text, not true/false", "应为文本，而不是是/否")
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, (int, float, Decimal)):
+        return str(raw)
+    raise fail("expected text", "应为文本")
+
+
+def require_mapping(raw: Any, what: str, what_zh: str) -> Mapping[str, Any]:
+    """``raw`` when it is a mapping, else a type error naming what was expected."""
+    if not isinstance(raw, Mapping):
+        raise fail(f"expected {what}", f"应为{what_zh}")
+    return raw
+
+
+I18N_TEXT_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {"zh-CN": {"type": "string"}, "en": {"type": "string"}},
+            "additionalProperties": False,
+            "minProperties": 1,
+        },
+    ]
+}
+NUMBER_SCHEMA: dict[str, Any] = {"type": ["number", "string"]}

@@ -1,0 +1,84 @@
+"""What a record is prepared against: the moment, the actor and a window on other records.
+
+The runtime never touches the database; the service hands in a
+:class:`RecordEnvironment` whose ``fetch_record`` reads a related record inside the
+service's transaction. :class:`RecordFetcher` remembers what it fetched during one
+``prepare`` call, so ``fill_from``, the existence check and ``LOOKUP`` read a related
+record once and all see the same version of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.expressions import EvaluationContext
+
+FetchRecord = Callable[[str, int], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class RecordEnvironment:
+    """The moment (aware, Asia/Shanghai by default), the actor and access to related records.
+
+    ``fetch_record(form_key, record_id)`` returns that record's current values, or
+    ``None`` when it does not exist or the actor may not see it.
+    """
+
+    now: datetime
+    user: str | None
+    department: str | None
+    fetch_record: FetchRecord
+    locale: str = "zh-CN"
+
+    def __post_init__(self) -> None:
+        # A naive "now" would make TODAY() depend on the server's zone; refuse it early.
+        if self.now.tzinfo is None or self.now.utcoffset() is None:
+            raise ValueError(
+                "RecordEnvironment.now must be timezone-aware, e.g. "
+                "datetime.now(ZoneInfo('Asia/Shanghai'))"
+            )
+
+
+class RecordFetcher:
+    """Reads related records through the environment, each at most once per submission."""
+
+    __slots__ = ("_fetch", "_seen")
+
+    def __init__(self, fetch: FetchRecord):
+        self._fetch = fetch
+        self._seen: dict[tuple[str, int], Mapping[str, Any] | None] = {}
+
+    def get(self, form_key: str, record_id: int) -> Mapping[str, Any] | None:
+        """The related record's values, or ``None`` when it does not exist or is not visible."""
+        key = (form_key, record_id)
+        if key not in self._seen:
+            self._seen[key] = self._fetch(form_key, record_id)
+        return self._seen[key]
+
+
+def evaluation_context(
+    env: RecordEnvironment, fetcher: RecordFetcher, relation_targets: Mapping[str, str]
+) -> EvaluationContext:
+    """The expression context of one submission; LOOKUP reads through ``fetcher``.
+
+    ``relation_targets`` maps a relation field key (top-level or sub-table column) to the
+    form it points at.
+    """
+
+    def lookup(relation_field: str, record_id: Any, target_field: str) -> Any:
+        target_form = relation_targets.get(relation_field)
+        if target_form is None or record_id is None:
+            return None
+        record = fetcher.get(target_form, record_id)
+        return None if record is None else record.get(target_field)
+
+    return EvaluationContext(
+        now=env.now,
+        timezone=env.now.tzinfo,
+        user=env.user,
+        department=env.department,
+        lookup=lookup,
+    )

@@ -1,0 +1,95 @@
+"""The database connection: one SQLAlchemy engine per URL, tuned per dialect.
+
+SQLite is the embedded default, PostgreSQL the scale-out path; the rest of the store
+writes the same Core expressions for both. Writes go through :meth:`Database.write`,
+reads through :meth:`Database.read`, so the dialect-specific locking lives here only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+#: execution option that marks a connection as about to write (SQLite: BEGIN IMMEDIATE)
+WRITE_OPTION = "lowcode_write"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Database:
+    """Owns the SQLAlchemy engine for one database URL."""
+
+    def __init__(self, url: str, **engine_options: Any):
+        self.url = normalise_url(url)
+        self.engine = sa.create_engine(self.url, **engine_options)
+        self.dialect_name = self.engine.dialect.name
+        if self.dialect_name == "sqlite":
+            _tune_sqlite(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect_name == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A connection inside a transaction that is committed on success, rolled back on error."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A connection for reads (a deferred transaction, never taking the write lock)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def server_version(self) -> str:
+        """The server's version text (``3.40.1`` for SQLite), for benchmarks and reports."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                return str(conn.exec_driver_sql("select sqlite_version()").scalar())
+            return str(conn.exec_driver_sql("show server_version").scalar())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take over transaction control from the sqlite3 module: it would otherwise
+        # auto-commit DDL and defer BEGIN, breaking "DDL + version row in one transaction".
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        # WAL: readers never block the writer and vice versa (web workers read while one
+        # request writes). synchronous=NORMAL is safe under WAL (no corruption on power
+        # loss, at most the last commits are lost) and avoids an fsync per commit, which
+        # would otherwise dominate the cost of a record write.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Writers queue for the lock instead of failing at once with "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # A write transaction takes the lock up front: a deferred transaction that reads
+        # and then writes can hit SQLITE_BUSY on lock upgrade without the busy handler
+        # ever running, which concurrent serial allocation would trip over.
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
