@@ -81,7 +81,9 @@ def parse_decimal(raw: Any, source: InputSource, *, strip: str = "") -> Decimal:
     text = raw.strip()
     if source != "json":
         text = _GROUPING.sub("", normalize_text(text))
-        text = text.strip(strip) if strip else text
+        if strip:  # "-¥5.00" and "¥-5.00" both mean minus five
+            sign = text[:1] if text[:1] in "+-" else ""
+            text = sign + text[len(sign) :].strip(strip)
     if not _DECIMAL_TEXT.fullmatch(text):
         raise fail(f"expected a number, got {raw!r}", f"应为数字，收到 {raw!r}")
     return Decimal(text)

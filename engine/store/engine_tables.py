@@ -75,6 +75,7 @@ record_revisions = sa.Table(
     sa.Column("form", sa.String(50), nullable=False),
     sa.Column("record_id", sa.BigInteger, nullable=False),
     sa.Column("revision_no", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(30), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("changes", sa.JSON, nullable=False),
     sa.Column("actor", sa.String(100), nullable=False),

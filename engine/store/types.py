@@ -74,5 +74,7 @@ def column_type(spec: ColumnSpec) -> sa.types.TypeEngine[Any]:
     try:
         factory = COLUMN_TYPES[spec.kind]
     except KeyError:
-        raise KeyError(f"unknown column kind {spec.kind!r}; known: {sorted(COLUMN_TYPES)}") from None
+        raise KeyError(
+            f"unknown column kind {spec.kind!r}; known: {sorted(COLUMN_TYPES)}"
+        ) from None
     return factory(spec)

@@ -22,7 +22,9 @@ _MESSAGES = MappingProxyType(
             "明细 “{label_zh}” 应为行的列表（每行一个对象）",
             "'{label_en}' expects a list of rows, one object per row",
         ),
-        "row_type": I18nText("该行应为对象（字段名: 值）", "Each row must be an object of field: value"),
+        "row_type": I18nText(
+            "该行应为对象（字段名: 值）", "Each row must be an object of field: value"
+        ),
         "row_id": I18nText(
             "行编号 {row_id} 不属于此记录，新增的行请不要带 id",
             "Row id {row_id} does not belong to this record; leave 'id' out for new rows",
@@ -71,6 +73,4 @@ def message(code: str, locale: str, label: I18nText | None = None, **params: obj
 def expression_message(purpose: str, locale: str, label: I18nText, detail: str) -> str:
     """Explains which expression of which field failed at run time and why."""
     what_zh, what_en = PURPOSE[purpose]
-    return message(
-        "expression", locale, label, what_zh=what_zh, what_en=what_en, detail=detail
-    )
+    return message("expression", locale, label, what_zh=what_zh, what_en=what_en, detail=detail)

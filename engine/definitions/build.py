@@ -1,0 +1,123 @@
+"""Build the frozen model values from documents that passed every check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.definitions import field_types
+from engine.definitions.context import field_definition
+from engine.definitions.model import (
+    AppDefinition,
+    FieldDefinition,
+    FormDefinition,
+    I18nText,
+    LayoutSection,
+    SourceSpan,
+    UniqueConstraint,
+    Validation,
+    frozen_mapping,
+)
+from engine.definitions.schema import COMMON_FIELD_PROPERTIES
+from engine.definitions.source import Path, Source
+
+#: keys that are FieldDefinition attributes; everything else goes to ``options``
+_NOT_OPTIONS = frozenset(COMMON_FIELD_PROPERTIES) | {"fields"}
+
+
+def location(source: Source, path: Path) -> SourceSpan:
+    """Where the value at ``path`` is written (its key when it has one)."""
+    span = source.span(path)
+    return SourceSpan(source.file, span.key_line or span.line, span.key_column or span.column)
+
+
+def build_field(key: str, value: Any, source: Source, path: Path) -> FieldDefinition:
+    """A :class:`FieldDefinition`; the type name is stored canonical (radio -> select)."""
+    definition = field_definition(value)
+    raw_type = str(definition.get("type"))
+    type_name = field_types.canonical(raw_type) or raw_type
+    columns = definition.get("fields") if type_name == "subtable" else None
+    return FieldDefinition(
+        key=key,
+        type=type_name,
+        label=I18nText.of(definition.get("label")) or I18nText(key, key),
+        required=definition.get("required") is True,
+        readonly=definition.get("readonly") is True,
+        default=definition.get("default"),
+        default_expr=definition.get("default_expr"),
+        visible_if=definition.get("visible_if"),
+        required_if=definition.get("required_if"),
+        readonly_if=definition.get("readonly_if"),
+        description=I18nText.of(definition.get("description")),
+        options=frozen_mapping({k: v for k, v in definition.items() if k not in _NOT_OPTIONS}),
+        fields=tuple(
+            build_field(k, v, source, (*path, "fields", k))
+            for k, v in (columns.items() if isinstance(columns, dict) else ())
+        ),
+        location=location(source, path),
+    )
+
+
+def build_form(source: Source) -> FormDefinition:
+    """A :class:`FormDefinition` from a checked form document."""
+    data = source.data
+    key = data["form"]
+    fields = tuple(build_field(k, v, source, ("fields", k)) for k, v in data["fields"].items())
+    unique = [
+        UniqueConstraint((f.key,), None, location(source, ("fields", f.key, "unique")))
+        for f in fields
+        if field_definition(data["fields"][f.key]).get("unique") is True
+    ]
+    unique += [
+        UniqueConstraint(
+            tuple(item["fields"]), I18nText.of(item.get("message")), location(source, ("unique", i))
+        )
+        for i, item in enumerate(data.get("unique", []))
+    ]
+    listing = data.get("list", {})
+    return FormDefinition(
+        key=key,
+        name=I18nText.of(data.get("name")) or I18nText(key, key),
+        fields=fields,
+        title=data.get("title"),
+        description=I18nText.of(data.get("description")),
+        layout=tuple(
+            LayoutSection(
+                I18nText.of(section.get("section")),
+                tuple(section["fields"]),
+                section.get("columns", 1),
+            )
+            for section in data.get("layout", [])
+        ),
+        list_columns=tuple(listing.get("columns", ())),
+        list_sort=tuple(listing.get("sort", ("-created_at",))),
+        unique=tuple(unique),
+        validations=tuple(
+            Validation(
+                item["expr"],
+                I18nText.of(item["message"]),
+                item.get("field"),
+                location(source, ("validations", i)),
+            )
+            for i, item in enumerate(data.get("validations", []))
+        ),
+        source_file=source.file,
+        location=location(source, ("form",)),
+    )
+
+
+def build_app(
+    source: Source, forms: list[FormDefinition], source_path: str | None
+) -> AppDefinition:
+    """An :class:`AppDefinition` from the checked app document and its built forms."""
+    data = source.data
+    roles = data.get("roles", {})
+    return AppDefinition(
+        key=data["app"],
+        version=data["version"],
+        name=I18nText.of(data["name"]),
+        forms=tuple(forms),
+        description=I18nText.of(data.get("description")),
+        roles=frozen_mapping({k: I18nText.of(v) for k, v in roles.items()}),
+        requires=frozen_mapping(data.get("requires", {})),
+        source_path=source_path,
+    )

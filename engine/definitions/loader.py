@@ -1,0 +1,127 @@
+"""Load an app's definitions: read, parse, validate against the schema, check, build.
+
+Every problem of every file is collected and reported at once, sorted by file and
+position; nothing is built unless there are none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.definitions import kinds
+from engine.definitions.build import build_app, build_form
+from engine.definitions.checks import APP_CHECKS, FORM_CHECKS
+from engine.definitions.context import AppContext
+from engine.definitions.files import MAX_FILE_BYTES, SourceFile, read_app_files, too_large
+from engine.definitions.model import AppDefinition
+from engine.definitions.schema_errors import schema_errors
+from engine.definitions.source import Path as DataPath
+from engine.definitions.source import Source, file_error, parse_path
+from engine.definitions.yaml_reader import read_documents
+from engine.errors import DefinitionError, DefinitionErrors
+
+
+def load_app(path: str | Path) -> AppDefinition:
+    """The app in a folder (``app.yaml`` + ``forms/``) or one multi-document YAML file.
+
+    Raises :class:`DefinitionErrors` with every problem found.
+    """
+    files, errors = read_app_files(path, kinds.folders())
+    return _finish(*_load(files, errors, one_file=Path(path).is_file(), source_path=str(path)))
+
+
+def check_app(path: str | Path) -> list[DefinitionError]:
+    """Every problem of the app at ``path``, sorted; empty when it loads."""
+    files, errors = read_app_files(path, kinds.folders())
+    errors, _app = _load(files, errors, one_file=Path(path).is_file(), source_path=str(path))
+    return sorted(errors, key=DefinitionError.sort_key)
+
+
+def load_app_text(text: str, filename: str = "app.yaml") -> AppDefinition:
+    """A one-file app from a string: the app document, then one document per form."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise DefinitionErrors([too_large(filename, size)])
+    return _finish(*_load([SourceFile(filename, text)], [], one_file=True, source_path=None))
+
+
+def check_app_text(text: str, filename: str = "app.yaml") -> list[DefinitionError]:
+    """Every problem of a one-file app given as a string, sorted."""
+    errors, _app = _load([SourceFile(filename, text)], [], one_file=True, source_path=None)
+    return sorted(errors, key=DefinitionError.sort_key)
+
+
+def _finish(errors: list[DefinitionError], app: AppDefinition | None) -> AppDefinition:
+    if errors or app is None:
+        raise DefinitionErrors(errors)
+    return app
+
+
+def _load(
+    files: Sequence[SourceFile],
+    errors: list[DefinitionError],
+    *,
+    one_file: bool,
+    source_path: str | None,
+) -> tuple[list[DefinitionError], AppDefinition | None]:
+    errors = list(errors)
+    documents: dict[str, list[Source]] = {name: [] for name in kinds.KINDS}
+    for file in files:
+        sources, problems = read_documents(file.text, file.name)
+        errors.extend(problems)
+        if not sources and not problems:
+            errors.append(file_error(file.name, "the file is empty"))
+        for index, source in enumerate(sources):
+            kind = _expected_kind(source, index, one_file, errors)
+            if kind is not None:
+                documents[kind].append(source)
+    app_source = documents["app"][0] if documents["app"] else None
+    if app_source is None and files and not errors:
+        errors.append(file_error(files[0].name, "missing the app document", "start with app:"))
+    for extra in documents["app"][1:]:
+        errors.append(extra.fail((), "an app has one app document", "remove this one"))
+    broken: dict[int, frozenset[DataPath]] = {}
+    for kind, sources in documents.items():
+        for source in sources:
+            problems = schema_errors(kind, source)
+            errors.extend(problems)
+            broken[id(source)] = frozenset(parse_path(problem.path) for problem in problems)
+    context = AppContext.of(app_source, documents, broken)
+    for app_check in APP_CHECKS:
+        errors.extend(app_check(context))
+    for form in context.forms.values():
+        for check in FORM_CHECKS:
+            errors.extend(check(form, context))
+    if errors or app_source is None:
+        return errors, None
+    forms = [build_form(source) for source in documents["form"]]
+    return errors, build_app(app_source, forms, source_path)
+
+
+def _expected_kind(
+    source: Source, index: int, one_file: bool, errors: list[DefinitionError]
+) -> str | None:
+    """The kind of a document, or None (with an error) when it is not the kind expected."""
+    if source.data is None:
+        errors.append(source.fail((), "the document is empty", "remove the extra ---"))
+        return None
+    if one_file:
+        expected: Any = kinds.KINDS["app"] if index == 0 else kinds.kind_of_document(source)
+    else:
+        expected = kinds.kind_of_folder(source.file)
+    if expected is None:
+        names = ", ".join(f"{k}:" for k in kinds.KINDS if k != "app")
+        errors.append(source.fail((), "unknown kind of document", f"start it with one of: {names}"))
+        return None
+    if not isinstance(source.data, dict) or expected.name not in source.data:
+        errors.append(
+            source.fail(
+                (),
+                f"expected {expected.description}",
+                f"the document must have the key '{expected.name}:'",
+            )
+        )
+        return None
+    return expected.name

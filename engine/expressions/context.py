@@ -1,0 +1,43 @@
+"""What an evaluation may know about the world: the time, the user, related records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.expressions.limits import DEFAULT_TIME_BUDGET
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+#: (relation field key, record id, target field key) -> the target field's value
+LookupFunction = Callable[[str, Any, str], Any]
+
+
+def _now_in_shanghai() -> datetime:
+    return datetime.now(SHANGHAI)
+
+
+@dataclass
+class EvaluationContext:
+    """The moment and the actor an evaluation runs for.
+
+    ``now`` is timezone-aware (TODAY() is its date in ``timezone``); ``lookup`` reads a
+    related record's field for LOOKUP; ``time_budget`` bounds the seconds one evaluation
+    may spend on sub-table rows and lookups.
+    """
+
+    now: datetime = field(default_factory=_now_in_shanghai)
+    timezone: ZoneInfo = SHANGHAI
+    user: str | None = None
+    department: str | None = None
+    lookup: LookupFunction | None = None
+    time_budget: float = DEFAULT_TIME_BUDGET
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            # A naive moment is read in the context's zone rather than rejected: callers
+            # in tests and scripts write datetime(2024, 5, 20) and mean local time.
+            self.now = self.now.replace(tzinfo=self.timezone)

@@ -1,0 +1,212 @@
+"""Files: ``attachment`` and ``image``.
+
+The value is a list of file metadata ``{id, name, size, content_type, sha256}``; the
+store saves the bytes and calls :func:`check_upload` before it does, so a wrong type or
+an oversized file is refused with the field's own limits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from engine.definitions.model import FieldDefinition
+from engine.fields.base import ColumnSpec, FieldType, InputSource, OptionProblem
+from engine.fields.common import fail, is_blank_input
+
+DEFAULT_MAX_SIZE = 20 * 1024 * 1024
+IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?B?)\s*", re.IGNORECASE)
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1024,
+    "KB": 1024,
+    "M": 1024**2,
+    "MB": 1024**2,
+    "G": 1024**3,
+    "GB": 1024**3,
+}
+_META_KEYS = ("id", "name", "size", "content_type", "sha256")
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes from a size as written in YAML: 10MB, 500KB, 1.5 GB or a plain number of bytes.
+
+    Units are binary (1 KB = 1024 bytes), as file managers show them. Raises ValueError.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a size like 10MB, got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"a size cannot be negative: {value}")
+        return value
+    match = _SIZE.fullmatch(str(value))
+    if not match:
+        raise ValueError(f"expected a size like 10MB or 500KB, got {value!r}")
+    number, unit = match.groups()
+    return int(float(number) * _UNITS[unit.upper()])
+
+
+def format_size(size: int) -> str:
+    """A byte count the way a person reads it (20MB, 500KB, 12B)."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            amount = size / factor
+            return f"{amount:.0f}{unit}" if amount == int(amount) else f"{amount:.1f}{unit}"
+    return f"{size}B"
+
+
+def extension_of(filename: str) -> str:
+    """The lower-case extension without its dot ("" when there is none)."""
+    stem, dot, extension = filename.rpartition(".")
+    return extension.lower() if dot and stem else ""
+
+
+class FileFieldType(FieldType):
+    """Shared behaviour of attachments and images."""
+
+    default_accept: ClassVar[tuple[str, ...]] = ()
+    option_properties = {
+        "accept": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "max_size": {"type": ["integer", "string"]},
+        "min_files": {"type": "integer", "minimum": 0},
+        "max_files": {"type": "integer", "minimum": 1, "default": 9},
+    }
+
+    def accepted(self, field: FieldDefinition) -> tuple[str, ...]:
+        """Allowed extensions, lower-case without dots; empty means any."""
+        accept = field.option("accept") or self.default_accept
+        return tuple(str(ext).lower().lstrip(".") for ext in accept)
+
+    def max_size(self, field: FieldDefinition) -> int:
+        """Largest file in bytes."""
+        return parse_size(field.option("max_size", DEFAULT_MAX_SIZE))
+
+    def check_options(self, field: FieldDefinition) -> list[OptionProblem]:
+        problems = []
+        try:
+            self.max_size(field)
+        except ValueError as exc:
+            problems.append(OptionProblem("max_size", str(exc), "write 10MB or 500KB"))
+        low, high = field.option("min_files"), field.option("max_files", 9)
+        if low is not None and low > high:
+            problems.append(
+                OptionProblem("min_files", f"min_files ({low}) exceeds max_files ({high})")
+            )
+        return problems
+
+    def columns(self, field: FieldDefinition) -> list[ColumnSpec]:
+        return [ColumnSpec("json")]
+
+    def from_storage(self, field: FieldDefinition, row: Any) -> list[dict[str, Any]] | None:
+        stored = row.get(field.key)
+        return [dict(item) for item in stored] if stored else None
+
+    def value_schema(self, field: FieldDefinition) -> dict[str, Any]:
+        item = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "size": {"type": "integer", "minimum": 0},
+                "content_type": {"type": "string"},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            },
+            "required": ["id", "name", "size"],
+        }
+        return {"type": "array", "items": item, "maxItems": field.option("max_files", 9)}
+
+    def coerce(self, field: FieldDefinition, raw: Any, source: InputSource = "json") -> Any:
+        if is_blank_input(raw):
+            return None
+        if source == "excel":
+            raise fail(
+                "files cannot be imported from a spreadsheet; upload them in the form",
+                "文件无法从表格导入，请在表单中上传",
+            )
+        if isinstance(raw, str) and source == "web":
+            try:  # the upload widget posts the metadata list as JSON text
+                raw = json.loads(raw)
+            except json.JSONDecodeError:
+                raw = None
+        if isinstance(raw, Mapping):
+            raw = [raw]
+        if not isinstance(raw, (list, tuple)):
+            raise fail("expected a list of uploaded files", "应为已上传文件的列表")
+        files = [self._read_meta(field, item) for item in raw]
+        self._check_count(field, len(files))
+        return files or None
+
+    def _read_meta(self, field: FieldDefinition, item: Any) -> dict[str, Any]:
+        if not isinstance(item, Mapping) or not item.get("id") or not item.get("name"):
+            raise fail(
+                "each file needs an id and a name; upload it first",
+                "每个文件需要 id 和 name，请先上传",
+            )
+        size = item.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise fail(
+                f"file {item['name']}: size must be a whole number of bytes",
+                f"文件 {item['name']}：size 应为字节数",
+            )
+        check_upload(field, str(item["name"]), size)
+        return {
+            "id": str(item["id"]),
+            "name": str(item["name"]),
+            "size": size,
+            "content_type": item.get("content_type"),
+            "sha256": item.get("sha256"),
+        }
+
+    def _check_count(self, field: FieldDefinition, count: int) -> None:
+        low, high = field.option("min_files"), field.option("max_files", 9)
+        if low is not None and count < low:
+            raise fail(f"upload at least {low} files", f"至少上传 {low} 个文件", "files_count")
+        if count > high:
+            raise fail(f"upload at most {high} files", f"最多上传 {high} 个文件", "files_count")
+
+    def to_json(self, field: FieldDefinition, value: Any) -> Any:
+        return None if value is None else [{k: f.get(k) for k in _META_KEYS} for f in value]
+
+    def display(self, field: FieldDefinition, value: Any, locale: str = "zh-CN") -> str:
+        return ", ".join(f["name"] for f in value) if value else ""
+
+
+class AttachmentType(FileFieldType):
+    name = "attachment"
+
+
+class ImageType(FileFieldType):
+    name = "image"
+    default_accept = IMAGE_EXTENSIONS
+
+
+_FILE_TYPES: dict[str, FileFieldType] = {"attachment": AttachmentType(), "image": ImageType()}
+
+
+def check_upload(field: FieldDefinition, filename: str, size: int) -> None:
+    """Refuse a file the field does not take: wrong extension (``file_type``) or too big
+    (``file_size``). The store calls this before it writes the bytes."""
+    kind = _FILE_TYPES[field.type]
+    accepted = kind.accepted(field)
+    extension = extension_of(filename)
+    if accepted and extension not in accepted:
+        allowed = ", ".join(accepted)
+        raise fail(
+            f"{filename}: this field takes {allowed} files",
+            f"{filename}：只能上传 {allowed} 格式的文件",
+            "file_type",
+        )
+    limit = kind.max_size(field)
+    if size > limit:
+        raise fail(
+            f"{filename} is {format_size(size)}; the limit is {format_size(limit)}",
+            f"{filename} 大小为 {format_size(size)}，超过上限 {format_size(limit)}",
+            "file_size",
+        )
+
+
+FIELD_TYPES: tuple[FieldType, ...] = tuple(_FILE_TYPES.values())

@@ -1,0 +1,66 @@
+"""Step 6 of preparation: formulas, in dependency order, stored through their result type.
+
+Row formulas run for every row before a parent formula that aggregates them (the order
+comes from the compiled plan). A formula whose inputs already have an error is left
+blank instead of adding a second, derived error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.fields.base import FieldValueError
+from engine.runtime.forms.plan import FieldPlan
+from engine.runtime.forms.submission import Submission
+
+
+def compute_formulas(sub: Submission) -> None:
+    """Compute every formula field and formula column into ``sub.values``."""
+    for plan in sub.plan.formula_order:
+        if plan.subtable is None:
+            sub.values[plan.key] = _compute(sub, plan, None, None)
+        else:
+            for index, row in enumerate(sub.values.get(plan.subtable) or ()):
+                row[plan.key] = _compute(sub, plan, row, index)
+
+
+def _compute(
+    sub: Submission, plan: FieldPlan, row: dict[str, Any] | None, index: int | None
+) -> Any:
+    if _inputs_have_errors(sub, plan, index):
+        # Rules reading this blank result would only echo the original error.
+        sub.tainted.add(plan.subtable or plan.key)
+        return None
+    ok, value = sub.evaluate(plan, "formula", row, index)
+    if not ok:
+        return None
+    try:
+        return _result_value(plan, value)
+    except FieldValueError as error:
+        sub.error(plan.path, error.message, error.code, index)
+        return None
+
+
+def _inputs_have_errors(sub: Submission, plan: FieldPlan, index: int | None) -> bool:
+    errored = sub.errored
+    if not errored and not sub.tainted:
+        return False
+    heads = sub.errored_heads | sub.tainted
+    expression = plan.expressions["formula"]
+    for name in expression.names:
+        if plan.subtable and (f"{plan.subtable}.{name}", index) in errored:
+            return True
+        if name in heads and (plan.subtable is None or name not in _columns(sub, plan)):
+            return True
+    return any(subtable in heads for subtable, _ in expression.subtable_refs)
+
+
+def _columns(sub: Submission, plan: FieldPlan) -> set[str]:
+    return {column.key for column in sub.plan.index[plan.subtable].columns}
+
+
+def _result_value(plan: FieldPlan, value: Any) -> Any:
+    """Round/convert a computed value to the formula's result type (money: 0.01 half-up)."""
+    from engine.fields.formula import result_value
+
+    return result_value(plan.definition, value)

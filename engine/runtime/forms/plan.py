@@ -1,0 +1,101 @@
+"""The compiled shape of a form: one :class:`FieldPlan` per field and column.
+
+Everything that does not depend on a record is worked out here once per definition
+version: the field type of each field, every expression compiled against its scope,
+the relation targets and the order in which formulas must be computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.definitions.model import FieldDefinition, FormDefinition, I18nText, Validation
+from engine.expressions import CompiledExpression
+from engine.fields.base import FieldType
+
+#: type names the runtime treats specially (everything else is plain input)
+FORMULA = "formula"
+SUBTABLE = "subtable"
+RELATION = "relation"
+
+#: the expressions a field may carry, in the order they are compiled
+FIELD_EXPRESSIONS = ("formula", "default_expr", "visible_if", "required_if", "readonly_if")
+
+
+@dataclass(frozen=True, eq=False)
+class FieldPlan:
+    """One field (or sub-table column) with its type and compiled expressions.
+
+    The derived attributes (key, path, flags, column index) are worked out once here:
+    prepare() reads them for every field of every row.
+    """
+
+    definition: FieldDefinition
+    field_type: FieldType
+    subtable: str | None = None
+    expressions: Mapping[str, CompiledExpression] = field(default_factory=dict)
+    columns: tuple[FieldPlan, ...] = ()
+    key: str = field(init=False)
+    #: ``qty`` for a field, ``lines.qty`` for a sub-table column (as in RecordError)
+    path: str = field(init=False)
+    label: I18nText = field(init=False)
+    is_formula: bool = field(init=False)
+    is_subtable: bool = field(init=False)
+    #: the target form of a relation field, else None
+    relation_to: str | None = field(init=False)
+    many: bool = field(init=False)
+    #: this form's field key -> target form's field key, copied when the relation changes
+    fill_from: Mapping[str, str] = field(init=False)
+    column_index: Mapping[str, FieldPlan] = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.definition
+        derived = {
+            "key": d.key,
+            "path": f"{self.subtable}.{d.key}" if self.subtable else d.key,
+            "label": d.label,
+            "is_formula": d.type == FORMULA,
+            "is_subtable": d.type == SUBTABLE,
+            "relation_to": d.option("to") if d.type == RELATION else None,
+            "many": bool(d.option("many", False)),
+            "fill_from": d.option("fill_from") or {},
+            "column_index": {c.definition.key: c for c in self.columns},
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
+    def column(self, key: str) -> FieldPlan | None:
+        return self.column_index.get(key)
+
+    def is_blank(self, value: Any) -> bool:
+        return self.field_type.is_blank(value)
+
+
+@dataclass(frozen=True)
+class ValidationPlan:
+    """A form validation with its compiled rule and the top-level fields it reads."""
+
+    validation: Validation
+    expression: CompiledExpression
+    inputs: frozenset[str]
+    #: compiled Jinja message per locale when the message is a template, else None
+    templates: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FormPlan:
+    """Everything about a form that prepare(), field_states() and render_title() reuse."""
+
+    form: FormDefinition
+    fields: tuple[FieldPlan, ...]
+    index: Mapping[str, FieldPlan]
+    #: formula fields and formula columns, each after everything it reads
+    formula_order: tuple[FieldPlan, ...]
+    validations: tuple[ValidationPlan, ...]
+    #: relation field key (top-level or column) -> target form key, for LOOKUP
+    relation_targets: Mapping[str, str]
+    title_template: Any | None
+    #: the first text field, used for a title when the form declares none
+    fallback_title_field: FieldPlan | None

@@ -1,0 +1,147 @@
+"""The working state of one prepare() call: values so far, errors so far, what was given.
+
+Each step of preparation (intake, defaults, fill_from, formulas, checks) reads and
+updates one :class:`Submission`; none of them raises for a data problem, they add a
+:class:`RecordError` and carry on, so a person sees every problem at once.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Mapping
+from typing import Any
+
+from engine.errors import ExpressionError, RecordError
+from engine.runtime.forms.environment import RecordEnvironment, RecordFetcher, evaluation_context
+from engine.runtime.forms.messages import expression_message
+from engine.runtime.forms.plan import FieldPlan, FormPlan
+
+#: what an expression may raise at run time; each becomes a RecordError, never a crash
+EXPRESSION_FAULTS = (ExpressionError, ArithmeticError, TypeError, ValueError)
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+class Submission:
+    """One record being prepared: a new one (``existing is None``) or an update."""
+
+    def __init__(
+        self,
+        plan: FormPlan,
+        env: RecordEnvironment,
+        existing: Mapping[str, Any] | None,
+        source: str,
+        record_names: frozenset[str],
+    ):
+        self.plan = plan
+        self.env = env
+        self.locale = env.locale
+        self.source = source
+        self.existing = existing
+        self.is_new = existing is None
+        self.fetcher = RecordFetcher(env.fetch_record)
+        self.context = evaluation_context(env, self.fetcher, plan.relation_targets)
+        # System columns (id, status...) of the stored record, readable by expressions.
+        self.record: Mapping[str, Any] = (
+            {k: existing[k] for k in record_names if k in existing} if existing else _EMPTY
+        )
+        self.values: dict[str, Any] = {}
+        #: top-level keys present in the input (and accepted)
+        self.given: set[str] = set()
+        #: per given sub-table: per row, the columns present in the input
+        self.row_given: dict[str, list[set[str]]] = {}
+        #: per sub-table: per row, the stored row it updates (None for a new row)
+        self.row_origin: dict[str, list[Mapping[str, Any] | None]] = {}
+        self.errors: list[RecordError] = []
+        #: (path, row) of every value that already has an error
+        self.errored: set[tuple[str, int | None]] = set()
+        #: formula fields left blank because something they read has an error
+        self.tainted: set[str] = set()
+
+    # -- errors ----------------------------------------------------------------------
+    def error(self, path: str | None, message: str, code: str, row: int | None = None) -> None:
+        self.errors.append(RecordError(field=path, message=message, code=code, row=row))
+        if path is not None:
+            self.errored.add((path, row))
+
+    def retract(self, path: str, row: int | None = None, *, whole_subtable: bool = False) -> None:
+        """Forget errors about input that turned out to be ignored (a read-only field)."""
+
+        def matches(field: str | None, at: int | None) -> bool:
+            if field is None:
+                return False
+            if whole_subtable:
+                return field.startswith(path + ".") or field == path
+            return field == path and at == row
+
+        self.errors = [e for e in self.errors if not matches(e.field, e.row)]
+        self.errored = {(f, r) for f, r in self.errored if not matches(f, r)}
+
+    @property
+    def errored_heads(self) -> set[str]:
+        """Top-level keys with an error anywhere (a sub-table key for errors in its rows)."""
+        return {path.partition(".")[0] for path, _ in self.errored}
+
+    def has_error(self, path: str, row: int | None = None) -> bool:
+        return (path, row) in self.errored
+
+    # -- evaluation ------------------------------------------------------------------
+    def scope(self, row: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        """The names an expression sees: the row's columns, then fields, then system columns."""
+        if row is None:
+            return ChainMap(self.values, self.record)
+        return ChainMap(row, self.values, self.record)
+
+    def evaluate(
+        self,
+        field: FieldPlan,
+        purpose: str,
+        row: Mapping[str, Any] | None = None,
+        row_index: int | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> tuple[bool, Any]:
+        """Evaluate one of ``field``'s expressions; a fault is recorded and gives (False, None)."""
+        expression = field.expressions[purpose]
+        try:
+            return True, expression.evaluate(
+                scope if scope is not None else self.scope(row), self.context
+            )
+        except EXPRESSION_FAULTS as fault:
+            detail = getattr(fault, "message", None) or str(fault)
+            text = expression_message(purpose, self.locale, field.label, detail)
+            self.error(field.path, text, "expression", row_index)
+            return False, None
+
+    def condition(
+        self,
+        field: FieldPlan,
+        purpose: str,
+        fallback: bool,
+        row: Mapping[str, Any] | None = None,
+        row_index: int | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """A visible_if / required_if / readonly_if as a bool; absent or faulty gives ``fallback``."""
+        if purpose not in field.expressions:
+            return fallback
+        ok, value = self.evaluate(field, purpose, row, row_index, scope)
+        return bool(value) if ok else fallback
+
+    def is_readonly(
+        self,
+        field: FieldPlan,
+        row: Mapping[str, Any] | None = None,
+        row_index: int | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> bool:
+        if field.definition.readonly or field.is_formula:
+            return True
+        return self.condition(field, "readonly_if", False, row, row_index, scope)
+
+    def is_visible(self, field: FieldPlan, row=None, row_index=None) -> bool:
+        return self.condition(field, "visible_if", True, row, row_index)
+
+    def is_required(self, field: FieldPlan, row=None, row_index=None) -> bool:
+        if field.definition.required:
+            return True
+        return self.condition(field, "required_if", False, row, row_index)

@@ -1,0 +1,72 @@
+"""Record titles and message templates: sandboxed Jinja, compiled once per form version.
+
+One :class:`SandboxedEnvironment` serves every form (creating one per call is slow), and
+each template remembers which names it reads, so rendering formats only those fields.
+Autoescaping is off: a title is plain text, and the web layer escapes what it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+if TYPE_CHECKING:
+    from engine.runtime.forms.plan import FieldPlan
+
+_ENVIRONMENT = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+
+#: field types whose value reads as a name for a record without a title template
+TITLE_TYPES = frozenset({"text"})
+
+
+@dataclass(frozen=True)
+class TextTemplate:
+    """A compiled template and the top-level names it reads."""
+
+    template: Any
+    names: frozenset[str]
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        return self.template.render(context).strip()
+
+
+def compile_template(source: str) -> TextTemplate:
+    """Compile ``source`` in the shared sandbox (raises jinja2.TemplateSyntaxError)."""
+    names = frozenset(meta.find_undeclared_variables(_ENVIRONMENT.parse(source)))
+    return TextTemplate(_ENVIRONMENT.from_string(source), names)
+
+
+def first_text_field(fields: Iterable[FieldPlan]) -> FieldPlan | None:
+    """The first plain text field of a form, the fallback title."""
+    return next((f for f in fields if f.definition.type in TITLE_TYPES), None)
+
+
+def display_context(
+    template: TextTemplate,
+    index: Mapping[str, FieldPlan],
+    values: Mapping[str, Any],
+    locale: str,
+    relation_display: Callable[[FieldPlan, Any], str | None] | None = None,
+) -> dict[str, Any]:
+    """Display text of each field the template reads (other names pass through as-is)."""
+    context: dict[str, Any] = {}
+    for name in template.names:
+        plan = index.get(name)
+        value = values.get(name)
+        if plan is None:
+            context[name] = value
+            continue
+        text = relation_display(plan, value) if relation_display is not None else None
+        context[name] = text if text is not None else display(plan, value, locale)
+    return context
+
+
+def display(plan: FieldPlan, value: Any, locale: str) -> str:
+    """The field type's display text; blank values show as empty text."""
+    if plan.is_blank(value):
+        return ""
+    return plan.field_type.display(plan.definition, value, locale)

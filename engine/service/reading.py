@@ -1,0 +1,115 @@
+"""Reading records: rows of a form table (and its child tables) into :class:`Record` values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.errors import NotFoundError
+from engine.service.forms import FormRuntime
+from engine.service.results import Record
+from engine.store.rows import child_values, inline_values, values_to_json
+
+
+def load_row(
+    conn: sa.Connection, runtime: FormRuntime, record_id: int, *, for_update: bool = False
+) -> Mapping[str, Any]:
+    """The live row of a record; NotFoundError when it does not exist or was deleted."""
+    table = runtime.tables.table
+    stmt = sa.select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).mappings().first()
+    if row is None:
+        raise NotFoundError(
+            f"{runtime.app}.{runtime.key} has no record {record_id} (it may have been deleted)"
+        )
+    return row
+
+
+def load_children(
+    conn: sa.Connection, runtime: FormRuntime, parent_ids: Iterable[int]
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """Sub-table rows of several records at once: parent id -> sub-table key -> rows."""
+    ids = list(parent_ids)
+    out: dict[int, dict[str, list[dict[str, Any]]]] = {
+        pid: {k: [] for k in runtime.tables.children} for pid in ids
+    }
+    if not ids:
+        return out
+    for key, child in runtime.tables.children.items():
+        fields = runtime.tables.child_fields[key]
+        stmt = (
+            sa.select(child)
+            .where(child.c.parent_id.in_(ids))
+            .order_by(child.c.parent_id, child.c.row_index)
+        )
+        for row in conn.execute(stmt).mappings():
+            out[row["parent_id"]][key].append(child_values(fields, row))
+    return out
+
+
+def row_values(
+    runtime: FormRuntime, row: Mapping[str, Any], children: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Field values of a record: inline fields, then sub-tables when they were loaded."""
+    values = inline_values(runtime.tables, row)
+    if children is not None:
+        values.update(children)
+    return values
+
+
+def to_record(
+    runtime: FormRuntime, row: Mapping[str, Any], children: Mapping[str, Any] | None
+) -> Record:
+    """A :class:`Record` from a form-table row and (optionally) its sub-table rows."""
+    values = row_values(runtime, row, children)
+    return Record(
+        app=runtime.app,
+        form=runtime.key,
+        id=row["id"],
+        version=row["version"],
+        status=row["status"],
+        title=row["title"],
+        values=values,
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+        json_values=values_to_json(runtime.tables, values),
+    )
+
+
+def make_fetcher(
+    conn: sa.Connection, runtime_of: Callable[[str], FormRuntime]
+) -> Callable[[str, int], Mapping[str, Any] | None]:
+    """``fetch_record`` for the runtime: a related record's values, read on ``conn``.
+
+    Values include the system columns (``id``, ``status``, ``title``...) so LOOKUP and
+    ``fill_from`` can read them; sub-tables are left out. Reads are memoised per call.
+    """
+    seen: dict[tuple[str, int], Mapping[str, Any] | None] = {}
+
+    def fetch(form_key: str, record_id: int) -> Mapping[str, Any] | None:
+        key = (form_key, record_id)
+        if key not in seen:
+            target = runtime_of(form_key)
+            table = target.tables.table
+            row = (
+                conn.execute(
+                    sa.select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                seen[key] = None
+            else:
+                values = inline_values(target.tables, row)
+                values.update({c: row[c] for c in ("id", "status", "title", "version")})
+                seen[key] = values
+        return seen[key]
+
+    return fetch

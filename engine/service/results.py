@@ -1,0 +1,98 @@
+"""Values the service returns: records, pages, revisions, installed apps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.definitions.model import I18nText
+from engine.store.publish import PublishedVersion
+
+
+@dataclass
+class Record:
+    """One record of a form as the service returns it.
+
+    ``values`` maps field key -> Python value (Decimal, date, aware datetime...);
+    sub-tables are lists of row dicts with ``id``. Records from ``query_records`` leave
+    sub-tables out unless asked for (a list rarely needs them).
+    """
+
+    app: str
+    form: str
+    id: int
+    version: int
+    status: str
+    title: str | None
+    values: dict[str, Any]
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    json_values: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON data (for the REST API, exports and templates)."""
+        return {
+            "app": self.app,
+            "form": self.form,
+            "id": self.id,
+            "version": self.version,
+            "status": self.status,
+            "title": self.title,
+            "values": self.json_values,
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+            "updated_at": self.updated_at.isoformat(),
+            "updated_by": self.updated_by,
+        }
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """One page of a query; ``total`` is None when the count was not asked for."""
+
+    items: list[Record]
+    total: int | None
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One saved state of a record: full snapshot, diff to the previous one, who and when."""
+
+    revision_no: int
+    action: str
+    data: dict[str, Any]
+    changes: dict[str, Any]
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class InstalledApp:
+    """An installed app as recorded in the ``apps`` table."""
+
+    key: str
+    version: str
+    name: I18nText
+    content_hash: str
+    installed_at: datetime
+    installed_by: str
+    forms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    """What ``install_app`` did: versions before and after, and each form's publish."""
+
+    app: str
+    version: str
+    previous_version: str | None
+    forms: tuple[PublishedVersion, ...]
+
+    @property
+    def changed(self) -> bool:
+        return any(f.changed for f in self.forms)

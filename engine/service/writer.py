@@ -1,0 +1,345 @@
+"""The one transactional path for record changes.
+
+Every create, update and delete writes, on one connection inside one transaction: the
+form row, its child rows, a revision (full snapshot + diff), an audit entry and an
+outbox event. Any failure rolls all of it back, so no event is ever sent for a change
+that did not happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.errors import ConflictError, RecordError, RecordValidationError
+from engine.fields import registry
+from engine.runtime.forms import RecordEnvironment
+from engine.service.actor import Actor
+from engine.service.forms import FormRuntime
+from engine.service.reading import load_children, load_row, row_values, to_record
+from engine.service.results import Record
+from engine.store.engine_tables import audit_log, outbox, record_revisions
+from engine.store.rows import child_row, diff, inline_row, values_to_json
+from engine.store.serials import allocate_serial
+from engine.store.types import DEFAULT_TZ
+
+TITLE_LENGTH = 500
+
+
+@dataclass
+class WriteContext:
+    """One write: its connection (inside a transaction), form, actor and moment."""
+
+    conn: sa.Connection
+    runtime: FormRuntime
+    actor: Actor
+    now: datetime
+    fetch: Callable[[str, int], Mapping[str, Any] | None]
+
+    def env(self) -> RecordEnvironment:
+        return RecordEnvironment(self.now, self.actor.user_id, self.actor.department, self.fetch)
+
+
+def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Record:
+    """Validate, compute, number and insert a new record with its revision, audit and event."""
+    runtime, conn = ctx.runtime, ctx.conn
+    env = ctx.env()
+    values = runtime.compiled.prepare(data, existing=None, env=env, source=source)
+    assign_serials(ctx, values)
+    check_unique(conn, runtime, values, None)
+    title = _title(runtime, values, env)
+    row = inline_row(runtime.tables, values)
+    row.update(
+        status="active",
+        version=1,
+        title=title,
+        created_at=ctx.now,
+        created_by=ctx.actor.user_id,
+        updated_at=ctx.now,
+        updated_by=ctx.actor.user_id,
+    )
+    with _unique_backstop(ctx, values, None):
+        record_id = conn.execute(runtime.insert, row).inserted_primary_key[0]
+    _insert_children(ctx, record_id, values)
+    record = _reload(ctx, record_id)
+    snapshot = record.json_values
+    _after_write(ctx, "record.created", record_id, 1, snapshot, diff({}, snapshot))
+    return record
+
+
+def update_record(
+    ctx: WriteContext, record_id: int, changes: Mapping[str, Any], expected_version: int | None
+) -> Record:
+    """Apply changes under an optimistic lock; ConflictError when someone saved first."""
+    runtime, conn = ctx.runtime, ctx.conn
+    current = load_row(conn, runtime, record_id, for_update=True)
+    _check_version(runtime, current, expected_version)
+    children = load_children(conn, runtime, [record_id])[record_id]
+    existing = row_values(runtime, current, children)
+    existing.update({c: current[c] for c in ("id", "status", "title", "version")})
+    env = ctx.env()
+    values = runtime.compiled.prepare(changes, existing=existing, env=env)
+    check_unique(conn, runtime, values, record_id)
+    before = values_to_json(runtime.tables, existing)
+    version = current["version"] + 1
+    row = inline_row(runtime.tables, values)
+    row.update(
+        title=_title(runtime, values, env),
+        version=version,
+        updated_at=ctx.now,
+        updated_by=ctx.actor.user_id,
+    )
+    with _unique_backstop(ctx, values, record_id):
+        _guarded_update(ctx, current, row)
+    proposed = values_to_json(runtime.tables, values)
+    changed_subtables = [k for k in runtime.tables.children if before.get(k) != proposed.get(k)]
+    if changed_subtables:
+        _replace_children(ctx, record_id, values, children, changed_subtables)
+    record = _reload(ctx, record_id)
+    after = record.json_values
+    _after_write(ctx, "record.updated", record_id, version, after, diff(before, after))
+    return record
+
+
+def delete_record(ctx: WriteContext, record_id: int, expected_version: int | None) -> Record:
+    """Soft delete: the row stays (``deleted_at`` set) with its history; lists skip it."""
+    runtime, conn = ctx.runtime, ctx.conn
+    current = load_row(conn, runtime, record_id, for_update=True)
+    _check_version(runtime, current, expected_version)
+    children = load_children(conn, runtime, [record_id])[record_id]
+    record = to_record(runtime, current, children)
+    version = current["version"] + 1
+    _guarded_update(
+        ctx,
+        current,
+        {
+            "deleted_at": ctx.now,
+            "version": version,
+            "updated_at": ctx.now,
+            "updated_by": ctx.actor.user_id,
+        },
+    )
+    changes = {"deleted_at": {"old": None, "new": ctx.now.isoformat()}}
+    _after_write(ctx, "record.deleted", record_id, version, record.json_values, changes)
+    record.version = version
+    record.updated_at, record.updated_by = ctx.now, ctx.actor.user_id
+    return record
+
+
+def assign_serials(ctx: WriteContext, values: dict[str, Any]) -> None:
+    """Number a new record's blank serial fields from the counters, in this transaction."""
+    if not ctx.runtime.serial_fields:
+        return
+    serial_type = registry.get("serial")
+    when = ctx.now.astimezone(DEFAULT_TZ).date()
+    for field in ctx.runtime.serial_fields:
+        if values.get(field.key) not in (None, ""):
+            continue
+        pattern = serial_type.pattern(field)
+        period = pattern.period_key(when, field.option("reset", "never"), values)
+        seq = allocate_serial(
+            ctx.conn,
+            ctx.runtime.app,
+            ctx.runtime.key,
+            field.key,
+            period,
+            int(field.option("start", 1)),
+        )
+        values[field.key] = pattern.render(when, seq, values)
+
+
+def check_unique(
+    conn: sa.Connection, runtime: FormRuntime, values: Mapping[str, Any], record_id: int | None
+) -> None:
+    """Refuse values that repeat a live record's, naming that record (checked before write)."""
+    tables = runtime.tables
+    table = tables.table
+    errors = []
+    for constraint in runtime.definition.unique:
+        stored: dict[str, Any] = {}
+        for key in constraint.fields:
+            fc = tables.fields[key]
+            stored.update(fc.type.to_storage(fc.field, values.get(key)))
+        if any(v is None for v in stored.values()):
+            continue  # blanks never clash, as in the partial unique index
+        stmt = sa.select(table.c.id, table.c.title).where(
+            table.c.deleted_at.is_(None), *(table.c[c] == v for c, v in stored.items())
+        )
+        if record_id is not None:
+            stmt = stmt.where(table.c.id != record_id)
+        clash = conn.execute(stmt.limit(1)).first()
+        if clash is not None:
+            names = " + ".join(constraint.fields)
+            who = clash.title or f"#{clash.id}"
+            message = f"unique: {names} already used by {who}"
+            if constraint.message is not None:
+                message = f"{constraint.message.get('en')} ({message})"
+            errors.append(RecordError(constraint.fields[0], message, "unique"))
+    if errors:
+        raise RecordValidationError(errors)
+
+
+@contextmanager
+def _unique_backstop(
+    ctx: WriteContext, values: Mapping[str, Any], record_id: int | None
+) -> Iterator[None]:
+    """Turn a unique-index violation (a concurrent writer won the race after our check)
+    into the same RecordValidationError that names the clashing record."""
+    if not ctx.runtime.definition.unique:
+        yield
+        return
+    try:
+        # a savepoint keeps the transaction usable on PostgreSQL after the violation
+        with ctx.conn.begin_nested():
+            yield
+    except sa.exc.IntegrityError:
+        check_unique(ctx.conn, ctx.runtime, values, record_id)
+        raise
+
+
+def _title(runtime: FormRuntime, values: Mapping[str, Any], env: RecordEnvironment) -> str:
+    return runtime.compiled.render_title(values, env=env)[:TITLE_LENGTH]
+
+
+def _check_version(runtime: FormRuntime, current: Mapping[str, Any], expected: int | None) -> None:
+    if expected is not None and current["version"] != expected:
+        raise _conflict(runtime, current)
+
+
+def _conflict(runtime: FormRuntime, current: Mapping[str, Any]) -> ConflictError:
+    at = current["updated_at"].astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return ConflictError(
+        f"{runtime.app}.{runtime.key} record {current['id']} was changed by "
+        f"{current['updated_by']} at {at} (now version {current['version']}); reload it and "
+        "apply your change again"
+    )
+
+
+def _guarded_update(ctx: WriteContext, current: Mapping[str, Any], row: Mapping[str, Any]) -> None:
+    table = ctx.runtime.tables.table
+    result = ctx.conn.execute(
+        table.update()
+        .where(table.c.id == current["id"], table.c.version == current["version"])
+        .values(**row)
+    )
+    if result.rowcount != 1:
+        fresh = load_row(ctx.conn, ctx.runtime, current["id"])
+        raise _conflict(ctx.runtime, fresh)
+
+
+def _insert_children(ctx: WriteContext, record_id: int, values: Mapping[str, Any]) -> None:
+    tables = ctx.runtime.tables
+    for key, insert in ctx.runtime.child_inserts.items():
+        rows = values.get(key) or []
+        if rows:
+            fields = tables.child_fields[key]
+            ctx.conn.execute(
+                insert,
+                [
+                    {**child_row(fields, r), "parent_id": record_id, "row_index": i}
+                    for i, r in enumerate(rows)
+                ],
+            )
+
+
+def _replace_children(
+    ctx: WriteContext,
+    record_id: int,
+    values: Mapping[str, Any],
+    stored: Mapping[str, list[dict[str, Any]]],
+    keys: list[str],
+) -> None:
+    # stored rows keep their id (so links to a row survive); others are inserted anew
+    tables = ctx.runtime.tables
+    for key in keys:
+        table, fields = tables.children[key], tables.child_fields[key]
+        rows = values.get(key) or []
+        kept = {r["id"] for r in rows if r.get("id") is not None}
+        gone = [r["id"] for r in stored.get(key, []) if r["id"] not in kept]
+        if gone:
+            ctx.conn.execute(table.delete().where(table.c.id.in_(gone)))
+        for index, r in enumerate(rows):
+            data = {**child_row(fields, r), "row_index": index}
+            if r.get("id") is not None:
+                ctx.conn.execute(table.update().where(table.c.id == r["id"]).values(**data))
+            else:
+                ctx.conn.execute(table.insert().values(parent_id=record_id, **data))
+
+
+def _after_write(
+    ctx: WriteContext,
+    topic: str,
+    record_id: int,
+    version: int,
+    snapshot: dict[str, Any],
+    changes: dict[str, Any],
+) -> None:
+    write_revision(ctx, topic, record_id, version, snapshot, changes)
+    write_audit(ctx, topic, record_id, version, changes)
+    write_outbox(ctx, topic, record_id, version)
+
+
+def write_revision(
+    ctx: WriteContext,
+    topic: str,
+    record_id: int,
+    version: int,
+    snapshot: dict[str, Any],
+    changes: dict[str, Any],
+) -> None:
+    """A revision per version: the full JSON snapshot and the diff to the previous one."""
+    ctx.conn.execute(
+        record_revisions.insert().values(
+            app=ctx.runtime.app,
+            form=ctx.runtime.key,
+            record_id=record_id,
+            revision_no=version,
+            action=topic.removeprefix("record."),
+            data=snapshot,
+            changes=changes,
+            actor=ctx.actor.user_id,
+            at=ctx.now,
+        )
+    )
+
+
+def write_audit(
+    ctx: WriteContext, topic: str, record_id: int, version: int, changes: dict[str, Any]
+) -> None:
+    """An audit entry naming who changed which fields of which record."""
+    ctx.conn.execute(
+        audit_log.insert().values(
+            at=ctx.now,
+            actor=ctx.actor.user_id,
+            action=topic,
+            app=ctx.runtime.app,
+            form=ctx.runtime.key,
+            record_id=record_id,
+            detail={"version": version, "fields": sorted(changes)},
+        )
+    )
+
+
+def write_outbox(ctx: WriteContext, topic: str, record_id: int, version: int) -> None:
+    """The event for notifications and webhooks, delivered after commit by the outbox worker."""
+    app, form = ctx.runtime.app, ctx.runtime.key
+    ctx.conn.execute(
+        outbox.insert().values(
+            topic=topic,
+            payload={"app": app, "form": form, "id": record_id, "version": version},
+            idempotency_key=f"{topic}:{app}.{form}:{record_id}:v{version}",
+            created_at=ctx.now,
+            available_at=ctx.now,
+            attempts=0,
+        )
+    )
+
+
+def _reload(ctx: WriteContext, record_id: int) -> Record:
+    row = load_row(ctx.conn, ctx.runtime, record_id)
+    return to_record(ctx.runtime, row, load_children(ctx.conn, ctx.runtime, [record_id])[record_id])

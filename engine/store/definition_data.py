@@ -1,0 +1,73 @@
+"""Rebuild definition values from the JSON stored with a published version.
+
+``engine.definitions.model.to_data`` writes a form as plain data (locations left out,
+empty values omitted); this is its inverse, so a service started later can serve the
+published form without the YAML files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.definitions.model import (
+    FieldDefinition,
+    FormDefinition,
+    I18nText,
+    LayoutSection,
+    UniqueConstraint,
+    Validation,
+    frozen_mapping,
+)
+
+
+def form_from_data(data: Mapping[str, Any]) -> FormDefinition:
+    """A FormDefinition equal (same content hash) to the one ``to_data`` was given."""
+    return FormDefinition(
+        key=data["key"],
+        name=_text(data["name"]),
+        fields=tuple(field_from_data(f) for f in data.get("fields", ())),
+        title=data.get("title"),
+        description=_text(data.get("description")),
+        layout=tuple(
+            LayoutSection(
+                title=_text(s.get("title")),
+                fields=tuple(s.get("fields", ())),
+                columns=s.get("columns", 1),
+            )
+            for s in data.get("layout", ())
+        ),
+        list_columns=tuple(data.get("list_columns", ())),
+        list_sort=tuple(data.get("list_sort", ())),
+        unique=tuple(
+            UniqueConstraint(fields=tuple(u["fields"]), message=_text(u.get("message")))
+            for u in data.get("unique", ())
+        ),
+        validations=tuple(
+            Validation(expr=v["expr"], message=_text(v["message"]), field=v.get("field"))
+            for v in data.get("validations", ())
+        ),
+    )
+
+
+def field_from_data(data: Mapping[str, Any]) -> FieldDefinition:
+    """One field (and its sub-table columns) from stored data."""
+    return FieldDefinition(
+        key=data["key"],
+        type=data["type"],
+        label=_text(data["label"]),
+        required=data.get("required", False),
+        readonly=data.get("readonly", False),
+        default=data.get("default"),
+        default_expr=data.get("default_expr"),
+        visible_if=data.get("visible_if"),
+        required_if=data.get("required_if"),
+        readonly_if=data.get("readonly_if"),
+        description=_text(data.get("description")),
+        options=frozen_mapping(data.get("options")),
+        fields=tuple(field_from_data(f) for f in data.get("fields", ())),
+    )
+
+
+def _text(value: Any) -> Any:
+    return I18nText.of(value)

@@ -1,0 +1,177 @@
+"""SQLAlchemy tables for one published form version: the form table and its child tables.
+
+Built once per form version (cached by the service) from the definition and the field
+types' column specs, never by reflection. Index specs are computed here too so that
+publishing can diff the indexes of two versions by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.definitions.model import FieldDefinition, FormDefinition
+from engine.definitions.naming import form_table_name, subtable_table_name
+from engine.fields import registry
+from engine.fields.base import ColumnSpec, FieldType
+from engine.store.engine_tables import IdType
+from engine.store.types import AwareDateTime, column_type
+
+MAX_IDENTIFIER = 63
+LIVE_ROWS = "deleted_at IS NULL"
+
+
+@dataclass(frozen=True)
+class FieldColumns:
+    """A field, its type and the physical columns that store it."""
+
+    field: FieldDefinition
+    type: FieldType
+    specs: tuple[ColumnSpec, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(spec.name(self.field.key) for spec in self.specs)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """An index by name: the table, its columns, whether unique among live rows."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+    def build(self, table: sa.Table) -> sa.Index:
+        cols = [table.c[c] for c in self.columns]
+        if not self.unique:
+            return sa.Index(self.name, *cols)
+        live = sa.text(LIVE_ROWS)
+        return sa.Index(self.name, *cols, unique=True, sqlite_where=live, postgresql_where=live)
+
+
+@dataclass
+class FormTables:
+    """The tables of one form version and how its fields map onto them."""
+
+    app_key: str
+    form: FormDefinition
+    table: sa.Table
+    fields: dict[str, FieldColumns]
+    children: dict[str, sa.Table] = field(default_factory=dict)
+    child_fields: dict[str, dict[str, FieldColumns]] = field(default_factory=dict)
+    indexes: list[IndexSpec] = field(default_factory=list)
+
+    def all_tables(self) -> Iterator[sa.Table]:
+        yield self.table
+        yield from self.children.values()
+
+    def table_named(self, name: str) -> sa.Table:
+        for table in self.all_tables():
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+
+def field_columns(field_def: FieldDefinition) -> FieldColumns:
+    """The field type and column specs of one stored field."""
+    field_type = registry.get(field_def.type)
+    return FieldColumns(field_def, field_type, tuple(field_type.columns(field_def)))
+
+
+def is_inline(field_def: FieldDefinition) -> bool:
+    return registry.get(field_def.type).stored_inline
+
+
+def index_name(prefix: str, table: str, columns: tuple[str, ...]) -> str:
+    """A deterministic index name that fits PostgreSQL's 63-byte identifiers."""
+    name = f"{prefix}_{table}_{'_'.join(columns)}"
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[: MAX_IDENTIFIER - 11]}_{digest}"
+
+
+def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
+    """Tables (in their own MetaData) for the current definition of a form."""
+    metadata = sa.MetaData()
+    name = form_table_name(app_key, form.key)
+    inline = {f.key: field_columns(f) for f in form.fields if is_inline(f)}
+    # AUTOINCREMENT on SQLite: ids of deleted rows are never handed out again
+    table = sa.Table(
+        name, metadata, *_system_columns(), *_field_columns(inline.values()),
+        sqlite_autoincrement=True,
+    )
+    tables = FormTables(app_key, form, table, inline)
+    tables.indexes += [
+        IndexSpec(index_name("ix", name, (c,)), name, (c,)) for c in ("created_at", "status")
+    ]
+    tables.indexes += _field_indexes(name, inline.values())
+    for sub in form.fields:
+        if is_inline(sub):
+            continue
+        child_name = subtable_table_name(app_key, form.key, sub.key)
+        child_fields = {f.key: field_columns(f) for f in sub.fields}
+        tables.children[sub.key] = sa.Table(
+            child_name,
+            metadata,
+            sa.Column("id", IdType, primary_key=True, autoincrement=True),
+            sa.Column(
+                "parent_id",
+                IdType,
+                sa.ForeignKey(table.c.id, ondelete="CASCADE"),
+                nullable=False,
+            ),
+            sa.Column("row_index", sa.Integer, nullable=False),
+            *_field_columns(child_fields.values()),
+            sqlite_autoincrement=True,
+        )
+        tables.child_fields[sub.key] = child_fields
+        tables.indexes.append(
+            IndexSpec(index_name("ix", child_name, ("parent_id",)), child_name, ("parent_id",))
+        )
+        tables.indexes += _field_indexes(child_name, child_fields.values())
+    for constraint in form.unique:
+        cols = tuple(c for key in constraint.fields for c in inline[key].names)
+        tables.indexes.append(IndexSpec(index_name("uq", name, cols), name, cols, unique=True))
+    return tables
+
+
+def _system_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("id", IdType, primary_key=True, autoincrement=True),
+        sa.Column("status", sa.String(30), nullable=False, server_default="active"),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("title", sa.String(500)),
+        sa.Column("created_at", AwareDateTime, nullable=False),
+        sa.Column("created_by", sa.String(100), nullable=False),
+        sa.Column("updated_at", AwareDateTime, nullable=False),
+        sa.Column("updated_by", sa.String(100), nullable=False),
+        sa.Column("deleted_at", AwareDateTime),
+    ]
+
+
+def _field_columns(fields: Any) -> list[sa.Column[Any]]:
+    return [
+        sa.Column(spec.name(fc.field.key), column_type(spec), nullable=True)
+        for fc in fields
+        for spec in fc.specs
+    ]
+
+
+def _field_indexes(table_name: str, fields: Any) -> list[IndexSpec]:
+    return [
+        IndexSpec(
+            index_name("ix", table_name, (spec.name(fc.field.key),)),
+            table_name,
+            (spec.name(fc.field.key),),
+        )
+        for fc in fields
+        for spec in fc.specs
+        if spec.indexed
+    ]

@@ -1,0 +1,217 @@
+"""The dry run of a form change: what publishing a new version would do to the tables.
+
+``plan_form_change`` compares the new definition with the published one and the
+recorded column state (``form_columns``), then converts every existing value of a field
+whose type changed through the new type's ``coerce``. Rows that would not convert are
+listed (record id, value, reason) before anything changes; the same plan, computed again
+inside the publishing transaction, is what :mod:`engine.store.publish` applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.definitions.model import FormDefinition
+from engine.fields.base import ColumnSpec, FieldValueError
+from engine.store.engine_tables import form_columns
+from engine.store.form_tables import FieldColumns, FormTables, build_form_tables
+
+#: how many problem rows a MigrationError message spells out before summarising
+SHOWN_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class ConversionProblem:
+    """An existing value that the new field type does not accept."""
+
+    record_id: int
+    field: str
+    value: Any
+    reason: str
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = self.field if self.row is None else f"{self.field} (row {self.row + 1})"
+        return f"record {self.record_id} {where} = {self.value!r}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """A field whose type or storage changes; ``columns_changed`` means a new column."""
+
+    table: str
+    field: str
+    old_type: str
+    new_type: str
+    columns_changed: bool
+    rows_checked: int
+
+
+@dataclass
+class MigrationPlan:
+    """What publishing ``form`` would do; ``ok`` is False when some values would not convert."""
+
+    app: str
+    form: str
+    from_version: int | None
+    to_version: int
+    content_hash: str
+    new_tables: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+    changed: list[FieldChange] = field(default_factory=list)
+    problems: list[ConversionProblem] = field(default_factory=list)
+    # (table, field path) -> [(row id, new storage columns)], applied by publish
+    conversions: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def describe_problems(self) -> str:
+        """A message for a person: which rows block the change and how to proceed."""
+        shown = "\n".join(f"  - {p}" for p in self.problems[:SHOWN_PROBLEMS])
+        more = len(self.problems) - SHOWN_PROBLEMS
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        return (
+            f"form {self.app}.{self.form}: {len(self.problems)} existing value(s) would not "
+            f"convert to the new field type:\n{shown}{tail}\n"
+            "Fix those records first, or publish with allow_blank=True to blank them "
+            "(the old values stay in the retired column)."
+        )
+
+
+@dataclass(frozen=True)
+class ColumnState:
+    """One row of ``form_columns``."""
+
+    table: str
+    column: str
+    field_key: str
+    spec: Mapping[str, Any]
+    state: str
+
+
+def spec_data(spec: ColumnSpec) -> dict[str, Any]:
+    """The part of a column spec that decides the physical column type."""
+    return {
+        "kind": spec.kind,
+        "length": spec.length,
+        "precision": spec.precision,
+        "scale": spec.scale,
+    }
+
+
+def load_column_states(
+    conn: sa.Connection, app: str, form: str
+) -> dict[tuple[str, str], ColumnState]:
+    """The recorded physical columns of a form's tables, keyed by (table, column)."""
+    rows = conn.execute(
+        sa.select(form_columns).where(form_columns.c.app == app, form_columns.c.form == form)
+    ).mappings()
+    return {
+        (r["table_name"], r["column"]): ColumnState(
+            r["table_name"], r["column"], r["field_key"], r["spec"], r["state"]
+        )
+        for r in rows
+    }
+
+
+def field_layout(tables: FormTables) -> dict[str, tuple[str, FieldColumns]]:
+    """Field path (``qty`` or ``lines.qty``) -> (table name, its columns) for a version."""
+    layout = {key: (tables.table.name, fc) for key, fc in tables.fields.items()}
+    for sub, fields in tables.child_fields.items():
+        child = tables.children[sub].name
+        layout.update({f"{sub}.{key}": (child, fc) for key, fc in fields.items()})
+    return layout
+
+
+def plan_form_change(
+    conn: sa.Connection,
+    app: str,
+    form: FormDefinition,
+    previous: FormDefinition | None,
+    from_version: int | None,
+) -> MigrationPlan:
+    """Dry run: diff ``form`` against ``previous`` and test-convert changed fields' values."""
+    new_tables = build_form_tables(app, form)
+    plan = MigrationPlan(app, form.key, from_version, (from_version or 0) + 1, form.content_hash)
+    states = load_column_states(conn, app, form.key)
+    known_tables = {table for table, _ in states}
+    plan.new_tables = [t.name for t in new_tables.all_tables() if t.name not in known_tables]
+    old_tables = build_form_tables(app, previous) if previous else None
+    old_layout = field_layout(old_tables) if old_tables else {}
+    new_layout = field_layout(new_tables)
+    for path, (table, fc) in new_layout.items():
+        recorded = [states.get((table, name)) for name in fc.names]
+        if all(s is None for s in recorded):
+            plan.added.append(path)
+            continue
+        same_spec = all(
+            s is not None and dict(s.spec) == spec_data(spec)
+            for s, spec in zip(recorded, fc.specs, strict=True)
+        )
+        old = old_layout.get(path)
+        if old is None or any(s is not None and s.state != "active" for s in recorded):
+            # a removed field comes back: with its data when the storage is the same,
+            # else the hidden column is retired and a fresh one added
+            (plan.restored if same_spec else plan.added).append(path)
+            continue
+        _, old_fc = old
+        if same_spec and old_fc.field.type == fc.field.type:
+            continue
+        old_table = old_tables.table_named(table) if old_tables else None
+        _check_conversion(conn, plan, path, old_table, old_fc, fc, not same_spec)
+    plan.hidden = [
+        path
+        for path, (table, fc) in old_layout.items()
+        if path not in new_layout
+        and any(states.get((table, n)) and states[(table, n)].state == "active" for n in fc.names)
+    ]
+    return plan
+
+
+def _check_conversion(
+    conn: sa.Connection,
+    plan: MigrationPlan,
+    path: str,
+    table: Any,
+    old_fc: FieldColumns,
+    new_fc: FieldColumns,
+    columns_changed: bool,
+) -> None:
+    # the old table object reads the old columns with their old types
+    is_child = "." in path
+    extra = [table.c.parent_id, table.c.row_index] if is_child else []
+    stmt = sa.select(table.c.id, *extra, *(table.c[c] for c in old_fc.names))
+    converted: list[tuple[int, dict[str, Any]]] = []
+    count = 0
+    for row in conn.execute(stmt.order_by(table.c.id)).mappings():
+        count += 1
+        value = old_fc.type.from_storage(old_fc.field, row)
+        if old_fc.type.is_blank(value):
+            converted.append((row["id"], new_fc.type.to_storage(new_fc.field, None)))
+            continue
+        raw = old_fc.type.to_json(old_fc.field, value)
+        try:
+            new_value = new_fc.type.coerce(new_fc.field, raw, "json")
+        except FieldValueError as exc:
+            record_id = row["parent_id"] if is_child else row["id"]
+            plan.problems.append(
+                ConversionProblem(
+                    record_id, path, raw, exc.message, row["row_index"] if is_child else None
+                )
+            )
+            new_value = None
+        converted.append((row["id"], new_fc.type.to_storage(new_fc.field, new_value)))
+    plan.conversions[(table.name, path)] = converted
+    plan.changed.append(
+        FieldChange(table.name, path, old_fc.field.type, new_fc.field.type, columns_changed, count)
+    )

@@ -1,0 +1,269 @@
+"""Publishing a form version: alter the form's tables to match it, in one transaction.
+
+New field -> ADD COLUMN; removed field -> column kept and marked hidden (re-adding the
+field brings its data back); label or layout change -> no DDL; type change -> checked
+conversion (see :mod:`engine.store.migration`), the old column kept under a retired name
+``<column>__v<n>``. The DDL and the ``form_versions`` row share one transaction, so a
+failure leaves the previous version in place on both databases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.definitions.model import FormDefinition, to_data
+from engine.errors import MigrationError
+from engine.store.definition_data import form_from_data
+from engine.store.engine_tables import form_columns, form_versions
+from engine.store.form_tables import FormTables, build_form_tables
+from engine.store.migration import (
+    ColumnState,
+    MigrationPlan,
+    field_layout,
+    load_column_states,
+    plan_form_change,
+    spec_data,
+)
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """The outcome of a publish; ``changed`` is False when the same content was already live."""
+
+    app: str
+    form: str
+    version_no: int
+    content_hash: str
+    published_at: datetime
+    published_by: str
+    changed: bool
+    plan: MigrationPlan | None = None
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """A row of ``form_versions`` with its definition rebuilt."""
+
+    version_no: int
+    content_hash: str
+    definition: FormDefinition
+    published_at: datetime
+    published_by: str
+
+
+def latest_version(conn: sa.Connection, app: str, form: str) -> StoredVersion | None:
+    """The currently published version of a form, or None before the first publish."""
+    row = (
+        conn.execute(
+            sa.select(form_versions)
+            .where(form_versions.c.app == app, form_versions.c.form == form)
+            .order_by(form_versions.c.version_no.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return StoredVersion(
+        row["version_no"],
+        row["content_hash"],
+        form_from_data(row["definition"]),
+        row["published_at"],
+        row["published_by"],
+    )
+
+
+def dry_run(conn: sa.Connection, app: str, form: FormDefinition) -> MigrationPlan:
+    """The plan publishing ``form`` would follow, computed without changing anything."""
+    latest = latest_version(conn, app, form.key)
+    return plan_form_change(
+        conn,
+        app,
+        form,
+        latest.definition if latest else None,
+        latest.version_no if latest else None,
+    )
+
+
+def publish_form(
+    conn: sa.Connection,
+    app: str,
+    form: FormDefinition,
+    *,
+    actor_id: str,
+    now: datetime,
+    allow_blank: bool = False,
+) -> PublishedVersion:
+    """Make ``form`` the published version, altering tables; call inside a write transaction.
+
+    Values that would not convert to a changed field type refuse the publish with a
+    :class:`MigrationError` listing them, unless ``allow_blank`` (they become blank; the
+    old values stay in the retired column).
+    """
+    latest = latest_version(conn, app, form.key)
+    if latest is not None and latest.content_hash == form.content_hash:
+        return PublishedVersion(
+            app,
+            form.key,
+            latest.version_no,
+            latest.content_hash,
+            latest.published_at,
+            latest.published_by,
+            changed=False,
+        )
+    previous = latest.definition if latest else None
+    plan = plan_form_change(conn, app, form, previous, latest.version_no if latest else None)
+    if not plan.ok and not allow_blank:
+        raise MigrationError(plan.describe_problems())
+    new_tables = build_form_tables(app, form)
+    old_tables = build_form_tables(app, previous) if previous else None
+    _apply(conn, plan, new_tables, old_tables)
+    conn.execute(
+        form_versions.insert().values(
+            app=app,
+            form=form.key,
+            version_no=plan.to_version,
+            content_hash=form.content_hash,
+            definition=to_data(form),
+            published_at=now,
+            published_by=actor_id,
+        )
+    )
+    return PublishedVersion(
+        app, form.key, plan.to_version, form.content_hash, now, actor_id, changed=True, plan=plan
+    )
+
+
+def _apply(
+    conn: sa.Connection, plan: MigrationPlan, new: FormTables, old: FormTables | None
+) -> None:
+    states = load_column_states(conn, plan.app, plan.form)
+    desired = {
+        (table, name): (path, spec_data(spec))
+        for path, (table, fc) in field_layout(new).items()
+        for name, spec in zip(fc.names, fc.specs, strict=True)
+    }
+    retire = {
+        key
+        for key, (_, spec) in desired.items()
+        if key in states and dict(states[key].spec) != spec
+    }
+    old_indexes = {i.name: i for i in old.indexes} if old else {}
+    new_indexes = {i.name: i for i in new.indexes}
+    dropped = [
+        i
+        for name, i in old_indexes.items()
+        if name not in new_indexes or any((i.table, c) in retire for c in i.columns)
+    ]
+    quote = conn.dialect.identifier_preparer.quote
+    for index in dropped:
+        conn.exec_driver_sql(f"DROP INDEX {quote(index.name)}")
+    for table in new.all_tables():
+        if table.name in plan.new_tables:
+            table.create(conn)
+    for table_name, column in sorted(retire):
+        retired = f"{column}__v{plan.to_version}"
+        conn.exec_driver_sql(
+            f"ALTER TABLE {quote(table_name)} RENAME COLUMN {quote(column)} TO {quote(retired)}"
+        )
+        old_state = states.pop((table_name, column))
+        _set_state(conn, plan, old_state, column=retired, state="retired")
+    for table_name, column in desired:
+        if (table_name, column) in states or table_name in plan.new_tables:
+            continue
+        col_type = new.table_named(table_name).c[column].type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {quote(table_name)} ADD COLUMN {quote(column)} {col_type}"
+        )
+    for (table_name, _path), rows in plan.conversions.items():
+        _write_conversions(conn, new.table_named(table_name), rows)
+    _record_columns(conn, plan, states, desired)
+    for name, index in new_indexes.items():
+        if name not in old_indexes or index in dropped:
+            _create_index(conn, plan, index, new)
+
+
+def _write_conversions(
+    conn: sa.Connection, table: sa.Table, rows: list[tuple[int, dict[str, Any]]]
+) -> None:
+    if not rows:
+        return
+    columns = list(rows[0][1])
+    stmt = (
+        table.update()
+        .where(table.c.id == sa.bindparam("_row_id"))
+        .values({c: sa.bindparam(f"_v_{c}", type_=table.c[c].type) for c in columns})
+    )
+    conn.execute(
+        stmt,
+        [{"_row_id": rid, **{f"_v_{c}": v for c, v in values.items()}} for rid, values in rows],
+    )
+
+
+def _record_columns(
+    conn: sa.Connection,
+    plan: MigrationPlan,
+    states: dict[tuple[str, str], ColumnState],
+    desired: dict[tuple[str, str], tuple[str, dict[str, Any]]],
+) -> None:
+    for (table_name, column), (path, spec) in desired.items():
+        state = states.get((table_name, column))
+        if state is None:
+            conn.execute(
+                form_columns.insert().values(
+                    app=plan.app,
+                    form=plan.form,
+                    table_name=table_name,
+                    column=column,
+                    field_key=path,
+                    kind=spec["kind"],
+                    spec=spec,
+                    state="active",
+                    since_version=plan.to_version,
+                )
+            )
+        elif state.state != "active":
+            _set_state(conn, plan, state, state="active")
+    for key, state in states.items():
+        if key not in desired and state.state == "active":
+            _set_state(conn, plan, state, state="hidden")
+
+
+def _set_state(
+    conn: sa.Connection,
+    plan: MigrationPlan,
+    current: ColumnState,
+    *,
+    column: str | None = None,
+    **values: Any,
+) -> None:
+    new_values = dict(values)
+    if column is not None:
+        new_values["column"] = column
+    new_values["since_version"] = plan.to_version
+    conn.execute(
+        form_columns.update()
+        .where(
+            form_columns.c.app == plan.app,
+            form_columns.c.form == plan.form,
+            form_columns.c.table_name == current.table,
+            form_columns.c.column == current.column,
+        )
+        .values(**new_values)
+    )
+
+
+def _create_index(conn: sa.Connection, plan: MigrationPlan, index: Any, new: FormTables) -> None:
+    try:
+        index.build(new.table_named(index.table)).create(conn)
+    except sa.exc.IntegrityError as exc:
+        raise MigrationError(
+            f"form {plan.app}.{plan.form}: existing records repeat the values of "
+            f"{', '.join(index.columns)}, so the new unique rule cannot be enforced; make those "
+            f"records unique first ({exc.orig})"
+        ) from exc

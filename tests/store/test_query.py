@@ -1,0 +1,130 @@
+"""Queries: typed filters, relation paths, sort, pages, search, and errors that help."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from engine.service import Actor, Filter, QueryError
+
+ZHANG = Actor("zhang.wei")
+
+
+@pytest.fixture
+def stocked(purchase):
+    """Three suppliers and five requests with known totals and dates."""
+    ids = {
+        name: purchase.create_record(ZHANG, "purchase", "supplier",
+                                     {"name": name, "city": city}).id
+        for name, city in [("S1 Paper", "Hangzhou"), ("S2 Ink", "Ningbo"), ("T3 100%_Co", None)]
+    }
+    rows = [("S1 Paper", "2026-01-10", 2, "10"), ("S1 Paper", "2026-01-11", 1, "99.99"),
+            ("S2 Ink", "2026-01-12", 5, "20"), ("T3 100%_Co", "2026-01-13", 3, "1"),
+            ("S2 Ink", "2026-01-14", 1, "0.5")]
+    for supplier, day, qty, price in rows:
+        purchase.create_record(ZHANG, "purchase", "purchase_request", {
+            "supplier": ids[supplier], "needed_by": day, "note": f"for {supplier}",
+            "lines": [{"item": "x", "qty": qty, "price": price}]})
+    return purchase
+
+
+def _totals(service, **kwargs) -> list[str]:
+    page = service.query_records(ZHANG, "purchase", "purchase_request", **kwargs)
+    return [str(r.values["total"]) for r in page.items]
+
+
+def test_filters_coerce_text_values_through_the_field_type(stocked):
+    assert _totals(stocked, filters=[("total", "ge", "20")], sort="-total") == [
+        "100.00", "99.99", "20.00"]
+    assert _totals(stocked, filters=[("needed_by", "between", ["2026-01-11", "2026-01-12"])],
+                   sort="needed_by") == ["99.99", "100.00"]
+    assert _totals(stocked, filters=[Filter("total", "lt", Decimal("1"))]) == ["0.50"]
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        (("total", "eq", "20.00"), ["20.00"]),
+        (("total", "ne", "20"), ["0.50", "3.00", "99.99", "100.00"]),
+        (("total", "gt", "20"), ["99.99", "100.00"]),
+        (("total", "le", "3"), ["0.50", "3.00"]),
+        (("total", "in", ["3", "0.5"]), ["0.50", "3.00"]),
+        (("total", "not_in", ["3", "0.5"]), ["20.00", "99.99", "100.00"]),
+        (("note", "contains", "ink"), ["0.50", "100.00"]),
+        (("note", "startswith", "for T3"), ["3.00"]),
+        (("serial", "eq", "PR-20260105-0002"), ["99.99"]),
+        (("id", "in", [1, "2"]), ["20.00", "99.99"]),
+    ],
+)
+def test_each_operator_selects_the_matching_records(stocked, flt, expected):
+    assert _totals(stocked, filters=[flt], sort="total") == expected
+
+
+def test_blank_and_not_blank_treat_empty_text_as_blank(stocked):
+    page = stocked.query_records(ZHANG, "purchase", "supplier", filters=[("city", "blank")])
+    assert [r.values["name"] for r in page.items] == ["T3 100%_Co"]
+    page = stocked.query_records(ZHANG, "purchase", "supplier", filters=[("city", "not_blank")])
+    assert [r.values["name"] for r in page.items] == ["S1 Paper", "S2 Ink"]
+
+
+def test_a_relation_path_filters_on_the_related_records_field(stocked):
+    assert _totals(stocked, filters=[("supplier.name", "startswith", "S1"),
+                                     ("status", "eq", "active")], sort="-total") == [
+        "99.99", "20.00"]
+    assert _totals(stocked, filters=[("supplier.city", "eq", "Ningbo")], sort="total") == [
+        "0.50", "100.00"]
+
+
+def test_like_wildcards_in_filter_text_match_literally(stocked):
+    page = stocked.query_records(ZHANG, "purchase", "supplier",
+                                 filters=[("name", "contains", "100%_")])
+    assert [r.values["name"] for r in page.items] == ["T3 100%_Co"]
+    page = stocked.query_records(ZHANG, "purchase", "supplier",
+                                 filters=[("name", "contains", "%")])
+    assert len(page.items) == 1
+
+
+def test_pages_are_stable_and_report_the_total(stocked):
+    first = stocked.query_records(ZHANG, "purchase", "purchase_request", sort="needed_by",
+                                  page=1, page_size=2)
+    third = stocked.query_records(ZHANG, "purchase", "purchase_request", sort="needed_by",
+                                  page=3, page_size=2)
+    assert first.total == 5 and [r.id for r in first.items] == [1, 2]
+    assert [r.id for r in third.items] == [5]
+    assert "lines" not in first.items[0].values
+    no_total = stocked.query_records(ZHANG, "purchase", "purchase_request", with_total=False,
+                                     with_subtables=True)
+    assert no_total.total is None
+    assert no_total.items[0].values["lines"][0]["item"] == "x"
+
+
+def test_default_sort_is_the_forms_list_sort(stocked):
+    page = stocked.query_records(ZHANG, "purchase", "supplier")
+    assert [r.values["name"] for r in page.items] == ["S1 Paper", "S2 Ink", "T3 100%_Co"]
+
+
+def test_search_looks_in_text_fields_and_the_title(stocked):
+    page = stocked.query_records(ZHANG, "purchase", "supplier", search="ningbo")
+    assert [r.values["name"] for r in page.items] == ["S2 Ink"]
+    assert _totals(stocked, search="PR-20260105-0004") == ["3.00"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"filters": [("totl", "eq", 1)]}, "has no field 'totl' (did you mean 'total'?)"),
+        ({"filters": [("total", "eq", "lots")]}, "filter total eq 'lots'"),
+        ({"filters": [("needed_by", "gt", "next week")]}, "filter needed_by gt 'next week'"),
+        ({"filters": [("total", "equals", 1)]}, "unknown operator 'equals'"),
+        ({"filters": [("note.name", "eq", "x")]}, "'note' is not a single relation"),
+        ({"filters": [("total", "between", [1])]}, "give two values"),
+        ({"sort": "-amount"}, "cannot sort form purchase_request by 'amount'"),
+        ({"page_size": 501}, "page_size must be between 1 and 500"),
+        ({"page": 0}, "page must be 1 or more"),
+    ],
+)
+def test_a_wrong_query_says_what_to_change(stocked, kwargs, message):
+    with pytest.raises(QueryError) as caught:
+        stocked.query_records(ZHANG, "purchase", "purchase_request", **kwargs)
+    assert message in str(caught.value)
