@@ -94,9 +94,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def make_service(
-    database_url: str, clock: Clock, tmp_path
-) -> Iterator[Callable[..., object]]:
+def make_service(database_url: str, clock: Clock, tmp_path) -> Iterator[Callable[..., object]]:
     """Build Services on the test database (engine tables created); disposed at the end."""
     from engine.service import Service
 

@@ -94,6 +94,7 @@ def check(args: argparse.Namespace) -> int:
         for error in errors:
             print(error)
         noun = "error" if len(errors) == 1 else "errors"
+        sys.stdout.flush()
         print(f"{len(errors)} {noun} in {path}", file=sys.stderr)
         return 1
     app = load_app(path)

@@ -140,13 +140,26 @@ def _slow(symbol: str, a: Any, b: Any) -> Any:
         ) from error
 
 
-def _binary(symbol: str, fast: Callable[[Decimal, Decimal], Decimal]) -> Rule:
-    def operate(a: Any, b: Any) -> Any:
-        if a is None or b is None:
-            return None
-        if a.__class__ is Decimal and b.__class__ is Decimal and symbol not in ("/", "//", "%"):
-            return fast(a, b)
-        return _slow(symbol, a, b)
+def _binary(symbol: str, fast: Callable[[Decimal, Decimal], Decimal] | None) -> Rule:
+    _D = Decimal  # a local name: this runs for every operator of every evaluation
+    guard_zero = symbol in ("/", "//", "%")
+
+    if fast is None:
+
+        def operate(a: Any, b: Any) -> Any:
+            if a is None or b is None:
+                return None
+            return _slow(symbol, a, b)
+
+    else:
+
+        def operate(a: Any, b: Any) -> Any:
+            if a is None or b is None:
+                return None
+            # a zero divisor takes the slow path, which explains it
+            if a.__class__ is _D and b.__class__ is _D and (b or not guard_zero):
+                return fast(a, b)
+            return _slow(symbol, a, b)
 
     operate.__name__ = f"op_{_VERBS[symbol].replace(' ', '_')}"
     return operate
@@ -157,8 +170,8 @@ BINARY: dict[str, Rule] = {
     "-": _binary("-", DECIMAL.subtract),
     "*": _binary("*", DECIMAL.multiply),
     "/": _binary("/", DECIMAL.divide),
-    "//": _binary("//", DECIMAL.divide_int),
-    "%": _binary("%", DECIMAL.remainder),
+    "//": _binary("//", _floor_divide),
+    "%": _binary("%", _remainder),
     "**": _binary("**", _power),
 }
 

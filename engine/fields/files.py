@@ -112,8 +112,8 @@ class FileFieldType(FieldType):
                 "id": {"type": "string"},
                 "name": {"type": "string"},
                 "size": {"type": "integer", "minimum": 0},
-                "content_type": {"type": "string"},
-                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "content_type": {"type": ["string", "null"]},
+                "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
             },
             "required": ["id", "name", "size"],
         }

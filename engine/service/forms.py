@@ -35,6 +35,10 @@ class FormRuntime:
     serial_fields: tuple[FieldDefinition, ...]
     insert: Any
     child_inserts: dict[str, Any] = field(default_factory=dict)
+    #: live row by ``record_id`` (bound at execution)
+    select_live: Any = None
+    #: per unique rule: (rule, stored columns, check for a new record, check for an update)
+    unique_checks: tuple[tuple[Any, tuple[str, ...], Any, Any], ...] = ()
 
     @property
     def key(self) -> str:
@@ -52,8 +56,29 @@ def build_runtime(app: str, version_no: int, form: FormDefinition) -> FormRuntim
         compiled=compile_form(form),
         serial_fields=tuple(f for f in form.fields if f.type == "serial"),
         insert=tables.table.insert(),
-        child_inserts={k: t.insert() for k, t in tables.children.items()},
+        child_inserts={
+            k: t.insert().returning(t.c.id, sort_by_parameter_order=True)
+            for k, t in tables.children.items()
+        },
+        select_live=sa.select(tables.table).where(
+            tables.table.c.id == sa.bindparam("record_id"), tables.table.c.deleted_at.is_(None)
+        ),
+        unique_checks=tuple(_unique_check(tables, rule) for rule in form.unique),
     )
+
+
+def _unique_check(tables: FormTables, rule: Any) -> tuple[Any, tuple[str, ...], Any, Any]:
+    table = tables.table
+    columns = tuple(c for key in rule.fields for c in tables.fields[key].names)
+    new = (
+        sa.select(table.c.id, table.c.title)
+        .where(
+            table.c.deleted_at.is_(None), *(table.c[c] == sa.bindparam(f"u_{c}") for c in columns)
+        )
+        .limit(1)
+    )
+    update = new.where(table.c.id != sa.bindparam("record_id"))
+    return rule, columns, new, update
 
 
 class FormCache:

@@ -17,11 +17,8 @@ def load_row(
     conn: sa.Connection, runtime: FormRuntime, record_id: int, *, for_update: bool = False
 ) -> Mapping[str, Any]:
     """The live row of a record; NotFoundError when it does not exist or was deleted."""
-    table = runtime.tables.table
-    stmt = sa.select(table).where(table.c.id == record_id, table.c.deleted_at.is_(None))
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).mappings().first()
+    stmt = runtime.select_live.with_for_update() if for_update else runtime.select_live
+    row = conn.execute(stmt, {"record_id": record_id}).mappings().first()
     if row is None:
         raise NotFoundError(
             f"{runtime.app}.{runtime.key} has no record {record_id} (it may have been deleted)"

@@ -29,6 +29,10 @@ from engine.store.serials import allocate_serial
 from engine.store.types import DEFAULT_TZ
 
 TITLE_LENGTH = 500
+# built once: executing a prepared construct with parameters skips statement building
+_REVISION_INSERT = record_revisions.insert()
+_AUDIT_INSERT = audit_log.insert()
+_OUTBOX_INSERT = outbox.insert()
 
 
 @dataclass
@@ -65,8 +69,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     )
     with _unique_backstop(ctx, values, None):
         record_id = conn.execute(runtime.insert, row).inserted_primary_key[0]
-    _insert_children(ctx, record_id, values)
-    record = _reload(ctx, record_id)
+    record = _new_record(ctx, record_id, row, values)
     snapshot = record.json_values
     _after_write(ctx, "record.created", record_id, 1, snapshot, diff({}, snapshot))
     return record
@@ -157,29 +160,26 @@ def check_unique(
     conn: sa.Connection, runtime: FormRuntime, values: Mapping[str, Any], record_id: int | None
 ) -> None:
     """Refuse values that repeat a live record's, naming that record (checked before write)."""
-    tables = runtime.tables
-    table = tables.table
     errors = []
-    for constraint in runtime.definition.unique:
+    for rule, columns, check_new, check_update in runtime.unique_checks:
         stored: dict[str, Any] = {}
-        for key in constraint.fields:
-            fc = tables.fields[key]
+        for key in rule.fields:
+            fc = runtime.tables.fields[key]
             stored.update(fc.type.to_storage(fc.field, values.get(key)))
-        if any(v is None for v in stored.values()):
+        if any(stored.get(c) is None for c in columns):
             continue  # blanks never clash, as in the partial unique index
-        stmt = sa.select(table.c.id, table.c.title).where(
-            table.c.deleted_at.is_(None), *(table.c[c] == v for c, v in stored.items())
-        )
-        if record_id is not None:
-            stmt = stmt.where(table.c.id != record_id)
-        clash = conn.execute(stmt.limit(1)).first()
+        params = {f"u_{c}": stored[c] for c in columns}
+        if record_id is None:
+            clash = conn.execute(check_new, params).first()
+        else:
+            clash = conn.execute(check_update, {**params, "record_id": record_id}).first()
         if clash is not None:
-            names = " + ".join(constraint.fields)
+            names = " + ".join(rule.fields)
             who = clash.title or f"#{clash.id}"
             message = f"unique: {names} already used by {who}"
-            if constraint.message is not None:
-                message = f"{constraint.message.get('en')} ({message})"
-            errors.append(RecordError(constraint.fields[0], message, "unique"))
+            if rule.message is not None:
+                message = f"{rule.message.get('en')} ({message})"
+            errors.append(RecordError(rule.fields[0], message, "unique"))
     if errors:
         raise RecordValidationError(errors)
 
@@ -190,13 +190,17 @@ def _unique_backstop(
 ) -> Iterator[None]:
     """Turn a unique-index violation (a concurrent writer won the race after our check)
     into the same RecordValidationError that names the clashing record."""
-    if not ctx.runtime.definition.unique:
+    if not ctx.runtime.unique_checks:
         yield
         return
     try:
-        # a savepoint keeps the transaction usable on PostgreSQL after the violation
-        with ctx.conn.begin_nested():
+        if ctx.conn.dialect.name == "sqlite":
+            # a failed statement leaves a SQLite transaction usable: no savepoint needed
             yield
+        else:
+            # a savepoint keeps the transaction usable on PostgreSQL after the violation
+            with ctx.conn.begin_nested():
+                yield
     except sa.exc.IntegrityError:
         check_unique(ctx.conn, ctx.runtime, values, record_id)
         raise
@@ -232,19 +236,44 @@ def _guarded_update(ctx: WriteContext, current: Mapping[str, Any], row: Mapping[
         raise _conflict(ctx.runtime, fresh)
 
 
-def _insert_children(ctx: WriteContext, record_id: int, values: Mapping[str, Any]) -> None:
+def _new_record(
+    ctx: WriteContext, record_id: int, row: Mapping[str, Any], values: Mapping[str, Any]
+) -> Record:
+    """Insert the child rows and build the Record from what was written (no read-back)."""
     tables = ctx.runtime.tables
+    out = {key: values.get(key) for key in tables.fields}
     for key, insert in ctx.runtime.child_inserts.items():
+        fields = tables.child_fields[key]
         rows = values.get(key) or []
+        ids: list[int] = []
         if rows:
-            fields = tables.child_fields[key]
-            ctx.conn.execute(
-                insert,
-                [
-                    {**child_row(fields, r), "parent_id": record_id, "row_index": i}
-                    for i, r in enumerate(rows)
-                ],
+            ids = list(
+                ctx.conn.execute(
+                    insert,
+                    [
+                        {**child_row(fields, r), "parent_id": record_id, "row_index": i}
+                        for i, r in enumerate(rows)
+                    ],
+                ).scalars()
             )
+        out[key] = [
+            {"id": child_id, **{k: r.get(k) for k in fields}}
+            for child_id, r in zip(ids, rows, strict=True)
+        ]
+    return Record(
+        app=ctx.runtime.app,
+        form=ctx.runtime.key,
+        id=record_id,
+        version=1,
+        status=row["status"],
+        title=row["title"],
+        values=out,
+        created_at=ctx.now,
+        created_by=ctx.actor.user_id,
+        updated_at=ctx.now,
+        updated_by=ctx.actor.user_id,
+        json_values=values_to_json(tables, out),
+    )
 
 
 def _replace_children(

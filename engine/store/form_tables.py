@@ -104,7 +104,10 @@ def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
     inline = {f.key: field_columns(f) for f in form.fields if is_inline(f)}
     # AUTOINCREMENT on SQLite: ids of deleted rows are never handed out again
     table = sa.Table(
-        name, metadata, *_system_columns(), *_field_columns(inline.values()),
+        name,
+        metadata,
+        *_system_columns(),
+        *_field_columns(inline.values()),
         sqlite_autoincrement=True,
     )
     tables = FormTables(app_key, form, table, inline)

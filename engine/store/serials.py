@@ -16,28 +16,33 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.store.engine_tables import serial_counters
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _statement(dialect: str) -> Any:
+    # built once per dialect; values are bound at execution
+    if dialect not in _STATEMENTS:
+        try:
+            insert = _INSERTS[dialect]
+        except KeyError:
+            raise NotImplementedError(
+                f"serial numbers need PostgreSQL or SQLite, not {dialect}"
+            ) from None
+        c = serial_counters.c
+        _STATEMENTS[dialect] = (
+            insert(serial_counters)
+            .on_conflict_do_update(
+                index_elements=[c.app, c.form, c.field, c.period_key],
+                set_={"value": c.value + 1},
+            )
+            .returning(c.value)
+        )
+    return _STATEMENTS[dialect]
 
 
 def allocate_serial(
     conn: sa.Connection, app: str, form: str, field: str, period_key: str, start: int = 1
 ) -> int:
     """The next number of a counter (``start`` for the first of a period)."""
-    try:
-        insert = _INSERTS[conn.dialect.name]
-    except KeyError:
-        raise NotImplementedError(
-            f"serial numbers need PostgreSQL or SQLite, not {conn.dialect.name}"
-        ) from None
-    stmt = insert(serial_counters).values(
-        app=app, form=form, field=field, period_key=period_key, value=start
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[
-            serial_counters.c.app,
-            serial_counters.c.form,
-            serial_counters.c.field,
-            serial_counters.c.period_key,
-        ],
-        set_={"value": serial_counters.c.value + 1},
-    ).returning(serial_counters.c.value)
-    return int(conn.execute(stmt).scalar_one())
+    params = {"app": app, "form": form, "field": field, "period_key": period_key, "value": start}
+    return int(conn.execute(_statement(conn.dialect.name), params).scalar_one())

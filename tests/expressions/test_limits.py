@@ -80,6 +80,8 @@ def test_the_deepest_accepted_formula_still_compiles_to_python():
     assert run("IF(" * 24 + "1 < 2 < 3" + ", 1, 0)" * 24) == Decimal(1)
     assert run("-(" * 24 + "1" + ")" * 24) == Decimal(1)
     assert run("+".join(["1"] * 50)) == Decimal(50)
+    chained = "".join("(1 < " for _ in range(49)) + "2" + " < 3)" * 49
+    assert compile_expression(chained).source == chained
 
 
 def test_too_many_parts_are_refused():

@@ -2,6 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from engine.fields import FieldType, UnknownFieldType, all_names, canonical, get, names, registry
@@ -75,3 +76,9 @@ def test_field_package_imports_neither_sqlalchemy_nor_flask():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_option_properties_are_valid_json_schema():
+    for name in names():
+        schema = {"type": "object", "properties": dict(get(name).option_properties)}
+        jsonschema.Draft202012Validator.check_schema(schema)

@@ -59,6 +59,40 @@ def test_defaults_fill_absent_fields_of_a_new_record(purchase_form, env):
     assert values["urgent"] is False
 
 
+def test_default_expression_reads_defaults_declared_after_it(make_form, env):
+    form = make_form(
+        """
+        form: numbering
+        name: Numbering
+        fields:
+          code:   {type: text, default_expr: "CONCAT(prefix, '-', year)"}
+          year:   {type: number, precision: 0, default_expr: "YEAR(TODAY())"}
+          prefix: {type: text, default: PR}
+        """
+    )
+    values = compile_form(form).prepare({}, env=env)
+
+    assert values == {"code": "PR-2024", "year": 2024, "prefix": "PR"}
+
+
+def test_default_columns_fill_new_rows(make_form, env):
+    form = make_form(
+        """
+        form: packing
+        name: Packing
+        fields:
+          lines:
+            type: subtable
+            fields:
+              sku: {type: text}
+              qty: {type: number, precision: 0, default: 1}
+        """
+    )
+    values = compile_form(form).prepare({"lines": [{"sku": "A"}, {"sku": "B", "qty": 4}]}, env=env)
+
+    assert values["lines"] == [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 4}]
+
+
 def test_explicit_null_stays_blank_instead_of_taking_the_default(purchase_form, env):
     values = compile_form(purchase_form).prepare(request(request_date=None), env=env)
 

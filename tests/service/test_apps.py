@@ -24,8 +24,9 @@ def test_installing_the_same_app_again_changes_nothing(purchase, purchase_app):
     assert {f.version_no for f in report.forms} == {1}
 
 
-def test_a_new_service_serves_the_published_form_rebuilt_from_storage(purchase, purchase_app,
-                                                                     database_url, clock):
+def test_a_new_service_serves_the_published_form_rebuilt_from_storage(
+    purchase, purchase_app, database_url, clock
+):
     fresh = Service(database_url, clock=clock)
     try:
         form = fresh.get_form(SYSTEM_ACTOR, "purchase", "purchase_request")

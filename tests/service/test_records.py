@@ -19,8 +19,12 @@ def _supplier(service, name="Acme"):
 
 
 def _request(service, supplier_id, **extra):
-    data = {"supplier": supplier_id, "needed_by": "2026-01-10",
-            "lines": [{"item": "paper", "qty": 3, "price": "12.35"}], **extra}
+    data = {
+        "supplier": supplier_id,
+        "needed_by": "2026-01-10",
+        "lines": [{"item": "paper", "qty": 3, "price": "12.35"}],
+        **extra,
+    }
     return service.create_record(ZHANG, "purchase", "purchase_request", data)
 
 
@@ -68,7 +72,10 @@ def test_update_record_changes_values_and_bumps_the_version(purchase, clock):
     record = _request(purchase, _supplier(purchase).id)
     clock.set(2026, 1, 6, 9, 30)
     updated = purchase.update_record(
-        LI, "purchase", "purchase_request", record.id,
+        LI,
+        "purchase",
+        "purchase_request",
+        record.id,
         {"note": "rush", "lines": [{"id": record.values["lines"][0]["id"], "qty": 10}]},
         expected_version=1,
     )
@@ -88,16 +95,24 @@ def test_update_with_a_stale_version_raises_conflict_naming_who_changed_it(purch
         purchase.update_record(
             ZHANG, "purchase", "purchase_request", record.id, {"note": "b"}, expected_version=1
         )
-    assert purchase.get_record(ZHANG, "purchase", "purchase_request", record.id).values[
-        "note"] == "a"
+    assert (
+        purchase.get_record(ZHANG, "purchase", "purchase_request", record.id).values["note"] == "a"
+    )
 
 
 def test_replacing_sub_table_rows_removes_the_rows_left_out(purchase):
     record = _request(purchase, _supplier(purchase).id)
     updated = purchase.update_record(
-        ZHANG, "purchase", "purchase_request", record.id,
-        {"lines": [{"item": "ink", "qty": 1, "price": "5"}, {"item": "pens", "qty": 2,
-                                                             "price": "1.5"}]},
+        ZHANG,
+        "purchase",
+        "purchase_request",
+        record.id,
+        {
+            "lines": [
+                {"item": "ink", "qty": 1, "price": "5"},
+                {"item": "pens", "qty": 2, "price": "1.5"},
+            ]
+        },
     )
     assert [r["item"] for r in updated.values["lines"]] == ["ink", "pens"]
     assert updated.values["total"] == Decimal("8.00")

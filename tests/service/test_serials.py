@@ -25,7 +25,10 @@ def test_serial_restarts_each_day_in_shanghai_time(purchase, clock):
     clock.set(2026, 1, 6, 0, 30)  # 16:30 UTC on the 5th, already the 6th in Shanghai
     third = _request(purchase, supplier.id, "2026-02-03")
     assert [r.values["serial"] for r in (first, second, third)] == [
-        "PR-20260105-0001", "PR-20260105-0002", "PR-20260106-0001"]
+        "PR-20260105-0001",
+        "PR-20260105-0002",
+        "PR-20260106-0001",
+    ]
 
 
 def test_a_rejected_record_gives_its_number_back(purchase):

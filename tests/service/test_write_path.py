@@ -25,12 +25,18 @@ def test_create_writes_revision_audit_and_outbox_event_with_idempotency_key(purc
     record = purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
     with purchase.database.read() as conn:
         event = conn.execute(sa.select(outbox)).mappings().one()
-        audit = conn.execute(
-            sa.select(audit_log).where(audit_log.c.action == "record.created")
-        ).mappings().one()
+        audit = (
+            conn.execute(sa.select(audit_log).where(audit_log.c.action == "record.created"))
+            .mappings()
+            .one()
+        )
     assert event["topic"] == "record.created"
-    assert event["payload"] == {"app": "purchase", "form": "supplier", "id": record.id,
-                                "version": 1}
+    assert event["payload"] == {
+        "app": "purchase",
+        "form": "supplier",
+        "id": record.id,
+        "version": 1,
+    }
     assert event["idempotency_key"] == f"record.created:purchase.supplier:{record.id}:v1"
     assert event["delivered_at"] is None and event["attempts"] == 0
     assert audit["actor"] == "zhang.wei" and audit["record_id"] == record.id

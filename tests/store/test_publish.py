@@ -44,8 +44,17 @@ def _states(service) -> dict[str, str]:
 
 def test_first_publish_creates_the_table_with_system_and_field_columns(crm):
     columns = _columns(crm)
-    assert list(columns)[:9] == ["id", "status", "version", "title", "created_at",
-                                 "created_by", "updated_at", "updated_by", "deleted_at"]
+    assert list(columns)[:9] == [
+        "id",
+        "status",
+        "version",
+        "title",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+        "deleted_at",
+    ]
     assert {"company", "budget", "phone"} <= set(columns)
     assert _states(crm) == {"company": "active", "budget": "active", "phone": "active"}
 
@@ -59,8 +68,11 @@ def test_publishing_the_same_content_again_is_a_no_op(crm):
 
 def test_a_label_change_publishes_a_version_without_touching_the_table(crm):
     before = _columns(crm)
-    result = crm.publish_form(SYSTEM_ACTOR, "crm", _form(V1.replace(
-        "company: {type: text}", "company: {type: text, label: Firm}")))
+    result = crm.publish_form(
+        SYSTEM_ACTOR,
+        "crm",
+        _form(V1.replace("company: {type: text}", "company: {type: text, label: Firm}")),
+    )
     assert result.changed and result.version_no == 2
     assert result.plan.added == [] and result.plan.changed == []
     assert _columns(crm) == before
@@ -87,11 +99,13 @@ def test_a_removed_field_is_hidden_and_comes_back_with_its_data(crm):
 def test_dry_run_lists_the_rows_that_would_not_convert_and_changes_nothing(crm):
     good = crm.create_record(ZHANG, "crm", "lead", {"budget": "1200.50"})
     bad = crm.create_record(ZHANG, "crm", "lead", {"budget": "about 5k"})
-    plan = crm.plan_form_change(SYSTEM_ACTOR, "crm", _form(V1.replace(
-        "budget: {type: text}", "budget: {type: money}")))
+    plan = crm.plan_form_change(
+        SYSTEM_ACTOR, "crm", _form(V1.replace("budget: {type: text}", "budget: {type: money}"))
+    )
     assert not plan.ok
     assert [(p.record_id, p.field, p.value) for p in plan.problems] == [
-        (bad.id, "budget", "about 5k")]
+        (bad.id, "budget", "about 5k")
+    ]
     assert plan.changed[0].old_type == "text" and plan.changed[0].new_type == "money"
     assert plan.changed[0].rows_checked == 2
     assert _states(crm) == {"company": "active", "budget": "active", "phone": "active"}
@@ -118,13 +132,17 @@ def test_a_type_change_converts_values_and_keeps_the_old_column_retired(crm):
     assert crm.get_record(ZHANG, "crm", "lead", bad.id).values["budget"] is None
     with crm.database.read() as conn:
         kept = conn.exec_driver_sql(
-            f"select budget__v2 from f_crm_lead where id = {bad.id}").scalar()
+            f"select budget__v2 from f_crm_lead where id = {bad.id}"
+        ).scalar()
     assert kept == "about 5k"
 
 
 def test_a_new_sub_table_creates_its_child_table(crm):
-    crm.publish_form(SYSTEM_ACTOR, "crm", _form(
-        V1 + "  visits:\n    type: subtable\n    fields:\n      day: {type: date}\n"))
+    crm.publish_form(
+        SYSTEM_ACTOR,
+        "crm",
+        _form(V1 + "  visits:\n    type: subtable\n    fields:\n      day: {type: date}\n"),
+    )
     assert set(_columns(crm, "f_crm_lead__visits")) == {"id", "parent_id", "row_index", "day"}
 
 

@@ -15,17 +15,28 @@ ZHANG = Actor("zhang.wei")
 def stocked(purchase):
     """Three suppliers and five requests with known totals and dates."""
     ids = {
-        name: purchase.create_record(ZHANG, "purchase", "supplier",
-                                     {"name": name, "city": city}).id
+        name: purchase.create_record(ZHANG, "purchase", "supplier", {"name": name, "city": city}).id
         for name, city in [("S1 Paper", "Hangzhou"), ("S2 Ink", "Ningbo"), ("T3 100%_Co", None)]
     }
-    rows = [("S1 Paper", "2026-01-10", 2, "10"), ("S1 Paper", "2026-01-11", 1, "99.99"),
-            ("S2 Ink", "2026-01-12", 5, "20"), ("T3 100%_Co", "2026-01-13", 3, "1"),
-            ("S2 Ink", "2026-01-14", 1, "0.5")]
+    rows = [
+        ("S1 Paper", "2026-01-10", 2, "10"),
+        ("S1 Paper", "2026-01-11", 1, "99.99"),
+        ("S2 Ink", "2026-01-12", 5, "20"),
+        ("T3 100%_Co", "2026-01-13", 3, "1"),
+        ("S2 Ink", "2026-01-14", 1, "0.5"),
+    ]
     for supplier, day, qty, price in rows:
-        purchase.create_record(ZHANG, "purchase", "purchase_request", {
-            "supplier": ids[supplier], "needed_by": day, "note": f"for {supplier}",
-            "lines": [{"item": "x", "qty": qty, "price": price}]})
+        purchase.create_record(
+            ZHANG,
+            "purchase",
+            "purchase_request",
+            {
+                "supplier": ids[supplier],
+                "needed_by": day,
+                "note": f"for {supplier}",
+                "lines": [{"item": "x", "qty": qty, "price": price}],
+            },
+        )
     return purchase
 
 
@@ -36,9 +47,13 @@ def _totals(service, **kwargs) -> list[str]:
 
 def test_filters_coerce_text_values_through_the_field_type(stocked):
     assert _totals(stocked, filters=[("total", "ge", "20")], sort="-total") == [
-        "100.00", "99.99", "20.00"]
-    assert _totals(stocked, filters=[("needed_by", "between", ["2026-01-11", "2026-01-12"])],
-                   sort="needed_by") == ["99.99", "100.00"]
+        "100.00",
+        "99.99",
+        "20.00",
+    ]
+    assert _totals(
+        stocked, filters=[("needed_by", "between", ["2026-01-11", "2026-01-12"])], sort="needed_by"
+    ) == ["99.99", "100.00"]
     assert _totals(stocked, filters=[Filter("total", "lt", Decimal("1"))]) == ["0.50"]
 
 
@@ -69,32 +84,39 @@ def test_blank_and_not_blank_treat_empty_text_as_blank(stocked):
 
 
 def test_a_relation_path_filters_on_the_related_records_field(stocked):
-    assert _totals(stocked, filters=[("supplier.name", "startswith", "S1"),
-                                     ("status", "eq", "active")], sort="-total") == [
-        "99.99", "20.00"]
+    assert _totals(
+        stocked,
+        filters=[("supplier.name", "startswith", "S1"), ("status", "eq", "active")],
+        sort="-total",
+    ) == ["99.99", "20.00"]
     assert _totals(stocked, filters=[("supplier.city", "eq", "Ningbo")], sort="total") == [
-        "0.50", "100.00"]
+        "0.50",
+        "100.00",
+    ]
 
 
 def test_like_wildcards_in_filter_text_match_literally(stocked):
-    page = stocked.query_records(ZHANG, "purchase", "supplier",
-                                 filters=[("name", "contains", "100%_")])
+    page = stocked.query_records(
+        ZHANG, "purchase", "supplier", filters=[("name", "contains", "100%_")]
+    )
     assert [r.values["name"] for r in page.items] == ["T3 100%_Co"]
-    page = stocked.query_records(ZHANG, "purchase", "supplier",
-                                 filters=[("name", "contains", "%")])
+    page = stocked.query_records(ZHANG, "purchase", "supplier", filters=[("name", "contains", "%")])
     assert len(page.items) == 1
 
 
 def test_pages_are_stable_and_report_the_total(stocked):
-    first = stocked.query_records(ZHANG, "purchase", "purchase_request", sort="needed_by",
-                                  page=1, page_size=2)
-    third = stocked.query_records(ZHANG, "purchase", "purchase_request", sort="needed_by",
-                                  page=3, page_size=2)
+    first = stocked.query_records(
+        ZHANG, "purchase", "purchase_request", sort="needed_by", page=1, page_size=2
+    )
+    third = stocked.query_records(
+        ZHANG, "purchase", "purchase_request", sort="needed_by", page=3, page_size=2
+    )
     assert first.total == 5 and [r.id for r in first.items] == [1, 2]
     assert [r.id for r in third.items] == [5]
     assert "lines" not in first.items[0].values
-    no_total = stocked.query_records(ZHANG, "purchase", "purchase_request", with_total=False,
-                                     with_subtables=True)
+    no_total = stocked.query_records(
+        ZHANG, "purchase", "purchase_request", with_total=False, with_subtables=True
+    )
     assert no_total.total is None
     assert no_total.items[0].values["lines"][0]["item"] == "x"
 

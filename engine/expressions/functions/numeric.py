@@ -17,9 +17,17 @@ def _number(name: str, value: Any) -> Decimal:
     return to_decimal(value)
 
 
+_STEPS = {places: Decimal(1).scaleb(-places) for places in range(MAX_ROUND_DIGITS + 1)}
+
+
 def _quantize(name: str, value: Any, digits: Any, rounding: str) -> Decimal | None:
     if value is None:
         return None
+    if value.__class__ is Decimal and digits.__class__ is Decimal and digits in _STEPS:
+        try:  # the common case, ROUND(amount, 2), without the general checks
+            return value.quantize(_STEPS[int(digits)], rounding=rounding, context=DECIMAL)
+        except InvalidOperation:
+            pass  # the general path below reports it
     number = _number(name, value)
     places = whole_number(digits, f"the digits of {name}")
     if abs(places) > MAX_ROUND_DIGITS:

@@ -187,6 +187,7 @@ def build_plan(form: FormDefinition) -> FormPlan:
         fields=fields,
         index={plan.key: plan for plan in fields},
         formula_order=order,
+        default_order=_default_order(fields),
         validations=validations,
         relation_targets=dict(compiler.relation_targets),
         title_template=title_template,
@@ -262,3 +263,24 @@ def _dependencies(
             found.add((sub, col))
     found.discard(node)
     return found
+
+
+def _default_order(fields: Iterable[FieldPlan]) -> tuple[FieldPlan, ...]:
+    """Fields taking a default, so that a default_expr reads defaults already applied."""
+    inputs = [plan for plan in fields if not plan.is_subtable and not plan.is_formula]
+    computed = {plan.key: plan for plan in inputs if "default_expr" in plan.expressions}
+    ordered = [plan for plan in inputs if plan.key not in computed]
+    placed: set[str] = set()
+
+    def place(key: str, trail: frozenset[str]) -> None:
+        if key in placed or key in trail:  # a cycle is the loader's to report
+            return
+        names = computed[key].expressions["default_expr"].names
+        for name in sorted(names & computed.keys()):
+            place(name, trail | {key})
+        placed.add(key)
+        ordered.append(computed[key])
+
+    for key in computed:
+        place(key, frozenset())
+    return tuple(ordered)

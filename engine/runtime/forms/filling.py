@@ -26,16 +26,19 @@ from engine.runtime.forms.submission import Submission
 
 def apply_defaults(sub: Submission) -> None:
     """Fill left-out fields of a new record and left-out columns of new rows."""
+    if sub.is_new:
+        for plan in sub.plan.default_order:
+            if plan.key not in sub.given:
+                sub.values[plan.key] = default_value(sub, plan)
     for plan in sub.plan.fields:
-        if plan.is_subtable:
-            given = sub.row_given.get(plan.key)
-            for index, row in enumerate(sub.values[plan.key]):
-                if given is not None and sub.row_origin[plan.key][index] is None:
-                    for column in plan.columns:
-                        if column.key not in given[index] and not column.is_formula:
-                            row[column.key] = default_value(sub, column, row, index)
-        elif sub.is_new and plan.key not in sub.given and not plan.is_formula:
-            sub.values[plan.key] = default_value(sub, plan)
+        given = sub.row_given.get(plan.key) if plan.is_subtable else None
+        if given is None:
+            continue
+        for index, row in enumerate(sub.values[plan.key]):
+            if sub.row_origin[plan.key][index] is None:
+                for column in plan.columns:
+                    if column.key not in given[index] and not column.is_formula:
+                        row[column.key] = default_value(sub, column, row, index)
 
 
 def default_value(

@@ -93,6 +93,9 @@ class FormPlan:
     index: Mapping[str, FieldPlan]
     #: formula fields and formula columns, each after everything it reads
     formula_order: tuple[FieldPlan, ...]
+    #: top-level fields that can take a default: literal ones first, then default_expr
+    #: ones each after the defaults it reads
+    default_order: tuple[FieldPlan, ...]
     validations: tuple[ValidationPlan, ...]
     #: relation field key (top-level or column) -> target form key, for LOOKUP
     relation_targets: Mapping[str, str]

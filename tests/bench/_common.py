@@ -1,0 +1,71 @@
+"""Shared pieces of the benchmark scripts: the purchase app and the machine description."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable
+
+BENCH_APP = """
+app: bench
+version: 1.0.0
+name: Bench
+---
+form: supplier
+name: Supplier
+title: "{{ name }}"
+fields:
+  name: {type: text, required: true}
+  city: {type: text}
+---
+form: purchase_request
+name: Purchase request
+title: "{{ serial }}"
+fields:
+  serial:    {type: serial, pattern: "PR-{YYYYMMDD}-{000000}", reset: day}
+  applicant: {type: user, default_expr: "CURRENT_USER()"}
+  supplier:  {type: relation, to: supplier, display: name, required: true}
+  needed_by: {type: date, required: true}
+  lines:
+    type: subtable
+    min_rows: 1
+    fields:
+      item:   {type: text, required: true}
+      qty:    {type: number, precision: 0, min: 1}
+      price:  {type: money, min: 0}
+      amount: {type: formula, expr: "qty * price", result: money}
+  total:     {type: formula, expr: "SUM(lines.amount)", result: money}
+  urgent:    {type: boolean, default: false}
+  reason:    {type: textarea, visible_if: "urgent", required_if: "urgent"}
+validations:
+  - expr: "needed_by >= TODAY()"
+    field: needed_by
+    message: The date needed cannot be in the past
+unique:
+  - fields: [supplier, needed_by]
+"""
+
+
+def machine(versions: dict[str, str]) -> str:
+    """One paragraph naming the machine and software the numbers were measured on."""
+    lines = [
+        f"platform: {platform.platform()}",
+        f"cpus: {os.cpu_count()}  python: {platform.python_version()}  "
+        f"sqlite library: {sqlite3.sqlite_version}",
+    ]
+    lines += [f"{name}: {version}" for name, version in versions.items()]
+    return "\n".join(lines)
+
+
+def best_of(repeats: int, action: Callable[[], object]) -> float:
+    """Median seconds of ``repeats`` runs of ``action`` (after one warm-up run)."""
+    action()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
