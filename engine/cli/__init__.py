@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("form")
     source = create.add_mutually_exclusive_group(required=True)
     source.add_argument("--json", dest="json_text", help="the record as a JSON object")
-    source.add_argument("--file", help="a JSON file with one object or a list of objects ('-' = stdin)")
+    source.add_argument(
+        "--file", help="a JSON file with one object or a list of objects ('-' = stdin)"
+    )
     create.set_defaults(handler=commands.records_create)
 
     listing = rec_sub.add_parser("list", help="list records with filters, sort and paging")

@@ -23,8 +23,13 @@ from engine.service import Actor, Service
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 SUPPLIERS = [
-    {"name": "杭州云栖包装有限公司", "contact": "王磊", "mobile": "13805710001",
-     "uscc": "91350100M000100Y43", "address": "浙江省 杭州市 西湖区 文三路 90 号"},
+    {
+        "name": "杭州云栖包装有限公司",
+        "contact": "王磊",
+        "mobile": "13805710001",
+        "uscc": "91350100M000100Y43",
+        "address": "浙江省 杭州市 西湖区 文三路 90 号",
+    },
     {"name": "Suzhou Bright Paper Co.", "contact": "Li Na", "mobile": "13912340002"},
     {"name": "宁波海联物流", "contact": "陈刚", "mobile": "13600000003", "state": "paused"},
 ]
@@ -127,7 +132,12 @@ def _print_listing(service: Service, actor: Actor) -> None:
         sort=["-total"],
     )
     rows = [
-        (r.values["serial"], str(r.values["supplier"]), f"¥{r.values['total']}", str(r.values["needed_by"]))
+        (
+            r.values["serial"],
+            str(r.values["supplier"]),
+            f"¥{r.values['total']}",
+            str(r.values["needed_by"]),
+        )
         for r in page.items
     ]
     print(format_table(("serial", "supplier", "total", "needed_by"), rows))

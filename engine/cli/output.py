@@ -48,7 +48,9 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
             widths[i] = max(widths[i], display_width(cell))
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c + " " * (w - display_width(c)) for c, w in zip(cells, widths, strict=True))
+        return "  ".join(
+            c + " " * (w - display_width(c)) for c, w in zip(cells, widths, strict=True)
+        )
 
     out = [line(headers), "  ".join("-" * w for w in widths)]
     out.extend(line(r) for r in rows)
