@@ -21,18 +21,14 @@ from engine.fields import registry
 from engine.runtime.forms import RecordEnvironment
 from engine.service.actor import Actor
 from engine.service.forms import FormRuntime
+from engine.service.journal import write_audit, write_outbox, write_revision
 from engine.service.reading import load_children, load_row, row_values, to_record
 from engine.service.results import Record
-from engine.store.engine_tables import audit_log, outbox, record_revisions
 from engine.store.rows import child_row, diff, inline_row, values_to_json
 from engine.store.serials import allocate_serial
 from engine.store.types import DEFAULT_TZ
 
 TITLE_LENGTH = 500
-# built once: executing a prepared construct with parameters skips statement building
-_REVISION_INSERT = record_revisions.insert()
-_AUDIT_INSERT = audit_log.insert()
-_OUTBOX_INSERT = outbox.insert()
 
 
 @dataclass
@@ -311,62 +307,6 @@ def _after_write(
     write_revision(ctx, topic, record_id, version, snapshot, changes)
     write_audit(ctx, topic, record_id, version, changes)
     write_outbox(ctx, topic, record_id, version)
-
-
-def write_revision(
-    ctx: WriteContext,
-    topic: str,
-    record_id: int,
-    version: int,
-    snapshot: dict[str, Any],
-    changes: dict[str, Any],
-) -> None:
-    """A revision per version: the full JSON snapshot and the diff to the previous one."""
-    ctx.conn.execute(
-        record_revisions.insert().values(
-            app=ctx.runtime.app,
-            form=ctx.runtime.key,
-            record_id=record_id,
-            revision_no=version,
-            action=topic.removeprefix("record."),
-            data=snapshot,
-            changes=changes,
-            actor=ctx.actor.user_id,
-            at=ctx.now,
-        )
-    )
-
-
-def write_audit(
-    ctx: WriteContext, topic: str, record_id: int, version: int, changes: dict[str, Any]
-) -> None:
-    """An audit entry naming who changed which fields of which record."""
-    ctx.conn.execute(
-        audit_log.insert().values(
-            at=ctx.now,
-            actor=ctx.actor.user_id,
-            action=topic,
-            app=ctx.runtime.app,
-            form=ctx.runtime.key,
-            record_id=record_id,
-            detail={"version": version, "fields": sorted(changes)},
-        )
-    )
-
-
-def write_outbox(ctx: WriteContext, topic: str, record_id: int, version: int) -> None:
-    """The event for notifications and webhooks, delivered after commit by the outbox worker."""
-    app, form = ctx.runtime.app, ctx.runtime.key
-    ctx.conn.execute(
-        outbox.insert().values(
-            topic=topic,
-            payload={"app": app, "form": form, "id": record_id, "version": version},
-            idempotency_key=f"{topic}:{app}.{form}:{record_id}:v{version}",
-            created_at=ctx.now,
-            available_at=ctx.now,
-            attempts=0,
-        )
-    )
 
 
 def _reload(ctx: WriteContext, record_id: int) -> Record:

@@ -1,0 +1,170 @@
+"""Benchmark: Service.query_records vs hand-written SQL for the same query on the same tables.
+
+Loads N purchase requests (default 1,000,000) linked to 1,000 suppliers with executemany
+in batches (the SQLite file is reused between runs when it already holds N rows), then
+times: status == 'active' and total >= 5000 and supplier.name startswith 'S1', sorted
+by -total, page 3 of 50. Target: service <= 1.5x hand-written. Printed, never asserted.
+
+    python tests/bench/bench_query.py [--rows 1000000] [--sqlite PATH] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import BENCH_APP, best_of, machine  # noqa: E402
+
+from engine.definitions import load_app_text  # noqa: E402
+from engine.service import SYSTEM_ACTOR, Actor, Service  # noqa: E402
+
+NOW = datetime(2026, 1, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+ACTOR = Actor("bench.user")
+SUPPLIERS = 1000
+BATCH = 20_000
+FILTERS = [
+    ("status", "eq", "active"),
+    ("total", "ge", "5000"),
+    ("supplier.name", "startswith", "S1"),
+]
+HAND_SQL = """
+select r.* from f_bench_purchase_request r
+join f_bench_supplier s on s.id = r.supplier
+where r.deleted_at is null and r.status = :status and r.total >= :total
+  and s.name like :prefix
+order by r.total desc, r.id desc
+limit 50 offset 100
+"""
+HAND_COUNT = """
+select count(*) from f_bench_purchase_request r
+join f_bench_supplier s on s.id = r.supplier
+where r.deleted_at is null and r.status = :status and r.total >= :total and s.name like :prefix
+"""
+
+
+def prepare(service: Service, rows: int) -> None:
+    """Install the app and bulk-load suppliers and requests unless already there."""
+    service.init_database()
+    service.install_app(SYSTEM_ACTOR, load_app_text(BENCH_APP))
+    requests = service.forms.get("bench", "purchase_request").tables.table
+    suppliers = service.forms.get("bench", "supplier").tables.table
+    with service.database.read() as conn:
+        have = conn.execute(sa.select(sa.func.count()).select_from(requests)).scalar_one()
+    if have == rows:
+        print(f"reusing {rows} loaded rows")
+        return
+    start = time.perf_counter()
+    system = {
+        "status": "active",
+        "version": 1,
+        "created_at": NOW,
+        "created_by": "bench",
+        "updated_at": NOW,
+        "updated_by": "bench",
+    }
+    with service.database.write() as conn:
+        conn.execute(requests.delete())
+        conn.execute(suppliers.delete())
+        conn.execute(
+            suppliers.insert(),
+            [{**system, "id": i + 1, "name": f"S{i}", "title": f"S{i}"} for i in range(SUPPLIERS)],
+        )
+    rng = random.Random(7)
+    statuses = ["active"] * 8 + ["draft", "approved"]
+    for first in range(0, rows, BATCH):
+        batch = []
+        for n in range(first, min(rows, first + BATCH)):
+            total = Decimal(rng.randrange(100, 10_000_000)) / 100
+            batch.append(
+                {
+                    **system,
+                    "status": statuses[n % 10],
+                    "serial": f"PR-{n:07d}",
+                    "title": f"PR-{n:07d}",
+                    "applicant": "bench",
+                    "supplier": n % SUPPLIERS + 1,
+                    "needed_by": date(2026, 2, 1) + timedelta(days=n // SUPPLIERS),
+                    "total": total,
+                    "urgent": False,
+                }
+            )
+        with service.database.write() as conn:
+            conn.execute(requests.insert(), batch)
+    print(f"loaded {rows} rows in {time.perf_counter() - start:.1f}s")
+
+
+def measure(service: Service, repeats: int) -> dict[str, tuple[float, float]]:
+    """Seconds (service, hand-written) per query, without and with the total count."""
+    params = {"status": "active", "total": 5000, "prefix": "S1%"}
+    engine = service.database.engine
+
+    def hand(with_count: bool) -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text(HAND_SQL), params).mappings().all()
+            if with_count:
+                conn.execute(sa.text(HAND_COUNT), params).scalar_one()
+
+    def ours(with_count: bool) -> None:
+        page = service.query_records(
+            ACTOR,
+            "bench",
+            "purchase_request",
+            filters=FILTERS,
+            sort="-total",
+            page=3,
+            page_size=50,
+            with_total=with_count,
+        )
+        assert len(page.items) == 50
+
+    return {
+        "page": (best_of(repeats, lambda: ours(False)), best_of(repeats, lambda: hand(False))),
+        "page + total": (
+            best_of(repeats, lambda: ours(True)),
+            best_of(repeats, lambda: hand(True)),
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sqlite", help="database file (default: <tmp>/lowcode_bench_query.db)")
+    parser.add_argument("--postgres", help="database URL to load into and query (kept)")
+    args = parser.parse_args()
+    path = args.sqlite or str(Path(tempfile.gettempdir()) / "lowcode_bench_query.db")
+    targets = {"sqlite (file, WAL)": f"sqlite:///{path}"}
+    if args.postgres:
+        targets["postgresql"] = args.postgres
+    results, versions = {}, {}
+    for label, url in targets.items():
+        service = Service(url, clock=lambda: NOW)
+        prepare(service, args.rows)
+        versions[label] = service.database.server_version()
+        results[label] = measure(service, args.repeats)
+        service.database.dispose()
+    print(machine(versions))
+    print(f"rows: {args.rows}, suppliers: {SUPPLIERS}, query: {FILTERS}, sort -total, page 3 of 50")
+    for label, timings in results.items():
+        for name, (ours, hand) in timings.items():
+            print(
+                f"{label:20} {name:13} service {ours * 1000:8.1f} ms   hand SQL "
+                f"{hand * 1000:8.1f} ms   ratio {ours / hand:5.2f}x (target <= 1.50x)"
+            )
+
+
+if __name__ == "__main__":
+    main()
