@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from engine import fields as field_types
 from engine.cli.output import CommandFailed, format_table, to_json_text
 from engine.definitions import check_app, load_app
 from engine.errors import (
@@ -71,7 +72,10 @@ def open_service(args: argparse.Namespace, *, must_exist: bool = True) -> Servic
         if must_exist:
             service.check_database()
     except OperationalError as exc:
-        raise CommandFailed(f"cannot open the database {url!r}: {exc.orig}") from exc
+        shown = url.render_as_string(hide_password=True)
+        raise CommandFailed(f"cannot open the database {shown}: {exc.orig}") from exc
+    except NotFoundError as exc:
+        raise CommandFailed(str(exc)) from exc
     return service
 
 
@@ -190,16 +194,17 @@ def records_list(args: argparse.Namespace) -> int:
         print(to_json_text([r.to_json() for r in page.items]))
         return 0
     columns = list(form.list_columns) or [f.key for f in form.fields[:5]]
-    rows = [[str(r.id), *(_cell(service, form, r, c) for c in columns)] for r in page.items]
+    rows = [[str(r.id), *(_cell(form, r, c) for c in columns)] for r in page.items]
     print(format_table(["id", *columns], rows))
     shown = f"{len(page.items)} of {page.total}" if page.total is not None else len(page.items)
     print(f"({shown} records, page {page.page})")
     return 0
 
 
-def _cell(service: Service, form: Any, record: Any, column: str) -> str:
+def _cell(form: Any, record: Any, column: str) -> str:
     if column in record.values:
-        return service.display_value(form, column, record.values[column])
+        field = form.field(column)
+        return field_types.get(field.type).display(field, record.values[column])
     value = getattr(record, column, "")
     return "" if value is None else str(value)
 

@@ -131,13 +131,5 @@ def _print_listing(service: Service, actor: Actor) -> None:
         filters=[("total", "ge", "1000")],
         sort=["-total"],
     )
-    rows = [
-        (
-            r.values["serial"],
-            str(r.values["supplier"]),
-            f"¥{r.values['total']}",
-            str(r.values["needed_by"]),
-        )
-        for r in page.items
-    ]
-    print(format_table(("serial", "supplier", "total", "needed_by"), rows))
+    rows = [(r.title or "", str(r.values["needed_by"])) for r in page.items]
+    print(format_table(("request", "needed_by"), rows))

@@ -96,3 +96,12 @@ class InstallReport:
     @property
     def changed(self) -> bool:
         return any(f.changed for f in self.forms)
+
+    def summary(self) -> str:
+        """One line per form, for the CLI and logs."""
+        before = f"{self.previous_version} -> " if self.previous_version else ""
+        lines = [f"app {self.app} {before}{self.version}"]
+        for form in self.forms:
+            state = f"published v{form.version_no}" if form.changed else "unchanged"
+            lines.append(f"  {form.form}: {state}")
+        return "\n".join(lines)

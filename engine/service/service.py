@@ -8,7 +8,7 @@ change); they will plug in here, in one place.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -58,6 +58,23 @@ class Service:
         self.forms = FormCache(self.database)
 
     # -- database and apps ------------------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        """The database URL with any password hidden (for messages and logs)."""
+        return self.database.engine.url.render_as_string(hide_password=True)
+
+    def today(self) -> date:
+        """Today's date on the service's clock (Asia/Shanghai)."""
+        return self.clock().date()
+
+    def check_database(self) -> None:
+        """Raise :class:`NotFoundError` when the engine tables are missing (``lowcode init``)."""
+        with self.database.read() as conn:
+            if not sa.inspect(conn).has_table(apps.name):
+                raise NotFoundError(
+                    f"the database {self.database_url} has no engine tables: run `lowcode init`"
+                )
+
     def init_database(self) -> None:
         """Create the engine tables when missing (safe to call on every start)."""
         with self.database.write() as conn:
