@@ -102,9 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _join_sort_values(argv: Sequence[str]) -> list[str]:
+    """Read ``--sort -total`` as ``--sort=-total``.
+
+    argparse takes a value starting with '-' for an option, yet a leading '-' is exactly
+    how a descending sort is written.
+    """
+    joined: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--sort":
+            value = next(items, None)
+            joined.append(item if value is None else f"--sort={value}")
+        else:
+            joined.append(item)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lowcode`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_sort_values(sys.argv[1:] if argv is None else argv))
     try:
         return args.handler(args) or 0
     except CommandFailed as failure:

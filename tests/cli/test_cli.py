@@ -1,0 +1,191 @@
+"""The ``lowcode`` command: exit codes, messages and output, run in a scratch folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.cli.commands import parse_filter
+from engine.cli.output import CommandFailed, format_table
+
+ROOT = Path(__file__).resolve().parents[2]
+PURCHASE = str(ROOT / "examples" / "purchase_request")
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A scratch current folder with no database yet and no LOWCODE_* settings."""
+    for name in ("LOWCODE_DATABASE_URL", "LOWCODE_FILES_DIR", "LOWCODE_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def installed(workdir, capsys):
+    assert run(capsys, "init")[0] == 0
+    assert run(capsys, "app", "install", PURCHASE)[0] == 0
+    return workdir
+
+
+def test_check_accepts_a_valid_app(workdir, capsys):
+    status, out, _ = run(capsys, "check", PURCHASE)
+    assert status == 0
+    assert out.strip() == "ok: app purchase 1.0.0, 3 forms, 20 fields"
+
+
+def test_check_lists_every_error_with_its_place_and_exits_1(workdir, capsys):
+    broken = workdir / "broken"
+    shutil.copytree(PURCHASE, broken)
+    form = broken / "forms" / "purchase_request.yaml"
+    text = form.read_text(encoding="utf-8")
+    text = text.replace('expr: "qty * price"', 'expr: "qty * prise"').replace(
+        "min_rows: 1", "min_rows: one"
+    )
+    form.write_text(text, encoding="utf-8")
+    status, out, err = run(capsys, "check", str(broken))
+    assert status == 1
+    assert out.splitlines() == [
+        "forms/purchase_request.yaml:29:15 fields.lines.min_rows: expected a whole number",
+        "forms/purchase_request.yaml:57:22 fields.lines.fields.amount.expr: "
+        "unknown field 'prise' (did you mean 'price'?)",
+    ]
+    assert err.strip() == f"2 errors in {broken}"
+
+
+def test_check_of_a_missing_path_says_so(workdir, capsys):
+    status, _, err = run(capsys, "check", "nowhere")
+    assert (status, err.strip()) == (1, "no such file or folder: nowhere")
+
+
+def test_commands_refuse_a_missing_database_and_name_the_fix(workdir, capsys):
+    status, _, err = run(capsys, "app", "list")
+    assert status == 1
+    assert "no database at instance/lowcode.db: run `lowcode init` first" in err
+
+
+def test_install_then_list_apps(installed, capsys):
+    status, out, _ = run(capsys, "app", "list")
+    assert status == 0
+    assert "purchase  1.0.0    采购管理  product, purchase_request, supplier" in out
+
+
+def test_install_refuses_a_broken_app_and_installs_nothing(installed, capsys):
+    broken = installed / "broken.yaml"
+    broken.write_text(
+        "app: shop\nversion: 1.0.0\nname: Shop\n---\nform: item\nfields:\n  qty: {type: numbr}\n"
+    )
+    status, _, err = run(capsys, "app", "install", str(broken))
+    assert status == 1
+    assert (
+        "broken.yaml:7:15 fields.qty.type: unknown field type 'numbr' (did you mean 'number'?)"
+        in err
+    )
+    assert "nothing installed" in err
+    assert "shop" not in run(capsys, "app", "list")[1]
+
+
+def test_records_create_list_and_show(installed, capsys):
+    status, out, _ = run(
+        capsys,
+        "records",
+        "create",
+        "purchase",
+        "product",
+        "--json",
+        '[{"sku": "BOX-A4", "name": "A4 纸箱", "price": 19.99}, {"sku": "TAPE", "name": "胶带", "price": "3.5"}]',
+    )
+    assert status == 0
+    assert out.splitlines() == [
+        "created purchase/product #1: BOX-A4 A4 纸箱",
+        "created purchase/product #2: TAPE 胶带",
+    ]
+    status, out, _ = run(
+        capsys, "records", "list", "purchase", "product", "--where", "price>=10", "--sort", "-price"
+    )
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["id", "sku", "name", "unit", "price"]
+    assert lines[2].split() == ["1", "BOX-A4", "A4", "纸箱", "箱", "¥19.99"]
+    assert lines[-1] == "(1 of 1 records, page 1)"
+    status, out, _ = run(capsys, "records", "show", "purchase", "product", "2")
+    shown = json.loads(out)
+    assert shown["values"]["price"] == "3.50"
+    assert shown["created_by"] == "admin"
+
+
+def test_records_create_reports_invalid_data_and_bad_json(installed, capsys):
+    status, _, err = run(
+        capsys,
+        "records",
+        "create",
+        "purchase",
+        "supplier",
+        "--json",
+        '{"name": "A", "mobile": "123"}',
+    )
+    assert status == 1
+    assert err.startswith("record not saved:\n  mobile: ")
+    status, _, err = run(capsys, "records", "create", "purchase", "supplier", "--json", '{"name": ')
+    assert (status, err.strip()) == (1, "bad JSON in --json at line 1 column 10: Expecting value")
+
+
+def test_records_list_explains_an_unknown_field_or_form(installed, capsys):
+    assert run(capsys, "records", "list", "purchase", "supplier", "--where", "nme=3")[
+        2
+    ].strip() == ("form supplier has no field 'nme' (did you mean 'name'?)")
+    assert run(capsys, "records", "list", "purchase", "suppliers")[2].strip() == (
+        "app 'purchase' has no form 'suppliers' (did you mean 'supplier'?)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("total>=100", ("total", "ge", "100")),
+        ("supplier.name^=杭州", ("supplier.name", "startswith", "杭州")),
+        ("state = active", ("state", "eq", "active")),
+        ("name~paper", ("name", "contains", "paper")),
+        ("qty!=3", ("qty", "ne", "3")),
+        ("qty<3", ("qty", "lt", "3")),
+    ],
+)
+def test_parse_filter(text, parsed):
+    assert parse_filter(text) == parsed
+
+
+def test_parse_filter_rejects_text_without_an_operator():
+    with pytest.raises(CommandFailed) as caught:
+        parse_filter("total")
+    assert caught.value.status == 2
+
+
+def test_tables_line_up_chinese_text():
+    table = format_table(("name", "n"), [("纸箱", "1"), ("box", "22")])
+    assert table.splitlines() == ["name  n", "----  --", "纸箱  1", "box   22"]
+
+
+def test_demo_runs_end_to_end_as_a_console_command(workdir):
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "demo"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 × 19.99 = 59.97 + 10 × 3.50 = 35.00" in result.stdout
+    assert "lines[1].qty: must be at least 1" in result.stdout
+    assert (workdir / "instance" / "demo.db").exists()
