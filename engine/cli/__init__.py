@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     app_sub = app.add_subparsers(dest="app_command", required=True, metavar="ACTION")
     install = app_sub.add_parser("install", help="install or upgrade an app from a folder or file")
     install.add_argument("path")
+    install.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only show what would change in each form's table, and rows that would not convert",
+    )
+    install.add_argument(
+        "--allow-blank",
+        action="store_true",
+        help="when a field's type changes, blank the values that do not convert (the old column is kept)",
+    )
     install.set_defaults(handler=commands.app_install)
     app_list = app_sub.add_parser("list", help="list installed apps and their forms")
     app_list.set_defaults(handler=commands.app_list)

@@ -123,9 +123,36 @@ def app_install(args: argparse.Namespace) -> int:
             print(error, file=sys.stderr)
         raise CommandFailed(f"{len(exc.errors)} definition error(s): nothing installed") from exc
     service = open_service(args)
-    report = service.install_app(actor_of(args), app)
+    if args.dry_run:
+        return _print_install_plan(service, actor_of(args), app)
+    try:
+        report = service.install_app(actor_of(args), app, allow_blank=args.allow_blank)
+    except ServiceError as exc:
+        raise CommandFailed(f"nothing installed: {exc}") from exc
     print(report.summary())
     return 0
+
+
+def _print_install_plan(service: Service, actor: Actor, app: Any) -> int:
+    """Print each form's migration plan; exit 1 when some rows would not convert."""
+    blocked = False
+    for form in app.forms:
+        plan = service.plan_form_change(actor, app.key, form)
+        steps = [f"new table {t}" for t in plan.new_tables]
+        steps += [f"add column {c}" for c in plan.added]
+        steps += [f"show again {c} (its data was kept)" for c in plan.restored]
+        steps += [f"hide {c} (the column and its data stay)" for c in plan.hidden]
+        steps += [
+            f"convert {c.field}: {c.old_type} -> {c.new_type}, {c.rows_checked} rows checked"
+            for c in plan.changed
+        ]
+        print(f"{form.key}: " + ("; ".join(steps) if steps else "no table change"))
+        for problem in plan.problems:
+            print(f"  would not convert: {problem}")
+        blocked = blocked or not plan.ok
+    if blocked:
+        print("some values would not convert: fix them, or install with --allow-blank")
+    return 1 if blocked else 0
 
 
 def app_list(args: argparse.Namespace) -> int:

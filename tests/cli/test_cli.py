@@ -189,3 +189,34 @@ def test_demo_runs_end_to_end_as_a_console_command(workdir):
     assert "3 × 19.99 = 59.97 + 10 × 3.50 = 35.00" in result.stdout
     assert "lines[1].qty: must be at least 1" in result.stdout
     assert (workdir / "instance" / "demo.db").exists()
+
+
+def test_install_dry_run_lists_table_changes_and_rows_that_would_not_convert(installed, capsys):
+    run(
+        capsys,
+        "records",
+        "create",
+        "purchase",
+        "supplier",
+        "--json",
+        '{"name": "B", "contact": "12x"}',
+    )
+    upgraded = installed / "upgraded"
+    shutil.copytree(PURCHASE, upgraded)
+    form = upgraded / "forms" / "supplier.yaml"
+    text = form.read_text(encoding="utf-8").replace(
+        "  contact:\n    type: text", "  contact:\n    type: number"
+    )
+    form.write_text(text, encoding="utf-8")
+    status, out, _ = run(capsys, "app", "install", str(upgraded), "--dry-run")
+    assert status == 1
+    assert "supplier: convert contact: text -> number, 1 rows checked" in out
+    assert "  would not convert: record 1 contact = '12x': expected a number" in out
+    status, _, err = run(capsys, "app", "install", str(upgraded))
+    assert status == 1
+    assert err.startswith("nothing installed: form purchase.supplier: 1 existing value(s)")
+    status, out, _ = run(capsys, "app", "install", str(upgraded), "--allow-blank")
+    assert status == 0
+    assert "  supplier: published v2" in out
+    shown = json.loads(run(capsys, "records", "show", "purchase", "supplier", "1")[1])
+    assert shown["values"]["contact"] is None
