@@ -35,8 +35,28 @@ RESULT_TYPES: dict[str, FieldType] = {
 DEFAULT_PRECISION = {"number": 2, "percent": 4}
 
 
+#: id(formula field) -> (formula field, result field). Definitions are frozen but not
+#: hashable (they hold mappings), so they are keyed by identity; holding the field keeps
+#: its id from being reused. Every record write reads each formula's result field several
+#: times (coerce, storage, JSON), and rebuilding it with dataclasses.replace was a
+#: measurable share of a write.
+_RESULT_FIELDS: dict[int, tuple[FieldDefinition, FieldDefinition]] = {}
+_RESULT_FIELDS_MAX = 4096
+
+
 def result_field(field: FieldDefinition) -> FieldDefinition:
     """The formula field seen as a plain field of its result type (same key)."""
+    cached = _RESULT_FIELDS.get(id(field))
+    if cached is not None and cached[0] is field:
+        return cached[1]
+    target = _build_result_field(field)
+    if len(_RESULT_FIELDS) >= _RESULT_FIELDS_MAX:
+        _RESULT_FIELDS.clear()  # many short-lived definitions (tools, tests): start over
+    _RESULT_FIELDS[id(field)] = (field, target)
+    return target
+
+
+def _build_result_field(field: FieldDefinition) -> FieldDefinition:
     result = field.option("result", "number")
     options: dict[str, Any] = {}
     if result in DEFAULT_PRECISION:

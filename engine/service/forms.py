@@ -21,6 +21,7 @@ from engine.store.database import Database
 from engine.store.engine_tables import form_versions
 from engine.store.form_tables import FormTables, build_form_tables
 from engine.store.publish import latest_version
+from engine.store.record_insert import RecordInserter
 
 
 @dataclass
@@ -39,6 +40,8 @@ class FormRuntime:
     select_live: Any = None
     #: per unique rule: (rule, stored columns, check for a new record, check for an update)
     unique_checks: tuple[tuple[Any, tuple[str, ...], Any, Any], ...] = ()
+    #: writes a new record's row and child rows (one round trip on PostgreSQL)
+    inserter: RecordInserter | None = None
 
     @property
     def key(self) -> str:
@@ -48,6 +51,7 @@ class FormRuntime:
 def build_runtime(app: str, version_no: int, form: FormDefinition) -> FormRuntime:
     """Compile a form version once: tables, runtime and insert statements."""
     tables = build_form_tables(app, form)
+    inserter = RecordInserter(tables)
     return FormRuntime(
         app=app,
         version_no=version_no,
@@ -56,14 +60,12 @@ def build_runtime(app: str, version_no: int, form: FormDefinition) -> FormRuntim
         compiled=compile_form(form),
         serial_fields=tuple(f for f in form.fields if f.type == "serial"),
         insert=tables.table.insert(),
-        child_inserts={
-            k: t.insert().returning(t.c.id, sort_by_parameter_order=True)
-            for k, t in tables.children.items()
-        },
+        child_inserts=inserter.child_inserts,
         select_live=sa.select(tables.table).where(
             tables.table.c.id == sa.bindparam("record_id"), tables.table.c.deleted_at.is_(None)
         ),
         unique_checks=tuple(_unique_check(tables, rule) for rule in form.unique),
+        inserter=inserter,
     )
 
 

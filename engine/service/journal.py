@@ -1,11 +1,17 @@
 """The journal of a record change: revision, audit entry and outbox event.
 
-Written by :mod:`engine.service.writer` inside the change's own transaction.
+Written by :mod:`engine.service.writer` inside the change's own transaction. The three
+``write_*`` functions queue their row on the write context and :func:`flush_journal`
+writes the queue: on PostgreSQL as one statement (two data-modifying CTEs and an
+INSERT), so the journal costs one round trip instead of three; elsewhere as one INSERT
+per row. Either way the rows are part of the change's transaction.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
 
 from engine.store.engine_tables import audit_log, outbox, record_revisions
 
@@ -16,6 +22,10 @@ if TYPE_CHECKING:
 _REVISION_INSERT = record_revisions.insert()
 _AUDIT_INSERT = audit_log.insert()
 _OUTBOX_INSERT = outbox.insert()
+_INSERTS = {"revision": _REVISION_INSERT, "audit": _AUDIT_INSERT, "outbox": _OUTBOX_INSERT}
+_TABLES = {"revision": record_revisions, "audit": audit_log, "outbox": outbox}
+#: the order the rows are written in (and queued in by writer._after_write)
+_KINDS = ("revision", "audit", "outbox")
 
 
 def write_revision(
@@ -27,19 +37,21 @@ def write_revision(
     changes: dict[str, Any],
 ) -> None:
     """A revision per version: the full JSON snapshot and the diff to the previous one."""
-    ctx.conn.execute(
-        _REVISION_INSERT,
-        dict(
-            app=ctx.runtime.app,
-            form=ctx.runtime.key,
-            record_id=record_id,
-            revision_no=version,
-            action=topic.removeprefix("record."),
-            data=snapshot,
-            changes=changes,
-            actor=ctx.actor.user_id,
-            at=ctx.now,
-        ),
+    ctx.journal.append(
+        (
+            "revision",
+            dict(
+                app=ctx.runtime.app,
+                form=ctx.runtime.key,
+                record_id=record_id,
+                revision_no=version,
+                action=topic.removeprefix("record."),
+                data=snapshot,
+                changes=changes,
+                actor=ctx.actor.user_id,
+                at=ctx.now,
+            ),
+        )
     )
 
 
@@ -47,33 +59,78 @@ def write_audit(
     ctx: WriteContext, topic: str, record_id: int, version: int, changes: dict[str, Any]
 ) -> None:
     """An audit entry naming who changed which fields of which record."""
-    ctx.conn.execute(
-        _AUDIT_INSERT,
-        dict(
-            at=ctx.now,
-            actor=ctx.actor.user_id,
-            action=topic,
-            app=ctx.runtime.app,
-            form=ctx.runtime.key,
-            record_id=record_id,
-            detail={"version": version, "fields": sorted(changes)},
-        ),
+    ctx.journal.append(
+        (
+            "audit",
+            dict(
+                at=ctx.now,
+                actor=ctx.actor.user_id,
+                action=topic,
+                app=ctx.runtime.app,
+                form=ctx.runtime.key,
+                record_id=record_id,
+                detail={"version": version, "fields": sorted(changes)},
+            ),
+        )
     )
 
 
 def write_outbox(ctx: WriteContext, topic: str, record_id: int, version: int) -> None:
     """The event for notifications and webhooks, delivered after commit by the outbox worker."""
     app, form = ctx.runtime.app, ctx.runtime.key
-    ctx.conn.execute(
-        _OUTBOX_INSERT,
-        dict(
-            topic=topic,
-            payload={"app": app, "form": form, "id": record_id, "version": version},
-            idempotency_key=f"{topic}:{app}.{form}:{record_id}:v{version}",
-            created_at=ctx.now,
-            available_at=ctx.now,
-            attempts=0,
-            delivered_at=None,
-            last_error=None,
-        ),
+    ctx.journal.append(
+        (
+            "outbox",
+            dict(
+                topic=topic,
+                payload={"app": app, "form": form, "id": record_id, "version": version},
+                idempotency_key=f"{topic}:{app}.{form}:{record_id}:v{version}",
+                created_at=ctx.now,
+                available_at=ctx.now,
+                attempts=0,
+                delivered_at=None,
+                last_error=None,
+            ),
+        )
+    )
+
+
+def flush_journal(ctx: WriteContext) -> None:
+    """Write the queued journal rows on the change's connection, then empty the queue."""
+    queued, ctx.journal = ctx.journal, []
+    conn = ctx.conn
+    if conn.dialect.name == "postgresql" and [kind for kind, _ in queued] == list(_KINDS):
+        params: dict[str, Any] = {}
+        for kind, row in queued:
+            params.update({f"{kind}_{column}": value for column, value in row.items()})
+        conn.execute(_combined_insert(), params)
+        return
+    for kind, row in queued:
+        conn.execute(_INSERTS[kind], row)
+
+
+_COMBINED: list[Any] = []
+
+
+def _combined_insert() -> Any:
+    """WITH revision AS (INSERT ...), audit AS (INSERT ...) INSERT INTO outbox ...
+
+    PostgreSQL runs every data-modifying CTE exactly once, referenced or not, and in
+    the statement's snapshot, so this is the same three rows as three INSERTs.
+    """
+    if not _COMBINED:
+        *ctes, last = (_insert_with_binds(kind) for kind in _KINDS)
+        named = [stmt.cte(kind) for stmt, kind in zip(ctes, _KINDS, strict=False)]
+        _COMBINED.append(last.add_cte(*named))
+    return _COMBINED[0]
+
+
+def _insert_with_binds(kind: str) -> Any:
+    table = _TABLES[kind]
+    return table.insert().values(
+        {
+            c.name: sa.bindparam(f"{kind}_{c.name}", type_=c.type)
+            for c in table.columns
+            if c.name != "id"
+        }
     )

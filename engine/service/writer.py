@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from engine.fields import registry
 from engine.runtime.forms import RecordEnvironment
 from engine.service.actor import Actor
 from engine.service.forms import FormRuntime
-from engine.service.journal import write_audit, write_outbox, write_revision
+from engine.service.journal import flush_journal, write_audit, write_outbox, write_revision
 from engine.service.reading import load_children, load_row, row_values, to_record
 from engine.service.results import Record
 from engine.store.rows import child_row, diff, inline_row, values_to_json
@@ -40,6 +41,8 @@ class WriteContext:
     actor: Actor
     now: datetime
     fetch: Callable[[str, int], Mapping[str, Any] | None]
+    #: journal rows (revision, audit, outbox) queued for :func:`flush_journal`
+    journal: list[tuple[str, dict[str, Any]]] = dataclass_field(default_factory=list)
 
     def env(self) -> RecordEnvironment:
         return RecordEnvironment(self.now, self.actor.user_id, self.actor.department, self.fetch)
@@ -63,9 +66,8 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
         updated_at=ctx.now,
         updated_by=ctx.actor.user_id,
     )
-    with _unique_backstop(ctx, values, None):
-        record_id = conn.execute(runtime.insert, row).inserted_primary_key[0]
-    record = _new_record(ctx, record_id, row, values)
+    record_id, child_ids = _insert_new(ctx, row, values)
+    record = _new_record(ctx, record_id, child_ids, row, values)
     snapshot = record.json_values
     _after_write(ctx, "record.created", record_id, 1, snapshot, diff({}, snapshot))
     return record
@@ -202,6 +204,31 @@ def _unique_backstop(
         raise
 
 
+def _insert_new(
+    ctx: WriteContext, row: dict[str, Any], values: Mapping[str, Any]
+) -> tuple[int, dict[str, list[int]]]:
+    """Insert the form row and child rows; a unique-index clash names the clashing record.
+
+    With unique rules the row is inserted with ON CONFLICT DO NOTHING instead of inside
+    a savepoint (two round trips fewer on PostgreSQL): when it is skipped, a concurrent
+    writer won the race past :func:`check_unique`, which is run again to name the clash.
+    """
+    runtime, conn = ctx.runtime, ctx.conn
+    tables = runtime.tables
+    children = {
+        key: [child_row(fields, r) for r in values.get(key) or []]
+        for key, fields in tables.child_fields.items()
+    }
+    skip = bool(runtime.unique_checks)
+    record_id, child_ids = runtime.inserter.insert(conn, row, children, skip_on_conflict=skip)
+    if record_id is None:
+        check_unique(conn, runtime, values, None)
+        # the clash is gone (the other record was deleted meanwhile): a plain insert
+        # either succeeds or raises the database's own IntegrityError
+        record_id, child_ids = runtime.inserter.insert(conn, row, children, skip_on_conflict=False)
+    return record_id, child_ids
+
+
 def _title(runtime: FormRuntime, values: Mapping[str, Any], env: RecordEnvironment) -> str:
     return runtime.compiled.render_title(values, env=env)[:TITLE_LENGTH]
 
@@ -233,28 +260,20 @@ def _guarded_update(ctx: WriteContext, current: Mapping[str, Any], row: Mapping[
 
 
 def _new_record(
-    ctx: WriteContext, record_id: int, row: Mapping[str, Any], values: Mapping[str, Any]
+    ctx: WriteContext,
+    record_id: int,
+    child_ids: Mapping[str, list[int]],
+    row: Mapping[str, Any],
+    values: Mapping[str, Any],
 ) -> Record:
-    """Insert the child rows and build the Record from what was written (no read-back)."""
+    """Build the Record from what was written (no read-back)."""
     tables = ctx.runtime.tables
     out = {key: values.get(key) for key in tables.fields}
-    for key, insert in ctx.runtime.child_inserts.items():
-        fields = tables.child_fields[key]
+    for key, fields in tables.child_fields.items():
         rows = values.get(key) or []
-        ids: list[int] = []
-        if rows:
-            ids = list(
-                ctx.conn.execute(
-                    insert,
-                    [
-                        {**child_row(fields, r), "parent_id": record_id, "row_index": i}
-                        for i, r in enumerate(rows)
-                    ],
-                ).scalars()
-            )
         out[key] = [
             {"id": child_id, **{k: r.get(k) for k in fields}}
-            for child_id, r in zip(ids, rows, strict=True)
+            for child_id, r in zip(child_ids.get(key, ()), rows, strict=True)
         ]
     return Record(
         app=ctx.runtime.app,
@@ -307,6 +326,7 @@ def _after_write(
     write_revision(ctx, topic, record_id, version, snapshot, changes)
     write_audit(ctx, topic, record_id, version, changes)
     write_outbox(ctx, topic, record_id, version)
+    flush_journal(ctx)
 
 
 def _reload(ctx: WriteContext, record_id: int) -> Record:
