@@ -26,7 +26,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _TooManyNodes(Exception):
-    pass
+    """Raised while composing a document that expands past MAX_NODES."""
 
 
 def read_documents(text: str, file: str) -> tuple[list[Source], list[DefinitionError]]:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -43,10 +44,8 @@ def parse_date_text(text: str) -> date | None:
 def _parse_datetime_text(text: str) -> datetime | None:
     """A (possibly naive) datetime from ISO or Chinese-style text; None when unreadable."""
     text = normalize_text(text)
-    try:
+    with contextlib.suppress(ValueError):
         return datetime.fromisoformat(text)
-    except ValueError:
-        pass
     match = re.match(r"(.*?日?)[\sT]+(.+)", text)
     day = parse_date_text(match.group(1) if match else text)
     if day is None:
