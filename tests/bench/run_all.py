@@ -1,0 +1,42 @@
+"""Run every benchmark in one go and print their figures (ratios measured in each run).
+
+    python tests/bench/run_all.py [--postgres URL] [--rows N] [--count N]
+
+``--postgres`` defaults to the local server (postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
+pass ``--postgres none`` to measure SQLite only. Nothing is asserted: the figures go in
+the issue note and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="URL, or 'none'")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the query benchmark")
+    parser.add_argument("--count", type=int, default=500, help="records for the submit benchmark")
+    args = parser.parse_args()
+    postgres = [] if args.postgres == "none" else ["--postgres", args.postgres]
+    runs = [
+        ("expressions", ["bench_expressions.py"]),
+        ("submit", ["bench_submit.py", "--count", str(args.count), *postgres]),
+        ("query", ["bench_query.py", "--rows", str(args.rows), *postgres]),
+    ]
+    status = 0
+    for title, command in runs:
+        print(f"\n=== {title}", flush=True)
+        done = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]], check=False)
+        status = status or done.returncode
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
