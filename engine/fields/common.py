@@ -10,7 +10,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, getcontext
 from typing import Any
 
 from engine.definitions.model import I18nText
@@ -97,7 +97,15 @@ def decimal_places(value: Decimal) -> int:
 
 def quantum(places: int) -> Decimal:
     """The Decimal step for ``places`` decimal places (2 -> Decimal('0.01'))."""
+    if 0 <= places < len(_QUANTA):
+        return _QUANTA[places]
     return Decimal(1).scaleb(-places)
+
+
+#: the steps of the places numeric fields use, built once (every decimal input needs one)
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(12))
+#: |value| below this rounds half up to at most MAX_INTEGER_DIGITS integer digits
+_MAGNITUDE_BOUND = Decimal(10) ** MAX_INTEGER_DIGITS - Decimal("0.5")
 
 
 def fit_places(value: Decimal, places: int, *, shown_places: int | None = None) -> Decimal:
@@ -107,10 +115,41 @@ def fit_places(value: Decimal, places: int, *, shown_places: int | None = None) 
     a mistake worth showing. ``shown_places`` is what the message names (a percent
     field stores 4 places of the fraction but people count 2 places of the percent).
     """
+    # Fast path: one quantize that traps Inexact both checks "no significant places are
+    # lost" and fits the value (the normalize + as_tuple of decimal_places cost as much
+    # again). Any signal (extra places, a value too large for the context) falls through
+    # to the original steps, which give the same result and the same errors.
+    try:
+        fitted = value.quantize(quantum(places), context=_exact_context())
+    except (Inexact, InvalidOperation, TypeError, AttributeError):
+        pass
+    else:
+        return check_magnitude(fitted)
     if decimal_places(value) > places:
         n = places if shown_places is None else shown_places
         raise fail(f"at most {n} decimal places", f"最多 {n} 位小数", "decimals")
     return check_magnitude(value.quantize(quantum(places)))
+
+
+#: (prec, Emin, Emax) of the caller's context -> the same limits, trapping Inexact too
+_EXACT_CONTEXTS: dict[tuple[int, int, int], Context] = {}
+
+
+def _exact_context() -> Context:
+    """The current decimal context's limits with every inexact result trapped."""
+    current = getcontext()
+    key = (current.prec, current.Emin, current.Emax)
+    context = _EXACT_CONTEXTS.get(key)
+    if context is None:
+        context = Context(
+            prec=current.prec,
+            Emin=current.Emin,
+            Emax=current.Emax,
+            traps=[Inexact, InvalidOperation],
+        )
+        if len(_EXACT_CONTEXTS) < 64:
+            _EXACT_CONTEXTS[key] = context
+    return context
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:
@@ -120,6 +159,13 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
 
 def check_magnitude(value: Decimal) -> Decimal:
     """Reject numbers with more integer digits than a column can hold."""
+    # Fast path: a plain comparison with the bound replaces rounding to an integer and
+    # counting the digits of its text; values at or past it take the original steps.
+    try:
+        if -_MAGNITUDE_BOUND < value < _MAGNITUDE_BOUND:
+            return value
+    except (InvalidOperation, TypeError):
+        pass  # NaN (comparisons signal) and non-Decimals: the original steps decide
     try:
         integer_digits = len(str(abs(value).to_integral_value(rounding=ROUND_HALF_UP)))
     except InvalidOperation as exc:
@@ -137,6 +183,27 @@ def option_decimal(value: Any) -> Decimal | None:
     """A numeric definition key (min, max) as a Decimal; None when absent."""
     if value is None or isinstance(value, bool):
         return None
+    # min/max are read on every input of the field: convert each option value once.
+    # Only int and str are cached (keyed by type: 1 and "1" differ in the messages);
+    # floats compare equal across 0.0/-0.0 but their text differs, so they are not.
+    if type(value) not in (int, str):
+        return _option_decimal(value)
+    key = (type(value), value)
+    cached = _OPTION_DECIMALS.get(key, _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[return-value]
+    converted = _option_decimal(value)
+    if len(_OPTION_DECIMALS) >= 4096:
+        _OPTION_DECIMALS.clear()
+    _OPTION_DECIMALS[key] = converted
+    return converted
+
+
+_OPTION_DECIMALS: dict[tuple[type, Any], Decimal | None] = {}
+_MISSING = object()
+
+
+def _option_decimal(value: Any) -> Decimal | None:
     try:
         return Decimal(str(value))
     except InvalidOperation:

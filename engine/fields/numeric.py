@@ -74,9 +74,16 @@ class DecimalFieldType(FieldType):
     def coerce(self, field: FieldDefinition, raw: Any, source: InputSource = "json") -> Any:
         if is_blank_input(raw):
             return None
-        value = fit_places(self.parse(field, raw, source), self.places(field), **self._shown(field))
+        places = self.places(field)
+        value = fit_places(self.parse(field, raw, source), places, **self._shown(field))
         check_range(value, field.option("min"), field.option("max"))
-        return self._exact(field, value)
+        # ``value`` is already fitted to ``places``: fitting again (as ``_exact`` does for
+        # stored values) would return it unchanged, so only the int conversion is left
+        return self._fitted_value(places, value)
+
+    def _fitted_value(self, places: int, value: Decimal) -> Any:
+        """The Python value of an input already fitted to ``places``."""
+        return value
 
     def _shown(self, field: FieldDefinition) -> dict[str, int]:
         return {}
@@ -112,6 +119,9 @@ class NumberType(DecimalFieldType):
     def _exact(self, field: FieldDefinition, value: Decimal) -> Any:
         value = fit_places(value, self.places(field))
         return int(value) if self.places(field) == 0 else value
+
+    def _fitted_value(self, places: int, value: Decimal) -> Any:
+        return int(value) if places == 0 else value
 
     def value_schema(self, field: FieldDefinition) -> dict[str, Any]:
         if self.places(field) == 0:

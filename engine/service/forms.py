@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from engine.definitions.model import FieldDefinition, FormDefinition
 from engine.errors import NotFoundError
 from engine.runtime.forms import CompiledForm, compile_form
+from engine.service.files import FileField, file_fields
 from engine.store.database import Database
 from engine.store.engine_tables import form_versions
 from engine.store.form_tables import FormTables, build_form_tables
@@ -42,6 +43,10 @@ class FormRuntime:
     unique_checks: tuple[tuple[Any, tuple[str, ...], Any, Any], ...] = ()
     #: writes a new record's row and child rows (one round trip on PostgreSQL)
     inserter: RecordInserter | None = None
+    #: options-from lookups by value field, built on first use (see reading.option_select)
+    option_selects: dict[str, Any] = field(default_factory=dict)
+    #: attachment/image fields and columns, whose values the write path checks
+    file_fields: tuple[FileField, ...] = ()
 
     @property
     def key(self) -> str:
@@ -66,6 +71,7 @@ def build_runtime(app: str, version_no: int, form: FormDefinition) -> FormRuntim
         ),
         unique_checks=tuple(_unique_check(tables, rule) for rule in form.unique),
         inserter=inserter,
+        file_fields=file_fields(form),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.errors import NotFoundError
+from engine.fields.base import FieldValueError
 from engine.service.forms import FormRuntime
 from engine.service.results import Record
 from engine.store.rows import child_values, inline_values, values_to_json
@@ -105,3 +106,79 @@ def make_fetcher(
         return seen[key]
 
     return fetch
+
+
+#: most records one options-from lookup reads: option values are meant to be unique, and
+#: the cap bounds the read when they are not (one of them has to pass the filter)
+OPTION_CANDIDATES = 20
+
+
+def option_select(runtime: FormRuntime, value_field: str) -> Any | None:
+    """The live rows of ``runtime``'s form whose ``value_field`` equals ``:value``.
+
+    Built once per (form version, value field) and kept on the runtime; None when the
+    field is not a single stored column (the loader only lets plain fields be values).
+    """
+    cached = runtime.option_selects.get(value_field)
+    if cached is not None or value_field in runtime.option_selects:
+        return cached
+    table = runtime.tables.table
+    if value_field == "id":
+        column = table.c.id
+    else:
+        fc = runtime.tables.fields.get(value_field)
+        # one plain column only: a JSON column has no equality on PostgreSQL
+        plain = fc is not None and len(fc.specs) == 1 and fc.specs[0].kind != "json"
+        column = table.c[fc.names[0]] if plain else None
+    stmt = None
+    if column is not None:
+        stmt = (
+            sa.select(table)
+            .where(column == sa.bindparam("value"), table.c.deleted_at.is_(None))
+            .order_by(table.c.id)
+            .limit(OPTION_CANDIDATES)
+        )
+    runtime.option_selects[value_field] = stmt
+    return stmt
+
+
+def make_option_finder(
+    conn: sa.Connection, runtime_of: Callable[[str], FormRuntime]
+) -> Callable[[str, str, str], list[Mapping[str, Any]]]:
+    """``find_options`` for the runtime: records offering an option value, read on ``conn``.
+
+    The option value is text (what a select stores); it is turned into the value
+    field's own type before the comparison, so ``"12"`` finds id 12 or a number 12, and
+    text that cannot be such a value matches nothing (without a query).
+    """
+
+    def find(form_key: str, value_field: str, value: str) -> list[Mapping[str, Any]]:
+        target = runtime_of(form_key)
+        stmt = option_select(target, value_field)
+        stored = _stored_option_value(target, value_field, value)
+        if stmt is None or stored is None:
+            return []
+        found = []
+        for row in conn.execute(stmt, {"value": stored}).mappings():
+            values = inline_values(target.tables, row)
+            values.update({c: row[c] for c in ("id", "status", "title", "version")})
+            found.append(values)
+        return found
+
+    return find
+
+
+def _stored_option_value(runtime: FormRuntime, value_field: str, value: str) -> Any:
+    if value_field == "id":
+        text = str(value).strip()
+        return int(text) if text.isdigit() else None
+    fc = runtime.tables.fields.get(value_field)
+    if fc is None:
+        return None
+    try:
+        coerced = fc.type.coerce(fc.field, value, "json")
+    except FieldValueError:
+        return None
+    if coerced is None:
+        return None
+    return fc.type.to_storage(fc.field, coerced).get(fc.names[0])

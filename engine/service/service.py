@@ -20,7 +20,13 @@ from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.files import store_file
 from engine.service.forms import FormCache, FormRuntime
-from engine.service.reading import load_children, load_row, make_fetcher, to_record
+from engine.service.reading import (
+    load_children,
+    load_row,
+    make_fetcher,
+    make_option_finder,
+    to_record,
+)
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.store import publish as publishing
 from engine.store.database import Database
@@ -290,7 +296,10 @@ class Service:
         filename: str,
         stream: BinaryIO,
     ) -> dict[str, Any]:
-        """Store an upload for an attachment/image field; returns the metadata its value holds."""
+        """Store an upload for an attachment/image field; returns the metadata its value holds.
+
+        ``field_key`` names a field (``quote``) or a sub-table column (``lines.photo``).
+        """
         if self.files_dir is None:
             raise ServiceError("this service has no files_dir; pass Service(..., files_dir=...)")
         runtime = self.forms.get(app_key, form_key)
@@ -306,15 +315,21 @@ class Service:
                 stream,
                 actor_id=actor.user_id,
                 now=self.clock(),
+                field_path=field_key,
             )
 
     # -- internals --------------------------------------------------------------------
     def _write(
         self, actor: Actor, runtime: FormRuntime, action: Callable[[writer.WriteContext], Record]
     ) -> Record:
+        def runtime_of(key: str) -> FormRuntime:
+            return self.forms.get(runtime.app, key)
+
         with self.database.write() as conn:
-            fetch = make_fetcher(conn, lambda key: self.forms.get(runtime.app, key))
-            return action(writer.WriteContext(conn, runtime, actor, self.clock(), fetch))
+            fetch = make_fetcher(conn, runtime_of)
+            # a closure only: it queries when a field takes its options from another form
+            find = make_option_finder(conn, runtime_of)
+            return action(writer.WriteContext(conn, runtime, actor, self.clock(), fetch, find))
 
     def _audit(
         self,
@@ -361,8 +376,14 @@ class Service:
 
 
 def _file_field(runtime: FormRuntime, field_key: str) -> Any:
+    """The field (``quote``) or sub-table column (``lines.photo``) a file is uploaded for."""
+    head, _, column = field_key.partition(".")
     try:
-        field = runtime.definition.field(field_key)
+        field = runtime.definition.field(head)
+        if column:
+            if field.type != "subtable":
+                raise KeyError(field_key)
+            field = field.field(column)
     except KeyError:
         raise NotFoundError(f"{runtime.app}.{runtime.key} has no field {field_key!r}") from None
     if field.type not in ("attachment", "image"):

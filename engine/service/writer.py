@@ -21,6 +21,7 @@ from engine.errors import ConflictError, RecordError, RecordValidationError
 from engine.fields import registry
 from engine.runtime.forms import RecordEnvironment
 from engine.service.actor import Actor
+from engine.service.files import attach_files, claim_files
 from engine.service.forms import FormRuntime
 from engine.service.journal import flush_journal, write_audit, write_outbox, write_revision
 from engine.service.reading import load_children, load_row, row_values, to_record
@@ -41,11 +42,19 @@ class WriteContext:
     actor: Actor
     now: datetime
     fetch: Callable[[str, int], Mapping[str, Any] | None]
+    #: ``find_options`` for options taken from another form (read on ``conn``)
+    find_options: Callable[[str, str, str], Any] | None = None
     #: journal rows (revision, audit, outbox) queued for :func:`flush_journal`
     journal: list[tuple[str, dict[str, Any]]] = dataclass_field(default_factory=list)
 
     def env(self) -> RecordEnvironment:
-        return RecordEnvironment(self.now, self.actor.user_id, self.actor.department, self.fetch)
+        return RecordEnvironment(
+            self.now,
+            self.actor.user_id,
+            self.actor.department,
+            self.fetch,
+            find_options=self.find_options,
+        )
 
 
 def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Record:
@@ -53,6 +62,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     runtime, conn = ctx.runtime, ctx.conn
     env = ctx.env()
     values = runtime.compiled.prepare(data, existing=None, env=env, source=source)
+    new_files = _attach_files(ctx, values, None, None)
     assign_serials(ctx, values)
     check_unique(conn, runtime, values, None)
     title = _title(runtime, values, env)
@@ -67,6 +77,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
         updated_by=ctx.actor.user_id,
     )
     record_id, child_ids = _insert_new(ctx, row, values)
+    claim_files(conn, new_files, record_id)
     record = _new_record(ctx, record_id, child_ids, row, values)
     snapshot = record.json_values
     _after_write(ctx, "record.created", record_id, 1, snapshot, diff({}, snapshot))
@@ -85,6 +96,7 @@ def update_record(
     existing.update({c: current[c] for c in ("id", "status", "title", "version")})
     env = ctx.env()
     values = runtime.compiled.prepare(changes, existing=existing, env=env)
+    new_files = _attach_files(ctx, values, existing, record_id)
     check_unique(conn, runtime, values, record_id)
     before = values_to_json(runtime.tables, existing)
     version = current["version"] + 1
@@ -97,6 +109,7 @@ def update_record(
     )
     with _unique_backstop(ctx, values, record_id):
         _guarded_update(ctx, current, row)
+    claim_files(conn, new_files, record_id)
     proposed = values_to_json(runtime.tables, values)
     changed_subtables = [k for k in runtime.tables.children if before.get(k) != proposed.get(k)]
     if changed_subtables:
@@ -130,6 +143,21 @@ def delete_record(ctx: WriteContext, record_id: int, expected_version: int | Non
     record.version = version
     record.updated_at, record.updated_by = ctx.now, ctx.actor.user_id
     return record
+
+
+def _attach_files(
+    ctx: WriteContext,
+    values: dict[str, Any],
+    existing: Mapping[str, Any] | None,
+    record_id: int | None,
+) -> Any:
+    """Check attachment values against the ``files`` table (no query without files)."""
+    if not ctx.runtime.file_fields:
+        return {}
+    runtime = ctx.runtime
+    return attach_files(
+        ctx.conn, runtime.app, runtime.key, runtime.file_fields, values, existing, record_id
+    )
 
 
 def assign_serials(ctx: WriteContext, values: dict[str, Any]) -> None:

@@ -136,6 +136,9 @@ files = sa.Table(
     sa.Column("path", sa.String(500), nullable=False),
     sa.Column("created_at", AwareDateTime, nullable=False),
     sa.Column("created_by", sa.String(100), nullable=False),
+    # the record (of app.form) the file is attached to; NULL until a record is saved with
+    # it, so a file id cannot be reused by another record (see docs/store.md, Files)
+    sa.Column("record_id", sa.BigInteger),
 )
 
 

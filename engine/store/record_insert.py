@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.store.database import DriverStatement
 from engine.store.form_tables import FormTables
 
 #: child rows above which PostgreSQL falls back to per-table inserts (keeps statements small)
@@ -42,6 +43,19 @@ class RecordInserter:
         }
         self._plain = tables.table.insert()
         self._statements: dict[Any, Any] = {}
+        # SQLite: every statement runs on the DBAPI connection (DriverStatement): Core's
+        # per-statement overhead is most of the cost of an embedded INSERT. Child rows go
+        # one INSERT ... RETURNING per row, in row order: SQLite does not promise the
+        # order of a multi-row RETURNING, and a row costs only a few microseconds here.
+        table = tables.table
+        self._sqlite_plain = DriverStatement(table.insert().returning(table.c.id))
+        self._sqlite_skip = DriverStatement(
+            sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        )
+        self._sqlite_children = {
+            key: DriverStatement(child.insert().returning(child.c.id))
+            for key, child in tables.children.items()
+        }
 
     def insert(
         self,
@@ -60,6 +74,8 @@ class RecordInserter:
         counts = tuple((key, len(rows)) for key, rows in children.items())
         if dialect == "postgresql" and sum(n for _, n in counts) <= MAX_ROWS_IN_ONE_STATEMENT:
             return self._insert_in_one(conn, row, children, counts, skip_on_conflict)
+        if dialect == "sqlite":
+            return self._insert_sqlite(conn, row, children, skip_on_conflict)
         if skip_on_conflict:
             record_id = conn.execute(self._skipping(dialect), row).scalar()
             if record_id is None:
@@ -72,6 +88,26 @@ class RecordInserter:
             if rows:
                 params = [{**r, "parent_id": record_id, "row_index": i} for i, r in enumerate(rows)]
                 ids[key] = list(conn.execute(self.child_inserts[key], params).scalars())
+        return record_id, ids
+
+    def _insert_sqlite(
+        self,
+        conn: sa.Connection,
+        row: Mapping[str, Any],
+        children: Mapping[str, Sequence[Mapping[str, Any]]],
+        skip_on_conflict: bool,
+    ) -> tuple[int | None, dict[str, list[int]]]:
+        found = (self._sqlite_skip if skip_on_conflict else self._sqlite_plain).first(conn, row)
+        if found is None:  # only when skipped on a unique clash
+            return None, {}
+        record_id = found[0]
+        ids: dict[str, list[int]] = {}
+        for key, rows in children.items():
+            insert, ids[key] = self._sqlite_children[key], []
+            for i, r in enumerate(rows):
+                child = insert.first(conn, {**r, "parent_id": record_id, "row_index": i})
+                assert child is not None  # a plain INSERT ... RETURNING returns its row
+                ids[key].append(child[0])
         return record_id, ids
 
     def _skipping(self, dialect: str) -> Any:

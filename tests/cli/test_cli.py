@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -184,6 +185,7 @@ def test_demo_runs_end_to_end_as_a_console_command(workdir):
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
     assert "3 × 19.99 = 59.97 + 10 × 3.50 = 35.00" in result.stdout

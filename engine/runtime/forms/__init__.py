@@ -4,7 +4,8 @@
 order, title template); ``CompiledForm.prepare(raw, existing=..., env=...)`` runs, in
 order: unknown keys (with a did-you-mean hint) -> coercion by field type -> defaults
 (new records and new rows) -> read-only input dropped -> relations checked and
-``fill_from`` copied -> formulas in dependency order -> required / row counts ->
+``fill_from`` copied (and their ``filter`` checked) -> options taken from another form
+checked -> formulas in dependency order -> required / row counts ->
 validations. Every problem is collected and raised together as
 :class:`engine.errors.RecordValidationError`. No SQL: related records are read through
 ``RecordEnvironment.fetch_record``.
@@ -26,7 +27,10 @@ Decisions (where the contract left a choice):
 * **fill_from** copies when the relation is set (new record / new row) or changed; a
   value typed for the same field in the same submission wins, except read-only ones.
   A relation pointing at a missing record is an error only when it is set or changed,
-  so a record whose supplier was deleted later can still be edited.
+  so a record whose supplier was deleted later can still be edited. The same holds for
+  a relation's ``filter`` and for select/multiselect options taken from another form
+  (``code`` ``filter`` / ``option``): only values set or changed now are judged, for
+  ``many`` relations and multiselects only the ids/values added now.
 * **Validations** reading a field that already has an error (or a formula blank because
   of one) are skipped; otherwise the language's blank rules apply (``x > 0`` is false
   for a blank ``x``: write ``ISBLANK(x) or x > 0`` for optional fields) and a blank

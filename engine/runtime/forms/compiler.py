@@ -18,7 +18,13 @@ from engine.definitions.naming import SYSTEM_COLUMNS
 from engine.errors import DefinitionError, DefinitionErrors, ExpressionError
 from engine.expressions import CompiledExpression, ExpressionScope, compile_expression
 from engine.fields import registry
-from engine.runtime.forms.plan import FIELD_EXPRESSIONS, FieldPlan, FormPlan, ValidationPlan
+from engine.runtime.forms.plan import (
+    CHOICES,
+    FIELD_EXPRESSIONS,
+    FieldPlan,
+    FormPlan,
+    ValidationPlan,
+)
 from engine.runtime.forms.title import compile_template, first_text_field
 
 if TYPE_CHECKING:
@@ -113,7 +119,7 @@ class _Compiler:
         )
 
     def expression(
-        self, source: str, scope: ExpressionScope, owner: FieldDefinition | None, path: str
+        self, source: str, scope: ExpressionScope | None, owner: FieldDefinition | None, path: str
     ) -> CompiledExpression | None:
         try:
             return compile_expression(source, scope)
@@ -148,7 +154,26 @@ class _Compiler:
             subtable=subtable,
             expressions=expressions,
             columns=columns,
+            target_filter=self.target_filter(definition, base),
         )
+
+    def target_filter(self, definition: FieldDefinition, base: str) -> CompiledExpression | None:
+        """A relation's or options-from ``filter``, compiled once per form version.
+
+        It reads the OTHER form's fields, which this compiler does not see: the loader
+        already checked its names against that form (checks/expressions.py), so here it
+        is compiled without a scope (syntax and the function whitelist still apply).
+        """
+        if definition.type == "relation":
+            source, path = definition.option("filter"), f"{base}.filter"
+        else:
+            options = definition.option("options") if definition.type in CHOICES else None
+            if not isinstance(options, Mapping):
+                return None
+            source, path = options.get("filter"), f"{base}.options.filter"
+        if not source:
+            return None
+        return self.expression(source, None, definition, path)
 
     def validations(self) -> tuple[ValidationPlan, ...]:
         plans = []
@@ -192,6 +217,10 @@ def build_plan(form: FormDefinition) -> FormPlan:
         relation_targets=dict(compiler.relation_targets),
         title_template=title_template,
         fallback_title_field=first_text_field(fields),
+        has_option_sources=any(
+            plan.options_from is not None or any(c.options_from is not None for c in plan.columns)
+            for plan in fields
+        ),
     )
 
 

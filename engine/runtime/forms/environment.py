@@ -2,14 +2,15 @@
 
 The runtime never touches the database; the service hands in a
 :class:`RecordEnvironment` whose ``fetch_record`` reads a related record inside the
-service's transaction. :class:`RecordFetcher` remembers what it fetched during one
+service's transaction, and whose ``find_options`` reads the records behind an
+options-from select. :class:`RecordFetcher` remembers what it fetched during one
 ``prepare`` call, so ``fill_from``, the existence check and ``LOOKUP`` read a related
 record once and all see the same version of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from engine.expressions import EvaluationContext
 
 FetchRecord = Callable[[str, int], Mapping[str, Any] | None]
+#: (form key, value field, value) -> live records of that form whose value field equals it
+FindOptions = Callable[[str, str, str], Sequence[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,13 @@ class RecordEnvironment:
 
     ``fetch_record(form_key, record_id)`` returns that record's current values, or
     ``None`` when it does not exist or the actor may not see it.
+
+    ``find_options(form_key, value_field, value)`` returns the live records (values with
+    ``id``, ``status``, ``title``) of ``form_key`` whose ``value_field`` equals ``value``,
+    for a select/multiselect with ``options: {from: ...}``. Several records may share a
+    value, so it returns all of them (the service caps the number) and the option's
+    ``filter`` needs to match one. Without it (``None``) such values are not checked:
+    only an environment without a database (a preview, a unit test) leaves it out.
     """
 
     now: datetime
@@ -32,6 +42,7 @@ class RecordEnvironment:
     department: str | None
     fetch_record: FetchRecord
     locale: str = "zh-CN"
+    find_options: FindOptions | None = None
 
     def __post_init__(self) -> None:
         # A naive "now" would make TODAY() depend on the server's zone; refuse it early.

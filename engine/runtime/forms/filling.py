@@ -10,6 +10,11 @@
   changed, at that moment: a saved record keeps its copy when the source changes later.
   A value the person typed in the same submission wins over the copy, except for
   read-only fields, which always take the copy.
+* A relation's ``filter`` (over the target form's fields) is checked on the records
+  chosen now, against the values ``fetch_record`` read for the existence check (no
+  extra query). Like the existence check it never judges a link kept from the stored
+  record, so a record whose supplier was paused (or deleted) later can still be
+  edited; for ``many`` relations that means only the ids added now are checked.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 from engine.runtime.forms.intake import coerce
 from engine.runtime.forms.messages import message
 from engine.runtime.forms.plan import FieldPlan
-from engine.runtime.forms.submission import Submission
+from engine.runtime.forms.submission import EXPRESSION_FAULTS, Submission
 
 
 def apply_defaults(sub: Submission) -> None:
@@ -113,7 +118,8 @@ def fill_relations(sub: Submission) -> None:
             value = sub.values.get(plan.key)
             changed = plan.key in sub.given and value != stored.get(plan.key)
             if (sub.is_new or changed) and not plan.is_blank(value):
-                _follow(sub, plan, value, sub.values, sub.given, None, sub.plan.index.get)
+                before = None if sub.is_new else stored.get(plan.key)
+                _follow(sub, plan, value, before, sub.values, sub.given, None, sub.plan.index.get)
         elif plan.is_subtable:
             _fill_rows(sub, plan)
 
@@ -129,14 +135,16 @@ def _fill_rows(sub: Submission, plan: FieldPlan) -> None:
             value = row.get(column.key)
             if column.is_blank(value):
                 continue
-            if origin is None or value != origin.get(column.key):
-                _follow(sub, column, value, row, given, index, plan.column)
+            before = origin.get(column.key) if origin is not None else None
+            if origin is None or value != before:
+                _follow(sub, column, value, before, row, given, index, plan.column)
 
 
 def _follow(
     sub: Submission,
     relation: FieldPlan,
     value: Any,
+    before: Any,
     target_values: dict[str, Any],
     given: set[str],
     index: int | None,
@@ -145,15 +153,20 @@ def _follow(
     if sub.has_error(relation.path, index):
         return
     ids = list(value) if relation.many else [value]
-    records = []
+    # ids kept from the stored value were accepted when they were chosen
+    kept = set(before or ()) if relation.many else set()
+    record = None
     for record_id in ids:
+        if record_id in kept:
+            continue
         record = sub.fetcher.get(relation.relation_to, record_id)
         if record is None:
             text = message("not_found", sub.locale, record_id=record_id)
             sub.error(relation.path, text, "not_found", index)
-        records.append(record)
-    # A copy needs one source record; many-relations only get the existence check.
-    if relation.many or records[0] is None:
+        elif not _selectable(sub, relation, record_id, record, index):
+            record = None  # refused: nothing is copied from it
+    # A copy needs one source record; many-relations only get the checks.
+    if relation.many or record is None:
         return
     for local_key, target_key in relation.fill_from.items():
         local = find_plan(local_key)
@@ -164,4 +177,29 @@ def _follow(
             sub.has_error(local.path, index) or not local.is_blank(target_values.get(local_key))
         ):
             continue  # typed in the same submission: the person's value (or its error) wins
-        target_values[local_key] = coerce(sub, local, records[0].get(target_key), index)
+        target_values[local_key] = coerce(sub, local, record.get(target_key), index)
+
+
+def _selectable(
+    sub: Submission, relation: FieldPlan, record_id: Any, record: Mapping[str, Any], index
+) -> bool:
+    """Check the relation's ``filter`` on the chosen record; a refusal is recorded."""
+    if relation.target_filter is None:
+        return True
+    try:
+        if sub.matches_filter(relation, record):
+            return True
+    except EXPRESSION_FAULTS as fault:
+        detail = getattr(fault, "message", None) or str(fault)
+        text = message("filter_expression", sub.locale, relation.label, detail=detail)
+        sub.error(relation.path, text, "filter", index)
+        return False
+    # name the record as the person saw it in the picker: its display field, else title
+    display_key = relation.definition.option("display")
+    name = record.get(display_key) if display_key else None
+    name = str(name if name not in (None, "") else record.get("title") or "").strip()
+    shown = f"#{record_id} {name}" if name else f"#{record_id}"
+    condition = relation.target_filter.source
+    text = message("filter", sub.locale, relation.label, record=shown, condition=condition)
+    sub.error(relation.path, text, "filter", index)
+    return False

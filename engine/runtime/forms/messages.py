@@ -40,6 +40,19 @@ _MESSAGES = MappingProxyType(
             "所选记录（编号 {record_id}）不存在或无权查看，请重新选择",
             "The selected record (id {record_id}) does not exist or is not visible; choose another",
         ),
+        "filter": I18nText(
+            "“{label_zh}” 不能选择 {record}：它不符合条件 {condition}，请重新选择",
+            "'{label_en}' cannot be {record}: it does not match {condition}; choose another",
+        ),
+        "filter_expression": I18nText(
+            "“{label_zh}” 的筛选条件无法计算：{detail}",
+            "The filter of '{label_en}' could not be checked: {detail}",
+        ),
+        "option": I18nText(
+            "“{value}” 不是 “{label_zh}” 的可选项（选项来自表单 {form}），请从列表中选择",
+            "'{value}' is not one of the options of '{label_en}' (taken from the {form} form); "
+            "pick one from the list",
+        ),
         "expression": I18nText(
             "“{label_zh}” 的{what_zh}无法计算：{detail}",
             "The {what_en} of '{label_en}' could not be computed: {detail}",

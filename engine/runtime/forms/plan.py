@@ -19,6 +19,8 @@ from engine.fields.base import FieldType
 FORMULA = "formula"
 SUBTABLE = "subtable"
 RELATION = "relation"
+#: types whose options may come from another form's records
+CHOICES = frozenset({"select", "multiselect"})
 
 #: the expressions a field may carry, in the order they are compiled
 FIELD_EXPRESSIONS = ("formula", "default_expr", "visible_if", "required_if", "readonly_if")
@@ -37,6 +39,8 @@ class FieldPlan:
     subtable: str | None = None
     expressions: Mapping[str, CompiledExpression] = field(default_factory=dict)
     columns: tuple[FieldPlan, ...] = ()
+    #: a relation's ``filter`` or an options-from ``filter``, over the OTHER form's fields
+    target_filter: CompiledExpression | None = None
     key: str = field(init=False)
     #: ``qty`` for a field, ``lines.qty`` for a sub-table column (as in RecordError)
     path: str = field(init=False)
@@ -48,6 +52,8 @@ class FieldPlan:
     many: bool = field(init=False)
     #: this form's field key -> target form's field key, copied when the relation changes
     fill_from: Mapping[str, str] = field(init=False)
+    #: ``{from, value, label, filter}`` of a select/multiselect taking options from a form
+    options_from: Mapping[str, Any] | None = field(init=False)
     column_index: Mapping[str, FieldPlan] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -61,6 +67,7 @@ class FieldPlan:
             "relation_to": d.option("to") if d.type == RELATION else None,
             "many": bool(d.option("many", False)),
             "fill_from": d.option("fill_from") or {},
+            "options_from": _options_from(d),
             "column_index": {c.definition.key: c for c in self.columns},
         }
         for name, value in derived.items():
@@ -71,6 +78,13 @@ class FieldPlan:
 
     def is_blank(self, value: Any) -> bool:
         return self.field_type.is_blank(value)
+
+
+def _options_from(d: FieldDefinition) -> Mapping[str, Any] | None:
+    options = d.option("options") if d.type in CHOICES else None
+    if isinstance(options, Mapping) and options.get("from"):
+        return options
+    return None
 
 
 @dataclass(frozen=True)
@@ -102,3 +116,5 @@ class FormPlan:
     title_template: Any | None
     #: the first text field, used for a title when the form declares none
     fallback_title_field: FieldPlan | None
+    #: True when a field or column takes its options from another form (checked on save)
+    has_option_sources: bool = False

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import ExpressionError, RecordError
+from engine.expressions import EvaluationContext
 from engine.runtime.forms.environment import RecordEnvironment, RecordFetcher, evaluation_context
 from engine.runtime.forms.messages import expression_message
 from engine.runtime.forms.plan import FieldPlan, FormPlan
@@ -57,6 +58,7 @@ class Submission:
         self.errored: set[tuple[str, int | None]] = set()
         #: formula fields left blank because something they read has an error
         self.tainted: set[str] = set()
+        self._other_form_context: EvaluationContext | None = None
 
     # -- errors ----------------------------------------------------------------------
     def error(self, path: str | None, message: str, code: str, row: int | None = None) -> None:
@@ -111,6 +113,24 @@ class Submission:
             text = expression_message(purpose, self.locale, field.label, detail)
             self.error(field.path, text, "expression", row_index)
             return False, None
+
+    def matches_filter(self, field: FieldPlan, other: Mapping[str, Any]) -> bool:
+        """Whether another form's record passes ``field``'s relation/options ``filter``.
+
+        A blank result does not match (as a WHERE clause would not). The filter reads
+        the other form's fields, so LOOKUP is not offered: this form's relation targets
+        are not that form's. Raises one of :data:`EXPRESSION_FAULTS` on a fault.
+        """
+        if field.target_filter is None:
+            return True
+        if self._other_form_context is None:
+            self._other_form_context = EvaluationContext(
+                now=self.env.now,
+                timezone=self.env.now.tzinfo,
+                user=self.env.user,
+                department=self.env.department,
+            )
+        return bool(field.target_filter.evaluate(other, self._other_form_context))
 
     def condition(
         self,
