@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--user", default=os.environ.get("LOWCODE_USER", "admin"), help="acting user id"
     )
+    parser.add_argument(
+        "--locale",
+        choices=("zh-CN", "en"),
+        default=os.environ.get("LOWCODE_LOCALE", "zh-CN"),
+        help="language of messages (env LOWCODE_LOCALE; default %(default)s)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser("check", help="validate an app folder or file; list every error")

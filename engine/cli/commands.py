@@ -80,7 +80,7 @@ def open_service(args: argparse.Namespace, *, must_exist: bool = True) -> Servic
 
 
 def actor_of(args: argparse.Namespace) -> Actor:
-    return Actor(args.user)
+    return Actor(args.user, locale=args.locale)
 
 
 def _existing_path(text: str) -> Path:

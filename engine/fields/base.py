@@ -48,12 +48,25 @@ class ColumnSpec:
 
 
 class FieldValueError(ValueError):
-    """A value that does not fit its field; the message is shown to the person who typed it."""
+    """A value that does not fit its field; the message is shown to the person who typed it.
 
-    def __init__(self, message: str, code: str = "type"):
+    ``message`` reads in both languages (for logs and tools); ``translations`` maps a
+    locale (``zh-CN``, ``en``) to the text for that audience, which :meth:`in_locale`
+    picks so a form shows one language.
+    """
+
+    def __init__(
+        self, message: str, code: str = "type", translations: Mapping[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
+        self.translations: Mapping[str, str] = translations or {}
+
+    def in_locale(self, locale: str) -> str:
+        """The message for ``locale`` (``en*`` -> English, else Chinese), or the bilingual one."""
+        key = "en" if locale.startswith("en") else "zh-CN"
+        return self.translations.get(key, self.message)
 
 
 @dataclass(frozen=True)

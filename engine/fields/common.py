@@ -32,7 +32,7 @@ def bilingual(en: str, zh: str) -> str:
 
 def fail(en: str, zh: str, code: str = "type") -> FieldValueError:
     """A :class:`FieldValueError` with a bilingual message (raise the result)."""
-    return FieldValueError(bilingual(en, zh), code)
+    return FieldValueError(bilingual(en, zh), code, {"en": en, "zh-CN": zh})
 
 
 def is_blank_input(raw: Any) -> bool:

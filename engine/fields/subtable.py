@@ -18,8 +18,15 @@ from engine.fields.common import fail, is_blank_input
 class RowValueError(FieldValueError):
     """A cell of a sub-table row that does not fit: ``row`` is zero-based, ``column`` a key."""
 
-    def __init__(self, message: str, code: str, row: int, column: str | None):
-        super().__init__(message, code)
+    def __init__(
+        self,
+        message: str,
+        code: str,
+        row: int,
+        column: str | None,
+        translations: Mapping[str, str] | None = None,
+    ):
+        super().__init__(message, code, translations)
         self.row = row
         self.column = column
 
@@ -126,7 +133,11 @@ class SubtableType(FieldType):
                 values[key] = _child_type(child).coerce(child, row.get(key), source)
             except FieldValueError as exc:
                 raise RowValueError(
-                    f"row {index + 1}, {key}: {exc.message}", exc.code, index, key
+                    f"row {index + 1}, {key}: {exc.message}",
+                    exc.code,
+                    index,
+                    key,
+                    {loc: f"{index + 1}: {text}" for loc, text in exc.translations.items()},
                 ) from exc
         return values
 

@@ -54,6 +54,7 @@ class WriteContext:
             self.actor.department,
             self.fetch,
             find_options=self.find_options,
+            locale=self.actor.locale,
         )
 
 
@@ -64,7 +65,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     values = runtime.compiled.prepare(data, existing=None, env=env, source=source)
     new_files = _attach_files(ctx, values, None, None)
     assign_serials(ctx, values)
-    check_unique(conn, runtime, values, None)
+    check_unique(conn, runtime, values, None, ctx.actor.locale)
     title = _title(runtime, values, env)
     row = inline_row(runtime.tables, values)
     row.update(
@@ -97,7 +98,7 @@ def update_record(
     env = ctx.env()
     values = runtime.compiled.prepare(changes, existing=existing, env=env)
     new_files = _attach_files(ctx, values, existing, record_id)
-    check_unique(conn, runtime, values, record_id)
+    check_unique(conn, runtime, values, record_id, ctx.actor.locale)
     before = values_to_json(runtime.tables, existing)
     version = current["version"] + 1
     row = inline_row(runtime.tables, values)
@@ -183,7 +184,11 @@ def assign_serials(ctx: WriteContext, values: dict[str, Any]) -> None:
 
 
 def check_unique(
-    conn: sa.Connection, runtime: FormRuntime, values: Mapping[str, Any], record_id: int | None
+    conn: sa.Connection,
+    runtime: FormRuntime,
+    values: Mapping[str, Any],
+    record_id: int | None,
+    locale: str = "zh-CN",
 ) -> None:
     """Refuse values that repeat a live record's, naming that record (checked before write)."""
     errors = []
@@ -202,9 +207,12 @@ def check_unique(
         if clash is not None:
             names = " + ".join(rule.fields)
             who = clash.title or f"#{clash.id}"
-            message = f"unique: {names} already used by {who}"
+            if locale.startswith("en"):
+                message = f"unique: {names} already used by {who}"
+            else:
+                message = f"唯一性：{names} 已被 {who} 使用"
             if rule.message is not None:
-                message = f"{rule.message.get('en')} ({message})"
+                message = f"{rule.message.get(locale)} ({message})"
             errors.append(RecordError(rule.fields[0], message, "unique"))
     if errors:
         raise RecordValidationError(errors)
@@ -228,7 +236,7 @@ def _unique_backstop(
             with ctx.conn.begin_nested():
                 yield
     except sa.exc.IntegrityError:
-        check_unique(ctx.conn, ctx.runtime, values, record_id)
+        check_unique(ctx.conn, ctx.runtime, values, record_id, ctx.actor.locale)
         raise
 
 
@@ -250,7 +258,7 @@ def _insert_new(
     skip = bool(runtime.unique_checks)
     record_id, child_ids = runtime.inserter.insert(conn, row, children, skip_on_conflict=skip)
     if record_id is None:
-        check_unique(conn, runtime, values, None)
+        check_unique(conn, runtime, values, None, ctx.actor.locale)
         # the clash is gone (the other record was deleted meanwhile): a plain insert
         # either succeeds or raises the database's own IntegrityError
         record_id, child_ids = runtime.inserter.insert(conn, row, children, skip_on_conflict=False)

@@ -226,3 +226,23 @@ def test_row_formula_fault_names_the_row(make_form, env):
     errors = errors_of(form, raw, env)
 
     assert [(e.field, e.row, e.code) for e in errors] == [("lines.each", 1, "expression")]
+
+
+def test_field_type_messages_come_in_the_environments_language():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.definitions import load_app_text
+    from engine.runtime.forms import RecordEnvironment, compile_form
+
+    form = load_app_text(
+        "app: a\nversion: 1.0.0\nname: A\n---\nform: f\nfields:\n  qty: {type: number, min: 1}\n"
+    ).form("f")
+    now = datetime(2026, 1, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    messages = {}
+    for locale in ("zh-CN", "en"):
+        env = RecordEnvironment(now, "u", None, lambda form, id: None, locale=locale)
+        with pytest.raises(RecordValidationError) as caught:
+            compile_form(form).prepare({"qty": 0}, env=env)
+        messages[locale] = [str(e) for e in caught.value.errors]
+    assert messages == {"zh-CN": ["qty: 不能小于 1"], "en": ["qty: must be at least 1"]}

@@ -7,7 +7,8 @@ import pytest
 from engine.errors import RecordValidationError
 from engine.service import Actor, writer
 
-ZHANG = Actor("zhang.wei")
+ZHANG = Actor("zhang.wei", locale="en")
+WANG = Actor("wang.fang")  # default locale zh-CN
 
 
 def _request(service, supplier_id, needed_by="2026-01-10"):
@@ -25,6 +26,13 @@ def test_repeating_a_unique_combination_names_the_record_that_has_it(purchase):
     assert error.code == "unique"
     assert error.field == "supplier"
     assert error.message == "unique: supplier + needed_by already used by PR-20260105-0001"
+
+
+def test_the_clash_message_is_in_the_actors_language(purchase):
+    purchase.create_record(WANG, "purchase", "supplier", {"name": "Acme"})
+    with pytest.raises(RecordValidationError) as caught:
+        purchase.create_record(WANG, "purchase", "supplier", {"name": "Acme"})
+    assert [e.message for e in caught.value.errors] == ["唯一性：name 已被 Acme 使用"]
 
 
 def test_a_single_field_unique_rule_applies_on_update_too(purchase):
@@ -49,10 +57,10 @@ def test_a_race_past_the_check_is_caught_by_the_index_with_the_same_message(purc
     real_check = writer.check_unique
     calls = []
 
-    def check_that_misses_once(conn, runtime, values, record_id):
+    def check_that_misses_once(conn, runtime, values, record_id, locale):
         calls.append(record_id)
         if len(calls) > 1:  # the backstop's re-check sees the committed clash
-            real_check(conn, runtime, values, record_id)
+            real_check(conn, runtime, values, record_id, locale)
 
     monkeypatch.setattr(writer, "check_unique", check_that_misses_once)
     with pytest.raises(RecordValidationError, match="already used by PR-20260105-0001"):

@@ -37,7 +37,7 @@ def _compute(
     try:
         return _result_value(plan, value)
     except FieldValueError as error:
-        sub.error(plan.path, error.message, error.code, index)
+        sub.error(plan.path, error.in_locale(sub.locale), error.code, index)
         return None
 
 

@@ -47,7 +47,7 @@ def coerce(sub: Submission, plan: FieldPlan, raw: Any, row: int | None) -> Any:
     try:
         return plan.field_type.coerce(plan.definition, raw, sub.source)
     except FieldValueError as error:
-        sub.error(plan.path, error.message, error.code, row)
+        sub.error(plan.path, error.in_locale(sub.locale), error.code, row)
         return None
 
 
