@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from engine.store.database import DriverStatement, defer_until_commit
+from engine.store.driver import DriverStatement, defer_until_commit
 from engine.store.engine_tables import audit_log, outbox, record_revisions
 
 if TYPE_CHECKING:

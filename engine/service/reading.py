@@ -94,9 +94,11 @@ def make_fetcher(
         key = (form_key, record_id)
         if key not in seen:
             target = runtime_of(form_key)
-            # the runtime's prepared live-row select: building the WHERE clause per call
-            # cost more than running the query on SQLite
-            row = conn.execute(target.select_live, {"record_id": record_id}).mappings().first()
+            # the runtime's prepared live-row select, as a DriverStatement: building the
+            # WHERE clause per call, and Core's per-call overhead, cost more than running
+            # the query on SQLite
+            assert target.fetch_live is not None  # set by build_runtime
+            row = target.fetch_live.mapping(conn, {"record_id": record_id})
             if row is None:
                 seen[key] = None
             else:

@@ -26,8 +26,9 @@ from engine.service.forms import FormRuntime
 from engine.service.journal import flush_journal, write_audit, write_outbox, write_revision
 from engine.service.reading import load_children, load_row, row_values, to_record
 from engine.service.results import Record
+from engine.store.driver import Ahead, first_rows
 from engine.store.rows import child_row, diff, inline_row, values_to_json
-from engine.store.serials import allocate_serial
+from engine.store.serials import request_serial, serial_value
 from engine.store.types import DEFAULT_TZ
 
 TITLE_LENGTH = 500
@@ -64,8 +65,12 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     env = ctx.env()
     values = runtime.compiled.prepare(data, existing=None, env=env, source=source)
     new_files = _attach_files(ctx, values, None, None)
-    assign_serials(ctx, values)
+    numbering = request_serials(ctx, values)
+    if numbering and _unique_on(runtime, {field.key for field, *_ in numbering}):
+        assign_serials(numbering, values)  # the check needs the numbers first
+    # on PostgreSQL the serial counters go out with the check: one round trip for both
     check_unique(conn, runtime, values, None, ctx.actor.locale)
+    assign_serials(numbering, values)
     title = _title(runtime, values, env)
     row = inline_row(runtime.tables, values)
     row.update(
@@ -161,18 +166,27 @@ def _attach_files(
     )
 
 
-def assign_serials(ctx: WriteContext, values: dict[str, Any]) -> None:
-    """Number a new record's blank serial fields from the counters, in this transaction."""
+#: a serial number being allocated: (field, pattern, date, counter request)
+_Numbering = tuple[Any, Any, Any, Ahead]
+
+
+def request_serials(ctx: WriteContext, values: Mapping[str, Any]) -> list[_Numbering]:
+    """Move the counters of a new record's blank serial fields on, in this transaction.
+
+    The numbers are read by :func:`assign_serials`; until then the requests may wait to
+    go out with the next query (PostgreSQL), so nothing else may run in between.
+    """
     if not ctx.runtime.serial_fields:
-        return
+        return []
     serial_type = registry.get("serial")
     when = ctx.now.astimezone(DEFAULT_TZ).date()
+    out = []
     for field in ctx.runtime.serial_fields:
         if values.get(field.key) not in (None, ""):
             continue
         pattern = serial_type.pattern(field)
         period = pattern.period_key(when, field.option("reset", "never"), values)
-        seq = allocate_serial(
+        requested = request_serial(
             ctx.conn,
             ctx.runtime.app,
             ctx.runtime.key,
@@ -180,7 +194,19 @@ def assign_serials(ctx: WriteContext, values: dict[str, Any]) -> None:
             period,
             int(field.option("start", 1)),
         )
-        values[field.key] = pattern.render(when, seq, values)
+        out.append((field, pattern, when, requested))
+    return out
+
+
+def assign_serials(numbering: list[_Numbering], values: dict[str, Any]) -> None:
+    """Render the requested numbers into their fields (once; later calls change nothing)."""
+    for field, pattern, when, requested in numbering:
+        if values.get(field.key) in (None, ""):
+            values[field.key] = pattern.render(when, serial_value(requested), values)
+
+
+def _unique_on(runtime: FormRuntime, keys: set[str]) -> bool:
+    return any(keys.intersection(rule.fields) for rule, *_ in runtime.unique_checks)
 
 
 def check_unique(
@@ -191,7 +217,7 @@ def check_unique(
     locale: str = "zh-CN",
 ) -> None:
     """Refuse values that repeat a live record's, naming that record (checked before write)."""
-    errors = []
+    rules, checks = [], []
     for rule, columns, check_new, check_update in runtime.unique_checks:
         stored: dict[str, Any] = {}
         for key in rule.fields:
@@ -200,13 +226,20 @@ def check_unique(
         if any(stored.get(c) is None for c in columns):
             continue  # blanks never clash, as in the partial unique index
         params = {f"u_{c}": stored[c] for c in columns}
+        rules.append(rule)
         if record_id is None:
-            clash = conn.execute(check_new, params).first()
+            checks.append((check_new, params))
         else:
-            clash = conn.execute(check_update, {**params, "record_id": record_id}).first()
+            checks.append((check_update, {**params, "record_id": record_id}))
+    if not checks:
+        return
+    errors = []
+    # every rule's check in one call: one round trip on PostgreSQL
+    for rule, clash in zip(rules, first_rows(conn, checks), strict=True):
         if clash is not None:
             names = " + ".join(rule.fields)
-            who = clash.title or f"#{clash.id}"
+            clash_id, clash_title = clash
+            who = clash_title or f"#{clash_id}"
             if locale.startswith("en"):
                 message = f"unique: {names} already used by {who}"
             else:

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.store.database import DriverStatement
+from engine.store.driver import DriverStatement
 from engine.store.form_tables import FormTables
 
 #: child rows above which PostgreSQL falls back to per-table inserts (keeps statements small)
@@ -134,12 +134,15 @@ class RecordInserter:
         shape = ("one", tuple(row), counts, skip_on_conflict)
         stmt = self._statements.get(shape)
         if stmt is None:
-            stmt = self._statements[shape] = self._build_one(tuple(row), counts, skip_on_conflict)
+            # a DriverStatement: on psycopg it skips Core's per-call overhead, as on SQLite
+            stmt = self._statements[shape] = DriverStatement(
+                self._build_one(tuple(row), counts, skip_on_conflict)
+            )
         params = {f"r_{column}": value for column, value in row.items()}
         for key, rows in children.items():
             for i, r in enumerate(rows):
                 params.update({f"c_{key}_{i}_{column}": value for column, value in r.items()})
-        found = conn.execute(stmt, params).first()
+        found = stmt.first(conn, params)
         if found is None:
             return None, {}
         ids: dict[str, list[int]] = {}

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.store.database import DriverStatement
+from engine.store.driver import Ahead, DriverStatement, send_ahead
 from engine.store.engine_tables import serial_counters
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -46,8 +46,23 @@ def allocate_serial(
     conn: sa.Connection, app: str, form: str, field: str, period_key: str, start: int = 1
 ) -> int:
     """The next number of a counter (``start`` for the first of a period)."""
+    return serial_value(request_serial(conn, app, form, field, period_key, start))
+
+
+def request_serial(
+    conn: sa.Connection, app: str, form: str, field: str, period_key: str, start: int = 1
+) -> Ahead:
+    """Move a counter on, its number read later with :func:`serial_value`.
+
+    Sent with the write's next statement that needs an answer (the uniqueness check)
+    on PostgreSQL, saving a round trip; see :func:`engine.store.driver.send_ahead`.
+    """
     params = {"app": app, "form": form, "field": field, "period_key": period_key, "value": start}
-    row = _statement(conn.dialect.name).first(conn, params)
+    return send_ahead(conn, _statement(conn.dialect.name), params)
+
+
+def serial_value(requested: Ahead) -> int:
+    row = requested.row()
     if row is None:  # cannot happen: the upsert always returns the counter's value
-        raise RuntimeError(f"serial counter {app}.{form}.{field} returned no value")
+        raise RuntimeError(f"serial counter {requested.params} returned no value")
     return int(row[0])

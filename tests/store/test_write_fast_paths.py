@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from engine.service import SYSTEM_ACTOR, Actor
-from engine.store.database import Database, DriverStatement, defer_until_commit
+from engine.store.database import Database
+from engine.store.driver import DriverStatement, defer_until_commit, first_rows, send_ahead
 from engine.store.engine_tables import audit_log, outbox, record_revisions
 from engine.store.types import AwareDateTime
 
@@ -157,3 +158,38 @@ def test_serial_numbers_count_on_through_the_fast_path(purchase):
         for day in (1, 2, 3)
     ]
     assert [t[-4:] for t in titles] == ["0001", "0002", "0003"]
+
+
+def test_driver_statement_reads_rows_as_core_does(probe):
+    database, table = probe
+    at = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    row = {"at": at, "amount": Decimal("12.50"), "data": {"a": [1, "x"]}, "code": "A", "flag": 1}
+    select = sa.select(table).where(table.c.code == sa.bindparam("code"))
+    with database.write() as conn:
+        conn.execute(table.insert(), row)
+        fast = DriverStatement(select).mapping(conn, {"code": "A"})
+        core = conn.execute(select, {"code": "A"}).mappings().first()
+        assert DriverStatement(select).mapping(conn, {"code": "none"}) is None
+    assert fast == dict(core)
+
+
+def test_statements_sent_ahead_run_first_in_the_transaction(probe):
+    database, table = probe
+    insert = DriverStatement(table.insert().returning(table.c.id))
+    count = DriverStatement(sa.select(sa.func.count()).select_from(table))
+    with database.write() as conn:
+        ahead = send_ahead(conn, insert, {"code": "A"})
+        assert first_rows(conn, [(count, {})]) == [(1,)]
+        assert ahead.row() is not None
+        unread = send_ahead(conn, insert, {"code": "B"})  # never read: sent before COMMIT
+    with database.read() as conn:
+        assert conn.execute(sa.select(table.c.code).order_by(table.c.id)).scalars().all() == [
+            "A",
+            "B",
+        ]
+    assert unread.row() is not None
+    with pytest.raises(sa.exc.IntegrityError), database.write() as conn:
+        send_ahead(conn, insert, {"code": "A"})
+        first_rows(conn, [(count, {})])
+    with database.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 2
