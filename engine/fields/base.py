@@ -16,8 +16,9 @@ registration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 from engine.definitions.model import FieldDefinition
@@ -125,6 +126,15 @@ class FieldType:
         Raises :class:`FieldValueError` with a message naming what was expected.
         """
         return raw
+
+    def coercer(self, field: FieldDefinition) -> Callable[[Any, InputSource], Any]:
+        """``coerce`` bound to ``field``: ``coercer(field)(raw, source)``.
+
+        Compiled forms call this once per field and then once per value, so a type may
+        return a function with the field's options already worked out; the result must
+        behave exactly like :meth:`coerce` (same values, same errors).
+        """
+        return partial(self.coerce, field)
 
     def to_json(self, field: FieldDefinition, value: Any) -> Any:
         """The value as JSON data (Decimal -> string, date -> ISO text...)."""

@@ -9,9 +9,11 @@ input does. The expression itself is compiled and checked by the definitions loa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from engine.definitions.model import FieldDefinition, frozen_mapping
@@ -94,6 +96,36 @@ def result_value(field: FieldDefinition, value: Any, source: InputSource = "json
             return "true" if value else "false"
         return kind.coerce(target, str(value), source)
     return kind.coerce(target, value, source)
+
+
+def result_converter(field: FieldDefinition) -> Callable[[Any], Any]:
+    """:func:`result_value` for this formula field, with the result type worked out once.
+
+    For number, money and percent results the computed value is rounded half up to the
+    result's places and is then final: ``coerce`` on it would parse it again, find it
+    already fitted (and within the magnitude ``round_half_up`` checked), and check a
+    range the result field never has (it carries only precision/currency). That second
+    pass was most of a formula's cost per row, so it is skipped here; every other result
+    type goes through :func:`result_value` unchanged.
+    """
+    target = result_field(field)
+    kind = _result_type(field)
+    if not isinstance(kind, DecimalFieldType) or type(kind).coerce is not DecimalFieldType.coerce:
+        return partial(result_value, field)
+    places = kind.places(target)
+    parse, fitted_value = kind.parse, kind._fitted_value
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            raise fail(
+                "the formula gave true/false where a number was expected",
+                "公式结果应为数字，而不是是/否",
+            )
+        return fitted_value(places, round_half_up(parse(target, value, "json"), places))
+
+    return convert
 
 
 class FormulaType(FieldType):

@@ -11,6 +11,7 @@ numbers are accepted on input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -80,6 +81,29 @@ class DecimalFieldType(FieldType):
         # ``value`` is already fitted to ``places``: fitting again (as ``_exact`` does for
         # stored values) would return it unchanged, so only the int conversion is left
         return self._fitted_value(places, value)
+
+    def coercer(self, field: FieldDefinition) -> Callable[[Any, InputSource], Any]:
+        # Places, the message's places and the parsed min/max are the same for every
+        # value of the field: work them out once instead of re-reading the options
+        # (and re-converting min/max) on each value. A subclass with its own coerce
+        # keeps it.
+        if type(self).coerce is not DecimalFieldType.coerce:
+            return super().coercer(field)
+        places = self.places(field)
+        shown = self._shown(field)
+        minimum, maximum = field.option("min"), field.option("max")
+        low, high = option_decimal(minimum), option_decimal(maximum)
+        parse, fitted_value = self.parse, self._fitted_value
+
+        def coerce(raw: Any, source: InputSource = "json") -> Any:
+            if is_blank_input(raw):
+                return None
+            value = fit_places(parse(field, raw, source), places, **shown)
+            if (low is not None and value < low) or (high is not None and value > high):
+                check_range(value, minimum, maximum)  # raises the usual min/max error
+            return fitted_value(places, value)
+
+        return coerce
 
     def _fitted_value(self, places: int, value: Decimal) -> Any:
         """The Python value of an input already fitted to ``places``."""

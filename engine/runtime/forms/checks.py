@@ -45,9 +45,20 @@ def _check_rows(sub: Submission, plan: FieldPlan) -> None:
     elif max_rows is not None and len(rows) > max_rows:
         text = message("max_rows", sub.locale, plan.label, count=max_rows)
         sub.error(plan.key, text, "max_rows")
+    # Only a column that is or may become required, or whose visible_if is evaluated
+    # (a fault there is reported), does anything here; the others are skipped before
+    # any per-row work.
+    columns = [
+        c
+        for c in plan.columns
+        if not c.is_formula
+        and (c.definition.required or c.required_if is not None or c.visible_if is not None)
+    ]
+    if not columns:
+        return
     for index, row in enumerate(rows):
-        for column in plan.columns:
-            if column.is_formula or not sub.is_visible(column, row, index):
+        for column in columns:
+            if not sub.is_visible(column, row, index):
                 continue
             if (
                 sub.is_required(column, row, index)

@@ -60,7 +60,9 @@ def _columns(sub: Submission, plan: FieldPlan) -> set[str]:
 
 
 def _result_value(plan: FieldPlan, value: Any) -> Any:
-    """Round/convert a computed value to the formula's result type (money: 0.01 half-up)."""
-    from engine.fields.formula import result_value
+    """Round/convert a computed value to the formula's result type (money: 0.01 half-up).
 
-    return result_value(plan.definition, value)
+    ``plan.result`` is built once per form version and trusts the engine's own rounding
+    instead of validating the rounded number again as if it had been typed.
+    """
+    return plan.result(value)

@@ -39,10 +39,20 @@ def apply_defaults(sub: Submission) -> None:
         given = sub.row_given.get(plan.key) if plan.is_subtable else None
         if given is None:
             continue
+        # A new row already holds None for every column left out (intake fills them),
+        # so only columns that have a default can change it.
+        columns = [
+            c
+            for c in plan.columns
+            if not c.is_formula
+            and ("default_expr" in c.expressions or c.definition.default is not None)
+        ]
+        if not columns:
+            continue
         for index, row in enumerate(sub.values[plan.key]):
             if sub.row_origin[plan.key][index] is None:
-                for column in plan.columns:
-                    if column.key not in given[index] and not column.is_formula:
+                for column in columns:
+                    if column.key not in given[index]:
                         row[column.key] = default_value(sub, column, row, index)
 
 
@@ -91,11 +101,16 @@ def _restore_rows(sub: Submission, plan: FieldPlan) -> None:
 
 
 def _ignore_readonly_columns(sub: Submission, plan: FieldPlan, stored_scope: Mapping) -> None:
+    # Formula columns never reach ``given``; only columns that are or may be read-only
+    # need a look (and a scope built) per row, and most sub-tables have none.
+    columns = [c for c in plan.columns if c.always_readonly or c.readonly_if is not None]
+    if not columns:
+        return
     origins = sub.row_origin[plan.key]
     for index, row in enumerate(sub.values[plan.key]):
         given = sub.row_given[plan.key][index]
         origin = origins[index]
-        for column in plan.columns:
+        for column in columns:
             if column.key not in given:
                 continue
             if sub.is_new:

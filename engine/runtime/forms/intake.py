@@ -45,7 +45,7 @@ def take_input(sub: Submission, raw: Mapping[str, Any]) -> None:
 def coerce(sub: Submission, plan: FieldPlan, raw: Any, row: int | None) -> Any:
     """The field type's value for ``raw``; a mismatch is recorded and gives ``None``."""
     try:
-        return plan.field_type.coerce(plan.definition, raw, sub.source)
+        return plan.coerce(raw, sub.source)
     except FieldValueError as error:
         sub.error(plan.path, error.in_locale(sub.locale), error.code, row)
         return None
@@ -79,24 +79,37 @@ def _take_rows(sub: Submission, plan: FieldPlan, raw: Any) -> None:
     origins: list[Mapping[str, Any] | None] = []
     given: list[set[str]] = []
     claimed: set[Any] = set()
+    # This loop runs for every cell of every row: the lookups it repeats are bound once.
+    find_column = plan.column_index.get
+    column_keys = tuple(plan.column_index)
+    source = sub.source
     for index, raw_row in enumerate(raw):
         if not isinstance(raw_row, Mapping):
             sub.error(plan.key, message("row_type", sub.locale), "type", index)
             raw_row = {}
-        origin = _row_origin(sub, plan, raw_row, stored, claimed, index)
+        origin = (
+            _row_origin(sub, plan, raw_row, stored, claimed, index)
+            if ROW_ID in raw_row
+            else None  # _row_origin's answer for a row without an id, without the call
+        )
         row: dict[str, Any] = dict(origin) if origin is not None else {}
         row_given: set[str] = set()
         for key, value in raw_row.items():
             if key == ROW_ID:
                 continue
-            column = plan.column(key)
+            column = find_column(key)
             if column is None:
                 _unknown(sub, key, plan.key, plan.columns, index)
             elif not column.is_formula:
                 row_given.add(key)
-                row[key] = coerce(sub, column, value, index)
-        for column in plan.columns:
-            row.setdefault(column.key, None)
+                try:  # coerce() inlined
+                    row[key] = column.coerce(value, source)
+                except FieldValueError as error:
+                    sub.error(column.path, error.in_locale(sub.locale), error.code, index)
+                    row[key] = None
+        for key in column_keys:
+            if key not in row:
+                row[key] = None
         rows.append(row)
         origins.append(origin)
         given.append(row_given)

@@ -7,7 +7,7 @@ the relation targets and the order in which formulas must be computed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +55,28 @@ class FieldPlan:
     #: ``{from, value, label, filter}`` of a select/multiselect taking options from a form
     options_from: Mapping[str, Any] | None = field(init=False)
     column_index: Mapping[str, FieldPlan] = field(init=False)
+    #: ``coerce(raw, source)``: the field type's coerce bound to this field, with the
+    #: field's options worked out once (see FieldType.coercer)
+    coerce: Callable[[Any, str], Any] = field(init=False)
+    #: a formula's computed value -> stored value (None for other fields)
+    result: Callable[[Any], Any] | None = field(init=False)
+    #: the compiled conditions, None when absent: prepare() asks for them on every
+    #: field of every row, and most fields have none
+    visible_if: CompiledExpression | None = field(init=False)
+    required_if: CompiledExpression | None = field(init=False)
+    readonly_if: CompiledExpression | None = field(init=False)
+    #: read-only whatever the record holds (``readonly: true`` or a formula)
+    always_readonly: bool = field(init=False)
 
     def __post_init__(self) -> None:
         d = self.definition
+        is_formula = d.type == FORMULA
+        if is_formula:
+            from engine.fields.formula import result_converter
+
+            result = result_converter(d)
+        else:
+            result = None
         derived = {
             "key": d.key,
             "path": f"{self.subtable}.{d.key}" if self.subtable else d.key,
@@ -69,6 +88,12 @@ class FieldPlan:
             "fill_from": d.option("fill_from") or {},
             "options_from": _options_from(d),
             "column_index": {c.definition.key: c for c in self.columns},
+            "coerce": self.field_type.coercer(d),
+            "result": result,
+            "visible_if": self.expressions.get("visible_if"),
+            "required_if": self.expressions.get("required_if"),
+            "readonly_if": self.expressions.get("readonly_if"),
+            "always_readonly": bool(d.readonly) or is_formula,
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)

@@ -23,6 +23,21 @@ EXPRESSION_FAULTS = (ExpressionError, ArithmeticError, TypeError, ValueError)
 _EMPTY: Mapping[str, Any] = {}
 
 
+class _Scope(ChainMap):
+    """The names an expression sees; a ChainMap with a cheaper ``get``.
+
+    Compiled formulas read their names only through ``get``, once per name per row.
+    ChainMap's own ``get`` goes through ``__contains__`` (a generator over the maps)
+    and then ``__getitem__`` (a second pass); one pass gives the same answer.
+    """
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        return default
+
+
 class Submission:
     """One record being prepared: a new one (``existing is None``) or an update."""
 
@@ -91,8 +106,8 @@ class Submission:
     def scope(self, row: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
         """The names an expression sees: the row's columns, then fields, then system columns."""
         if row is None:
-            return ChainMap(self.values, self.record)
-        return ChainMap(row, self.values, self.record)
+            return _Scope(self.values, self.record)
+        return _Scope(row, self.values, self.record)
 
     def evaluate(
         self,
@@ -147,6 +162,9 @@ class Submission:
         ok, value = self.evaluate(field, purpose, row, row_index, scope)
         return bool(value) if ok else fallback
 
+    # The three flags below are asked for every field of every row: the plan holds each
+    # condition (or None), so a field without one answers without a dict lookup or a
+    # call to condition().
     def is_readonly(
         self,
         field: FieldPlan,
@@ -154,14 +172,20 @@ class Submission:
         row_index: int | None = None,
         scope: Mapping[str, Any] | None = None,
     ) -> bool:
-        if field.definition.readonly or field.is_formula:
+        if field.always_readonly:
             return True
+        if field.readonly_if is None:
+            return False
         return self.condition(field, "readonly_if", False, row, row_index, scope)
 
     def is_visible(self, field: FieldPlan, row=None, row_index=None) -> bool:
+        if field.visible_if is None:
+            return True
         return self.condition(field, "visible_if", True, row, row_index)
 
     def is_required(self, field: FieldPlan, row=None, row_index=None) -> bool:
         if field.definition.required:
             return True
+        if field.required_if is None:
+            return False
         return self.condition(field, "required_if", False, row, row_index)

@@ -7,8 +7,9 @@ Autoescaping is off: a title is plain text, and the web layer escapes what it sh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import meta
@@ -29,15 +30,32 @@ class TextTemplate:
 
     template: Any
     names: frozenset[str]
+    #: (text before, name, text after) when the source is a single ``{{ name }}`` in
+    #: plain text (the usual title, ``{{ serial }}``), else None
+    simple: tuple[str, str, str] | None = field(default=None, compare=False)
 
     def render(self, context: Mapping[str, Any]) -> str:
+        simple = self.simple
+        if simple is not None:
+            # Jinja prints a str value as itself, so joining the parts gives the same
+            # text without building a Jinja context (most of a title's cost). Any other
+            # value (None prints "None", objects print their str) goes through Jinja.
+            value = context.get(simple[1])
+            if type(value) is str:
+                return f"{simple[0]}{value}{simple[2]}".strip()
         return self.template.render(context).strip()
+
+
+#: ``text {{ name }} text`` with no other Jinja syntax in the text around it
+_SIMPLE = re.compile(r"([^{}%#]*)\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}([^{}%#]*)", re.S)
 
 
 def compile_template(source: str) -> TextTemplate:
     """Compile ``source`` in the shared sandbox (raises jinja2.TemplateSyntaxError)."""
     names = frozenset(meta.find_undeclared_variables(_ENVIRONMENT.parse(source)))
-    return TextTemplate(_ENVIRONMENT.from_string(source), names)
+    match = _SIMPLE.fullmatch(source)
+    simple = match.groups() if match and match.group(2) in names else None
+    return TextTemplate(_ENVIRONMENT.from_string(source), names, simple)
 
 
 def first_text_field(fields: Iterable[FieldPlan]) -> FieldPlan | None:
