@@ -5,7 +5,10 @@ in batches (the SQLite file is reused between runs when it already holds N rows)
 times: status == 'active' and total >= 5000 and supplier.name startswith 'S1', sorted
 by -total, page 3 of 50. Target: service <= 1.5x hand-written. Printed, never asserted.
 
-    python tests/bench/bench_query.py [--rows 1000000] [--sqlite PATH] [--postgres URL]
+    python tests/bench/bench_query.py [--rows 1000000] [--sqlite PATH] [--postgres SERVER_URL]
+
+The loaded rows are kept for the next run: in <tmp>/lowcode_bench_query.db and in the
+database lowcode_bench_query on the PostgreSQL server (drop it to free the space).
 """
 
 from __future__ import annotations
@@ -138,17 +141,37 @@ def measure(service: Service, repeats: int) -> dict[str, tuple[float, float]]:
     }
 
 
+BENCH_DATABASE = "lowcode_bench_query"
+
+
+def bench_database(server_url: str) -> str:
+    """The URL of the benchmark's own database on the server, created when missing."""
+    server = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.exec_driver_sql(
+            "select 1 from pg_database where datname = %(name)s", {"name": BENCH_DATABASE}
+        ).first()
+        if exists is None:
+            conn.exec_driver_sql(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    admin.dispose()
+    return server.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sqlite", help="database file (default: <tmp>/lowcode_bench_query.db)")
-    parser.add_argument("--postgres", help="database URL to load into and query (kept)")
+    parser.add_argument(
+        "--postgres",
+        help="server URL; the rows go into its database lowcode_bench_query (created, kept for reuse)",
+    )
     args = parser.parse_args()
     path = args.sqlite or str(Path(tempfile.gettempdir()) / "lowcode_bench_query.db")
     targets = {"sqlite (file, WAL)": f"sqlite:///{path}"}
     if args.postgres:
-        targets["postgresql"] = args.postgres
+        targets["postgresql"] = bench_database(args.postgres)
     results, versions = {}, {}
     for label, url in targets.items():
         service = Service(url, clock=lambda: NOW)
