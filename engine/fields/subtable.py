@@ -37,11 +37,22 @@ def _child_type(child: FieldDefinition) -> FieldType:
     return get(child.type)
 
 
+#: rows a sub-table takes when its definition sets no max_rows: a bound on the work and
+#: storage one submission can cause (a form may raise it up to MAX_ROWS_LIMIT)
+DEFAULT_MAX_ROWS = 1000
+MAX_ROWS_LIMIT = 10_000
+
+
+def max_rows(field: FieldDefinition) -> int:
+    """The most rows the sub-table accepts (its ``max_rows``, else DEFAULT_MAX_ROWS)."""
+    return field.option("max_rows") or DEFAULT_MAX_ROWS
+
+
 class SubtableType(FieldType):
     name = "subtable"
     option_properties = {
-        "min_rows": {"type": "integer", "minimum": 0},
-        "max_rows": {"type": "integer", "minimum": 1},
+        "min_rows": {"type": "integer", "minimum": 0, "maximum": MAX_ROWS_LIMIT},
+        "max_rows": {"type": "integer", "minimum": 1, "maximum": MAX_ROWS_LIMIT},
     }
     stored_inline = False
 
@@ -79,16 +90,15 @@ class SubtableType(FieldType):
         }
         if field.option("min_rows") is not None:
             schema["minItems"] = field.option("min_rows")
-        if field.option("max_rows") is not None:
-            schema["maxItems"] = field.option("max_rows")
+        schema["maxItems"] = max_rows(field)
         return schema
 
     def check_row_count(self, field: FieldDefinition, count: int) -> None:
         """Raise ``rows_count`` when there are fewer than min_rows or more than max_rows."""
-        low, high = field.option("min_rows"), field.option("max_rows")
+        low, high = field.option("min_rows"), max_rows(field)
         if low is not None and count < low:
             raise fail(f"add at least {low} rows", f"至少填写 {low} 行", "rows_count")
-        if high is not None and count > high:
+        if count > high:
             raise fail(f"at most {high} rows", f"最多 {high} 行", "rows_count")
 
     def coerce(self, field: FieldDefinition, raw: Any, source: InputSource = "json") -> Any:

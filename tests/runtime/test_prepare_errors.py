@@ -246,3 +246,25 @@ def test_field_type_messages_come_in_the_environments_language():
             compile_form(form).prepare({"qty": 0}, env=env)
         messages[locale] = [str(e) for e in caught.value.errors]
     assert messages == {"zh-CN": ["qty: 不能小于 1"], "en": ["qty: must be at least 1"]}
+
+
+def test_a_sub_table_without_max_rows_still_refuses_more_than_1000_rows():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.definitions import load_app_text
+    from engine.runtime.forms import RecordEnvironment
+
+    form = load_app_text(
+        "app: a\nversion: 1.0.0\nname: A\n---\nform: f\nfields:\n"
+        "  lines:\n    type: subtable\n    fields:\n      qty: {type: number, min: 1}\n"
+    ).form("f")
+    env = RecordEnvironment(
+        datetime(2026, 1, 5, tzinfo=ZoneInfo("Asia/Shanghai")), "u", None, lambda f, i: None
+    )
+    compiled = compile_form(form)
+    assert len(compiled.prepare({"lines": [{"qty": 1}] * 1000}, env=env)["lines"]) == 1000
+    # rows that are not even valid are not looked at: the count alone refuses them
+    with pytest.raises(RecordValidationError) as caught:
+        compiled.prepare({"lines": [{"qty": "x"}] * 100_000}, env=env)
+    assert [(e.field, e.code) for e in caught.value.errors] == [("lines", "max_rows")]

@@ -38,13 +38,9 @@ def _check_rows(sub: Submission, plan: FieldPlan) -> None:
     min_rows = plan.definition.option("min_rows") or 0
     if sub.is_required(plan):
         min_rows = max(min_rows, 1)
-    max_rows = plan.definition.option("max_rows")
-    if len(rows) < min_rows:
+    if len(rows) < min_rows and not sub.has_error(plan.key):  # not after "too many rows"
         text = message("min_rows", sub.locale, plan.label, count=min_rows)
         sub.error(plan.key, text, "min_rows")
-    elif max_rows is not None and len(rows) > max_rows:
-        text = message("max_rows", sub.locale, plan.label, count=max_rows)
-        sub.error(plan.key, text, "max_rows")
     # Only a column that is or may become required, or whose visible_if is evaluated
     # (a fault there is reported), does anything here; the others are skipped before
     # any per-row work.

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.definitions.naming import SYSTEM_COLUMNS
 from engine.fields.base import FieldValueError
+from engine.fields.subtable import max_rows
 from engine.runtime.forms.messages import message
 from engine.runtime.forms.plan import FieldPlan
 from engine.runtime.forms.submission import Submission
@@ -71,6 +72,13 @@ def _take_rows(sub: Submission, plan: FieldPlan, raw: Any) -> None:
         raw = []
     if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
         sub.error(plan.key, message("rows_type", sub.locale, plan.label), "type")
+        return
+    limit = max_rows(plan.definition)
+    if len(raw) > limit:
+        # refused before any row is read: the bound exists to cap this work
+        text = message("max_rows", sub.locale, plan.label, count=limit)
+        sub.error(plan.key, text, "max_rows")
+        sub.values[plan.key] = []
         return
     stored = {
         row.get(ROW_ID): row for row in (sub.row_origin.get(plan.key) or []) if row.get(ROW_ID)
