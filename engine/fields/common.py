@@ -6,6 +6,7 @@ short read; nothing here is a field type.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import unicodedata
@@ -119,12 +120,8 @@ def fit_places(value: Decimal, places: int, *, shown_places: int | None = None) 
     # lost" and fits the value (the normalize + as_tuple of decimal_places cost as much
     # again). Any signal (extra places, a value too large for the context) falls through
     # to the original steps, which give the same result and the same errors.
-    try:
-        fitted = value.quantize(quantum(places), context=_exact_context())
-    except (Inexact, InvalidOperation, TypeError, AttributeError):
-        pass
-    else:
-        return check_magnitude(fitted)
+    with contextlib.suppress(Inexact, InvalidOperation, TypeError, AttributeError):
+        return check_magnitude(value.quantize(quantum(places), context=_exact_context()))
     if decimal_places(value) > places:
         n = places if shown_places is None else shown_places
         raise fail(f"at most {n} decimal places", f"最多 {n} 位小数", "decimals")

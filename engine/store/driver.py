@@ -77,10 +77,8 @@ class DriverStatement:
     def _plan(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Plan | None:
         dialect = conn.dialect
         key = (dialect.name, dialect.driver, *params)
-        try:
+        if key in self._compiled:
             return self._compiled[key]
-        except KeyError:
-            pass
         compiled = self.statement.compile(dialect=dialect, column_keys=list(params))
         plan: _Plan | None = None
         if not compiled.insert_prefetch and not compiled.update_prefetch:
