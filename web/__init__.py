@@ -1,0 +1,1 @@
+"""The Flask web front (issue 6): app factory, blueprints, templates; views call engine.service."""

@@ -1,0 +1,1 @@
+"""Organisation (users, roles, departments, regions, dealers): filled in with permissions (issue 6)."""

@@ -1,0 +1,1 @@
+"""Runtime interpreters of definitions: forms today; flows, rules and reports next."""
