@@ -68,7 +68,13 @@ def _power(a: Decimal, b: Decimal) -> Decimal:
             f"the exponent {b} is too large (at most {MAX_POWER_EXPONENT})",
             hint="powers are for rates and units, not for building huge numbers",
         )
-    return DECIMAL.power(a, b)
+    result = DECIMAL.power(a, b)
+    if not result.is_finite():  # 0 ** -1: the decimal module answers Infinity, untrapped
+        raise ExpressionError(
+            f"{a} to the power {b} has no value (division by zero)",
+            hint="guard the base with IF(base == 0, ..., ...)",
+        )
+    return result
 
 
 def _numbers(rule: Callable[[Decimal, Decimal], Any]) -> Rule:

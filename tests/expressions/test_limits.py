@@ -131,3 +131,14 @@ def test_dateadd_beyond_year_9999_is_an_error():
 def test_default_context_is_created_when_none_is_given():
     assert compile_expression("TODAY() == TODAY()").evaluate({}, None) is True
     assert EvaluationContext().now.utcoffset().total_seconds() == 8 * 3600
+
+
+@pytest.mark.parametrize("source", ["0 ** -1", "0.0 ** -2", "(1 - 1) ** -3"])
+def test_zero_to_a_negative_power_is_an_error_not_infinity(source):
+    with pytest.raises(ExpressionError, match="has no value"):
+        compile_expression(source).evaluate({})
+
+
+def test_upper_cannot_grow_text_past_the_limit():
+    with pytest.raises(ExpressionError, match="longer than"):
+        compile_expression('UPPER("ﬃ" * 40000)').evaluate({})

@@ -102,14 +102,15 @@ def test_title_falls_back_to_the_first_text_field_then_the_id(make_form):
     assert compiled.render_title({"id": 5, "age": 30, "name": None}) == "#5"
 
 
-def test_title_template_cannot_reach_python_internals(make_form):
-    form = make_form(
-        """
-        form: sneaky
-        name: Sneaky
-        title: "{{ name.__class__.__mro__ }}"
-        fields:
-          name: {type: text}
-        """
+def test_title_template_cannot_reach_python_internals():
+    from engine.definitions.model import FieldDefinition, FormDefinition, I18nText
+    from engine.errors import DefinitionErrors
+
+    form = FormDefinition(
+        "sneaky",
+        I18nText.of("Sneaky"),
+        (FieldDefinition("name", "text", I18nText.of("Name")),),
+        title="{{ name.__class__.__mro__ }}",
     )
-    assert compile_form(form).render_title({"id": 9, "name": "x"}) == "x"
+    with pytest.raises(DefinitionErrors, match="attributes and indexes are not allowed"):
+        compile_form(form)

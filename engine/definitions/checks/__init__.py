@@ -22,7 +22,7 @@ from engine.definitions.checks.references import (
     check_unique_and_validations,
 )
 from engine.definitions.checks.structure import check_field_options, check_nesting
-from engine.definitions.checks.title import check_title
+from engine.definitions.checks.title import check_messages, check_title
 from engine.definitions.context import AppContext, FormInfo
 from engine.errors import DefinitionError
 
@@ -40,6 +40,7 @@ FORM_CHECKS: tuple[FormCheck, ...] = (
     check_expressions,
     check_cycles,
     check_title,
+    check_messages,
 )
 
 APP_CHECKS: tuple[AppCheck, ...] = (check_app_identifiers, check_duplicate_forms)

@@ -43,12 +43,13 @@ def len_(value: Any) -> int:
 
 def upper(value: Any) -> str | None:
     """UPPER: text in capitals; blank stays blank."""
-    return None if value is None else _text("UPPER", value).upper()
+    # checked: case mapping can lengthen text ('ﬃ'.upper() is 'FFI')
+    return None if value is None else checked_text(_text("UPPER", value).upper())
 
 
 def lower(value: Any) -> str | None:
     """LOWER: text in small letters; blank stays blank."""
-    return None if value is None else _text("LOWER", value).lower()
+    return None if value is None else checked_text(_text("LOWER", value).lower())
 
 
 def trim(value: Any) -> str | None:

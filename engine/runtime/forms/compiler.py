@@ -186,9 +186,14 @@ class _Compiler:
             inputs = frozenset(compiled.names) | {sub for sub, _ in compiled.subtable_refs}
             templates = None
             if any("{" in validation.message.get(loc) for loc in ("zh-CN", "en")):
-                templates = {
-                    loc: compile_template(validation.message.get(loc)) for loc in ("zh-CN", "en")
-                }
+                try:
+                    templates = {
+                        loc: compile_template(validation.message.get(loc))
+                        for loc in ("zh-CN", "en")
+                    }
+                except Exception as error:  # jinja2.TemplateSyntaxError, ValueError
+                    self.fail(None, f"validations[{i}].message", f"does not compile: {error}")
+                    templates = None
             plans.append(ValidationPlan(validation, compiled, inputs, templates))
         return tuple(plans)
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
+
+from engine.definitions.text_templates import TEXT_TEMPLATES, template_problem
 
 if TYPE_CHECKING:
     from engine.runtime.forms.plan import FieldPlan
 
-_ENVIRONMENT = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+_ENVIRONMENT = TEXT_TEMPLATES
 
 #: field types whose value reads as a name for a record without a title template
 TITLE_TYPES = frozenset({"text"})
@@ -51,8 +52,16 @@ _SIMPLE = re.compile(r"([^{}%#]*)\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}([^{}%#]*
 
 
 def compile_template(source: str) -> TextTemplate:
-    """Compile ``source`` in the shared sandbox (raises jinja2.TemplateSyntaxError)."""
-    names = frozenset(meta.find_undeclared_variables(_ENVIRONMENT.parse(source)))
+    """Compile ``source`` in the shared sandbox.
+
+    Raises jinja2.TemplateSyntaxError, or ValueError for what text templates may not do
+    (loops, assignments, other filters: see engine.definitions.text_templates).
+    """
+    tree = _ENVIRONMENT.parse(source)
+    problem = template_problem(tree)
+    if problem is not None:
+        raise ValueError(problem)
+    names = frozenset(meta.find_undeclared_variables(tree))
     match = _SIMPLE.fullmatch(source)
     simple = match.groups() if match and match.group(2) in names else None
     return TextTemplate(_ENVIRONMENT.from_string(source), names, simple)
