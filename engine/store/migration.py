@@ -17,11 +17,16 @@ import sqlalchemy as sa
 
 from engine.definitions.model import FormDefinition
 from engine.fields.base import ColumnSpec, FieldValueError
-from engine.store.engine_tables import form_columns
+from engine.store.definition_data import form_from_data
+from engine.store.engine_tables import form_columns, form_versions
 from engine.store.form_tables import FieldColumns, FormTables, build_form_tables
 
 #: how many problem rows a MigrationError message spells out before summarising
 SHOWN_PROBLEMS = 20
+
+#: type-specific options that change how a value is shown, never what it means: a field
+#: added back with only these changed gets its hidden values back without a check
+DISPLAY_OPTIONS = frozenset({"display", "unit", "shown_places", "pattern_message", "fill_from"})
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,7 @@ def plan_form_change(
     old_tables = build_form_tables(app, previous) if previous else None
     old_layout = field_layout(old_tables) if old_tables else {}
     new_layout = field_layout(new_tables)
+    last_layouts = _LastLayouts(conn, app, form.key)
     for path, (table, fc) in new_layout.items():
         recorded = [states.get((table, name)) for name in fc.names]
         if all(s is None for s in recorded):
@@ -160,9 +166,22 @@ def plan_form_change(
         )
         old = old_layout.get(path)
         if old is None or any(s is not None and s.state != "active" for s in recorded):
-            # a removed field comes back: with its data when the storage is the same,
-            # else the hidden column is retired and a fresh one added
-            (plan.restored if same_spec else plan.added).append(path)
+            # a removed field comes back: with its data when the storage and the value
+            # meaning are the same; a same-storage column last written by another type
+            # (or other value options) is checked like a type change and retired; a
+            # different storage retires the hidden column and adds a fresh one
+            if not same_spec:
+                plan.added.append(path)
+                continue
+            last = (
+                (old_tables.table_named(old[0]), old[1])
+                if old is not None and old_tables is not None
+                else last_layouts.get(path)
+            )
+            if last is None or _same_values(last[1], fc):
+                plan.restored.append(path)
+                continue
+            _check_conversion(conn, plan, path, last[0], last[1], fc, True)
             continue
         _, old_fc = old
         if same_spec and old_fc.field.type == fc.field.type:
@@ -176,6 +195,48 @@ def plan_form_change(
         and any(states.get((table, n)) and states[(table, n)].state == "active" for n in fc.names)
     ]
     return plan
+
+
+def _same_values(old: FieldColumns, new: FieldColumns) -> bool:
+    """Whether stored values of ``old`` mean the same under ``new`` (type and value options)."""
+
+    def meaning(fc: FieldColumns) -> tuple[str, dict[str, Any]]:
+        options = {k: v for k, v in fc.field.options.items() if k not in DISPLAY_OPTIONS}
+        return fc.field.type, options
+
+    return meaning(old) == meaning(new)
+
+
+class _LastLayouts:
+    """Field path -> (table, columns) in the last published version that had the field.
+
+    A hidden column holds the values of that version's field (a storage change renames
+    the column away), so it says how to read them. Versions are read lazily, newest first.
+    """
+
+    def __init__(self, conn: sa.Connection, app: str, form: str):
+        self._conn, self._app, self._form = conn, app, form
+        self._rows: Any = None
+        self._found: dict[str, tuple[Any, FieldColumns]] = {}
+
+    def get(self, path: str) -> tuple[Any, FieldColumns] | None:
+        if path in self._found:
+            return self._found[path]
+        if self._rows is None:
+            self._rows = iter(
+                self._conn.execute(
+                    sa.select(form_versions.c.definition)
+                    .where(form_versions.c.app == self._app, form_versions.c.form == self._form)
+                    .order_by(form_versions.c.version_no.desc())
+                ).all()
+            )
+        for (definition,) in self._rows:
+            tables = build_form_tables(self._app, form_from_data(definition))
+            for key, (table, fc) in field_layout(tables).items():
+                self._found.setdefault(key, (tables.table_named(table), fc))
+            if path in self._found:
+                return self._found[path]
+        return None
 
 
 def _check_conversion(

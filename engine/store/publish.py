@@ -148,10 +148,13 @@ def _apply(
         for path, (table, fc) in field_layout(new).items()
         for name, spec in zip(fc.names, fc.specs, strict=True)
     }
+    # a new column for a storage change, and for a hidden column brought back as another
+    # type (same storage): the old values stay in the retired column
+    new_column = {(c.table, c.field) for c in plan.changed if c.columns_changed}
     retire = {
         key
-        for key, (_, spec) in desired.items()
-        if key in states and dict(states[key].spec) != spec
+        for key, (path, spec) in desired.items()
+        if key in states and (dict(states[key].spec) != spec or (key[0], path) in new_column)
     }
     old_indexes = {i.name: i for i in old.indexes} if old else {}
     new_indexes = {i.name: i for i in new.indexes}

@@ -45,7 +45,16 @@ class RecordQuery:
     count: sa.Select[Any]
     page: int
     page_size: int
-    joins: dict[str, sa.Table] = field(default_factory=dict)
+    #: relation path prefix (``supplier``, ``supplier.region``) -> the alias joined for it
+    joins: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Join:
+    """One outer join of a relation path: the target alias and its join condition."""
+
+    alias: Any
+    onclause: Any
 
 
 def _parse_datetime(raw: Any) -> datetime:
@@ -128,15 +137,16 @@ def build_query(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise QueryError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
     table = tables.table
-    joins: dict[str, sa.Table] = {}
+    joins: dict[str, _Join] = {}
     conditions: list[Any] = [table.c.deleted_at.is_(None)]
     for item in filters:
         conditions.append(_condition(tables, related, joins, _as_filter(item)))
     if search and search.strip():
         conditions.append(_search(tables, search.strip()))
     source: Any = table
-    for rel_key, target in joins.items():
-        source = source.outerjoin(target, target.c.id == table.c[rel_key])
+    # each step joins against its parent's alias; a prefix is added after its parent
+    for join in joins.values():
+        source = source.outerjoin(join.alias, join.onclause)
     where = sa.and_(*conditions)
     order = _order_by(tables, sort)
     rows = (
@@ -148,7 +158,7 @@ def build_query(
         .offset((page - 1) * page_size)
     )
     count = sa.select(sa.func.count()).select_from(source).where(where)
-    return RecordQuery(rows, count, page, page_size, joins)
+    return RecordQuery(rows, count, page, page_size, {k: j.alias for k, j in joins.items()})
 
 
 def _as_filter(item: Filter | Sequence[Any] | Mapping[str, Any]) -> Filter:
@@ -164,7 +174,7 @@ def _as_filter(item: Filter | Sequence[Any] | Mapping[str, Any]) -> Filter:
 def _condition(
     tables: FormTables,
     related: Callable[[str], FormTables],
-    joins: dict[str, sa.Table],
+    joins: dict[str, _Join],
     flt: Filter,
 ) -> Any:
     try:
@@ -205,32 +215,41 @@ def _coerce(target: _Target, flt: Filter, raw: Any) -> Any:
 def _resolve(
     tables: FormTables,
     related: Callable[[str], FormTables],
-    joins: dict[str, sa.Table],
+    joins: dict[str, _Join],
     path: str,
-    table: sa.Table | None = None,
 ) -> _Target:
-    table = tables.table if table is None else table
-    head, _, rest = path.partition(".")
-    if rest:
+    """The column a field path names, adding one outer join per relation step.
+
+    Joins are keyed by the path prefix (``supplier``, ``supplier.region``), so each step
+    joins against its parent's alias and a same-named field elsewhere never collides.
+    """
+    steps = path.split(".")
+    table: Any = tables.table
+    for depth, head in enumerate(steps[:-1]):
+        prefix = ".".join(steps[: depth + 1])
         fc = tables.fields.get(head)
         if fc is None or fc.field.type != "relation" or fc.field.option("many"):
+            where = "" if depth == 0 else f" (reached through {'.'.join(steps[:depth])})"
             raise QueryError(
-                f"{path}: {head!r} is not a single relation of form {tables.form.key}, so it "
-                f"cannot be followed{_did_you_mean(head, _relations(tables))}"
+                f"{path}: {head!r} is not a single relation of form {tables.form.key}{where}, "
+                f"so it cannot be followed{_did_you_mean(head, _relations(tables))}"
             )
         target_tables = related(fc.field.option("to"))
-        alias = joins.get(head)
-        if alias is None:
-            alias = joins[head] = target_tables.table.alias(f"rel_{head}")
-        return _resolve(target_tables, related, joins, rest, alias)
+        join = joins.get(prefix)
+        if join is None:
+            alias = target_tables.table.alias(f"rel_{len(joins) + 1}")
+            join = joins[prefix] = _Join(alias, alias.c.id == table.c[fc.names[0]])
+        tables, table = target_tables, join.alias
+    head = steps[-1]
     if head in SYSTEM_COERCE:
         column = table.c[head]
         return _Target(column, SYSTEM_COERCE[head], head in ("status", "title"), head)
     fc = tables.fields.get(head)
     if fc is None:
         known = [*tables.fields, *SYSTEM_COERCE]
+        where = "" if len(steps) == 1 else f" (filter {path})"
         raise QueryError(
-            f"form {tables.form.key} has no field {head!r}{_did_you_mean(head, known)}"
+            f"form {tables.form.key} has no field {head!r}{where}{_did_you_mean(head, known)}"
         )
     if len(fc.specs) != 1:
         raise QueryError(f"{path}: field {head} is stored in several columns; filter one of them")

@@ -152,3 +152,60 @@ def test_a_new_unique_rule_over_repeated_values_is_refused(crm):
     with pytest.raises(MigrationError, match="repeat the values of company"):
         crm.publish_form(SYSTEM_ACTOR, "crm", _form(V1, "unique:\n  - fields: [company]\n"))
     assert crm.get_form(SYSTEM_ACTOR, "crm", "lead").unique == ()
+
+
+REF_NUMBER = V1 + "  ref: {type: number}\n"
+REF_RELATION = V1 + "  ref: {type: relation, to: lead}\n"
+
+
+def _ref_removed(crm):
+    """Records with a number ``ref`` (one a valid id, one not), then the field removed."""
+    crm.publish_form(SYSTEM_ACTOR, "crm", _form(REF_NUMBER))
+    good = crm.create_record(ZHANG, "crm", "lead", {"company": "A", "ref": 424242})
+    bad = crm.create_record(ZHANG, "crm", "lead", {"company": "B", "ref": -5})
+    crm.publish_form(SYSTEM_ACTOR, "crm", _form(V1))
+    assert _states(crm)["ref"] == "hidden"
+    return good, bad
+
+
+def test_a_field_added_back_as_another_type_is_checked_like_a_type_change(crm):
+    good, bad = _ref_removed(crm)
+    plan = crm.plan_form_change(SYSTEM_ACTOR, "crm", _form(REF_RELATION))
+    assert plan.restored == [] and plan.added == []
+    assert [(c.field, c.old_type, c.new_type, c.rows_checked) for c in plan.changed] == [
+        ("ref", "number", "relation", 2)
+    ]
+    assert [(p.record_id, p.field, p.value) for p in plan.problems] == [(bad.id, "ref", -5)]
+    with pytest.raises(MigrationError, match=rf"record {bad.id} ref = -5"):
+        crm.publish_form(SYSTEM_ACTOR, "crm", _form(REF_RELATION))
+    assert _states(crm)["ref"] == "hidden"
+    assert not crm.get_form(SYSTEM_ACTOR, "crm", "lead").has_field("ref")
+
+
+def test_a_field_added_back_as_another_type_with_allow_blank_retires_the_old_column(crm):
+    good, bad = _ref_removed(crm)
+    result = crm.publish_form(SYSTEM_ACTOR, "crm", _form(REF_RELATION), allow_blank=True)
+    assert result.version_no == 4
+    assert _states(crm)["ref"] == "active" and _states(crm)["ref__v4"] == "retired"
+    assert crm.get_record(ZHANG, "crm", "lead", good.id).values["ref"] == 424242
+    assert crm.get_record(ZHANG, "crm", "lead", bad.id).values["ref"] is None
+    with crm.database.read() as conn:
+        kept = conn.exec_driver_sql(f"select ref__v4 from f_crm_lead where id = {bad.id}").scalar()
+    assert kept == -5
+
+
+def test_a_field_added_back_with_other_value_options_is_checked(crm):
+    crm.publish_form(SYSTEM_ACTOR, "crm", _form(V1 + "  stage: {type: select, options: [x, y]}\n"))
+    record = crm.create_record(ZHANG, "crm", "lead", {"stage": "x"})
+    crm.publish_form(SYSTEM_ACTOR, "crm", _form(V1))
+    other = _form(V1 + "  stage: {type: select, options: [a, b]}\n")
+    plan = crm.plan_form_change(SYSTEM_ACTOR, "crm", other)
+    assert [(p.record_id, p.field, p.value) for p in plan.problems] == [(record.id, "stage", "x")]
+    with pytest.raises(MigrationError, match=rf"record {record.id} stage = 'x'"):
+        crm.publish_form(SYSTEM_ACTOR, "crm", other)
+    # the same type and options bring the values back unchecked
+    same = crm.publish_form(
+        SYSTEM_ACTOR, "crm", _form(V1 + "  stage: {type: select, options: [x, y]}\n")
+    )
+    assert same.plan.restored == ["stage"] and same.plan.changed == []
+    assert crm.get_record(ZHANG, "crm", "lead", record.id).values["stage"] == "x"

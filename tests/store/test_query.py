@@ -150,3 +150,95 @@ def test_a_wrong_query_says_what_to_change(stocked, kwargs, message):
     with pytest.raises(QueryError) as caught:
         stocked.query_records(ZHANG, "purchase", "purchase_request", **kwargs)
     assert message in str(caught.value)
+
+
+REGIONS_APP = """
+app: geo
+version: 1.0.0
+name: Geo
+---
+form: region
+name: Region
+fields:
+  name: {type: text}
+---
+form: supplier
+name: Supplier
+fields:
+  name:   {type: text}
+  region: {type: relation, to: region}
+  tags:   {type: relation, to: region, many: true}
+---
+form: order
+name: Order
+fields:
+  name:     {type: text}
+  supplier: {type: relation, to: supplier}
+  region:   {type: relation, to: region}
+---
+form: invoice
+name: Invoice
+fields:
+  name:     {type: text}
+  supplier: {type: relation, to: supplier}
+"""
+
+
+@pytest.fixture
+def geo(make_service):
+    from engine.definitions import load_app_text
+    from engine.service import SYSTEM_ACTOR
+
+    service = make_service()
+    service.install_app(SYSTEM_ACTOR, load_app_text(REGIONS_APP))
+
+    def make(form, values):
+        return service.create_record(ZHANG, "geo", form, values).id
+
+    east, west = make("region", {"name": "east"}), make("region", {"name": "west"})
+    s1 = make("supplier", {"name": "S1", "region": east})
+    s2 = make("supplier", {"name": "S2", "region": west})
+    # an order's own region differs from its supplier's region
+    make("order", {"name": "o1", "supplier": s1, "region": west})
+    make("order", {"name": "o2", "supplier": s2, "region": east})
+    make("order", {"name": "o3", "supplier": s2})
+    make("invoice", {"name": "i1", "supplier": s1})
+    make("invoice", {"name": "i2", "supplier": s2})
+    return service
+
+
+def _names(service, form, filters):
+    page = service.query_records(ZHANG, "geo", form, filters=filters, sort="name")
+    assert page.total == len(page.items)
+    return [r.values["name"] for r in page.items]
+
+
+def test_a_two_step_relation_path_joins_through_the_parent(geo):
+    # the form has no field named like the middle step
+    assert _names(geo, "invoice", [("supplier.region.name", "eq", "east")]) == ["i1"]
+    assert _names(geo, "invoice", [("supplier.region.name", "eq", "west")]) == ["i2"]
+
+
+def test_a_two_step_path_does_not_collide_with_a_same_named_field(geo):
+    assert _names(geo, "order", [("supplier.region.name", "eq", "east")]) == ["o1"]
+    assert _names(geo, "order", [("supplier.region.name", "eq", "west")]) == ["o2", "o3"]
+    assert _names(geo, "order", [("region.name", "eq", "east")]) == ["o2"]
+    both = [("supplier.region.name", "eq", "west"), ("region.name", "eq", "east")]
+    assert _names(geo, "order", both) == ["o2"]
+    shared = [("supplier.name", "eq", "S2"), ("supplier.region.name", "eq", "west")]
+    assert _names(geo, "order", shared) == ["o2", "o3"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("supplier.name.x", "supplier.name.x: 'name' is not a single relation of form supplier"),
+        ("supplier.tags.name", "supplier.tags.name: 'tags' is not a single relation"),
+        ("supplier.regon.name", "(did you mean 'region'?)"),
+        ("supplier.region.nme", "form region has no field 'nme' (filter supplier.region.nme)"),
+    ],
+)
+def test_a_bad_relation_path_names_the_path(geo, path, message):
+    with pytest.raises(QueryError) as caught:
+        geo.query_records(ZHANG, "geo", "order", filters=[(path, "eq", "x")])
+    assert message in str(caught.value)
