@@ -2,7 +2,8 @@
 
 ``plan_form_change`` compares the new definition with the published one and the
 recorded column state (``form_columns``), then converts every existing value of a field
-whose type changed through the new type's ``coerce``. Rows that would not convert are
+whose type changed through the new type's ``coerce`` (and, for a relation, checks that
+each id names a live record of the target form). Rows that would not convert are
 listed (record id, value, reason) before anything changes; the same plan, computed again
 inside the publishing transaction, is what :mod:`engine.store.publish` applies.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.definitions.model import FormDefinition
+from engine.definitions.naming import form_table_name
 from engine.fields.base import ColumnSpec, FieldValueError
 from engine.store.definition_data import form_from_data
 from engine.store.engine_tables import form_columns, form_versions
@@ -23,6 +25,12 @@ from engine.store.form_tables import FieldColumns, FormTables, build_form_tables
 
 #: how many problem rows a MigrationError message spells out before summarising
 SHOWN_PROBLEMS = 20
+
+#: how many record ids one existence query of a relation check binds
+ID_BATCH = 500
+
+#: the largest id a BIGINT id column can hold; a larger "id" names no record
+MAX_RECORD_ID = 2**63 - 1
 
 #: type-specific options that change how a value is shown, never what it means: a field
 #: added back with only these changed gets its hidden values back without a check
@@ -252,27 +260,96 @@ def _check_conversion(
     is_child = "." in path
     extra = [table.c.parent_id, table.c.row_index] if is_child else []
     stmt = sa.select(table.c.id, *extra, *(table.c[c] for c in old_fc.names))
-    converted: list[tuple[int, dict[str, Any]]] = []
+    checked: list[tuple[Any, Any, Any]] = []  # (row, raw value or None if blank, new value)
     count = 0
     for row in conn.execute(stmt.order_by(table.c.id)).mappings():
         count += 1
         value = old_fc.type.from_storage(old_fc.field, row)
         if old_fc.type.is_blank(value):
-            converted.append((row["id"], new_fc.type.to_storage(new_fc.field, None)))
+            checked.append((row, None, None))
             continue
         raw = old_fc.type.to_json(old_fc.field, value)
         try:
             new_value = new_fc.type.coerce(new_fc.field, raw, "json")
         except FieldValueError as exc:
-            record_id = row["parent_id"] if is_child else row["id"]
-            plan.problems.append(
-                ConversionProblem(
-                    record_id, path, raw, exc.message, row["row_index"] if is_child else None
-                )
-            )
+            _add_problem(plan, path, row, raw, exc.message)
             new_value = None
-        converted.append((row["id"], new_fc.type.to_storage(new_fc.field, new_value)))
-    plan.conversions[(table.name, path)] = converted
+        checked.append((row, raw, new_value))
+    # a relation must name live records of its target form; values already kept as
+    # links to that same form (single <-> many) were checked when they were written
+    retargeted = old_fc.field.type != "relation" or old_fc.field.option("to") != (
+        new_fc.field.option("to")
+    )
+    if new_fc.field.type == "relation" and retargeted:
+        checked = _check_relation_targets(conn, plan, path, new_fc, checked)
+    plan.conversions[(table.name, path)] = [
+        (row["id"], new_fc.type.to_storage(new_fc.field, new_value))
+        for row, _raw, new_value in checked
+    ]
     plan.changed.append(
         FieldChange(table.name, path, old_fc.field.type, new_fc.field.type, columns_changed, count)
     )
+
+
+def _add_problem(plan: MigrationPlan, path: str, row: Any, raw: Any, reason: str) -> None:
+    is_child = "." in path
+    record_id = row["parent_id"] if is_child else row["id"]
+    index = row["row_index"] if is_child else None
+    plan.problems.append(ConversionProblem(record_id, path, raw, reason, index))
+
+
+def _check_relation_targets(
+    conn: sa.Connection,
+    plan: MigrationPlan,
+    path: str,
+    new_fc: FieldColumns,
+    checked: list[tuple[Any, Any, Any]],
+) -> list[tuple[Any, Any, Any]]:
+    """Blank (and report) converted relation values naming no live record of the target."""
+    target = new_fc.field.option("to")
+
+    def ids_of(value: Any) -> list[int]:
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+
+    wanted = sorted({i for _, _, value in checked for i in ids_of(value)})
+    live = _live_record_ids(conn, plan.app, target, wanted)
+    result: list[tuple[Any, Any, Any]] = []
+    for row, raw, value in checked:
+        missing = [i for i in ids_of(value) if i not in live]
+        if missing:
+            shown = ", ".join(f"#{i}" for i in missing)
+            _add_problem(plan, path, row, raw, f"no {target} record {shown}")
+            value = None
+        result.append((row, raw, value))
+    return result
+
+
+def _live_record_ids(conn: sa.Connection, app: str, form: str, ids: list[int]) -> set[int]:
+    """Those of ``ids`` that are live (not deleted) records of ``app``.``form``.
+
+    A form never published has no records; ids are looked up in batches of bound
+    parameters.
+    """
+    if not ids:
+        return set()
+    published = conn.execute(
+        sa.select(form_versions.c.version_no)
+        .where(form_versions.c.app == app, form_versions.c.form == form)
+        .limit(1)
+    ).first()
+    if published is None:
+        return set()
+    records = sa.table(
+        form_table_name(app, form), sa.column("id", sa.BigInteger), sa.column("deleted_at")
+    )
+    candidates = [i for i in ids if 0 < i <= MAX_RECORD_ID]
+    live: set[int] = set()
+    for start in range(0, len(candidates), ID_BATCH):
+        batch = candidates[start : start + ID_BATCH]
+        rows = conn.execute(
+            sa.select(records.c.id).where(records.c.id.in_(batch), records.c.deleted_at.is_(None))
+        )
+        live.update(int(i) for (i,) in rows)
+    return live

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from engine.definitions import load_app_text
 from engine.errors import MigrationError
 from engine.service import SYSTEM_ACTOR, Actor
+from engine.store import migration
 from engine.store.engine_tables import form_columns, form_versions
 
 ZHANG = Actor("zhang.wei")
@@ -159,10 +160,10 @@ REF_RELATION = V1 + "  ref: {type: relation, to: lead}\n"
 
 
 def _ref_removed(crm):
-    """Records with a number ``ref`` (one a valid id, one not), then the field removed."""
+    """Records with a number ``ref`` (one a live lead's id, one not an id), then removed."""
     crm.publish_form(SYSTEM_ACTOR, "crm", _form(REF_NUMBER))
-    good = crm.create_record(ZHANG, "crm", "lead", {"company": "A", "ref": 424242})
     bad = crm.create_record(ZHANG, "crm", "lead", {"company": "B", "ref": -5})
+    good = crm.create_record(ZHANG, "crm", "lead", {"company": "A", "ref": bad.id})
     crm.publish_form(SYSTEM_ACTOR, "crm", _form(V1))
     assert _states(crm)["ref"] == "hidden"
     return good, bad
@@ -187,7 +188,7 @@ def test_a_field_added_back_as_another_type_with_allow_blank_retires_the_old_col
     result = crm.publish_form(SYSTEM_ACTOR, "crm", _form(REF_RELATION), allow_blank=True)
     assert result.version_no == 4
     assert _states(crm)["ref"] == "active" and _states(crm)["ref__v4"] == "retired"
-    assert crm.get_record(ZHANG, "crm", "lead", good.id).values["ref"] == 424242
+    assert crm.get_record(ZHANG, "crm", "lead", good.id).values["ref"] == bad.id
     assert crm.get_record(ZHANG, "crm", "lead", bad.id).values["ref"] is None
     with crm.database.read() as conn:
         kept = conn.exec_driver_sql(f"select ref__v4 from f_crm_lead where id = {bad.id}").scalar()
@@ -209,3 +210,115 @@ def test_a_field_added_back_with_other_value_options_is_checked(crm):
     )
     assert same.plan.restored == ["stage"] and same.plan.changed == []
     assert crm.get_record(ZHANG, "crm", "lead", record.id).values["stage"] == "x"
+
+
+def _purchase_with(purchase_app_text, request_fields: str, line_fields: str = ""):
+    """The purchase app with extra purchase_request fields (and sub-table line fields)."""
+    text = purchase_app_text.replace("  note:      {type: text}\n", request_fields)
+    text = text.replace("      item:   {type: text, required: true}\n", line_fields)
+    return load_app_text(text)
+
+
+BACKUP_NUMBER = "  note: {type: text}\n  backup: {type: text}\n"
+BACKUP_RELATION = "  note: {type: text}\n  backup: {type: relation, to: supplier}\n"
+
+
+def test_a_text_changed_to_a_relation_must_name_live_target_records(
+    make_service, purchase_app_text
+):
+    service = make_service()
+    service.install_app(SYSTEM_ACTOR, _purchase_with(purchase_app_text, BACKUP_NUMBER))
+    acme = service.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
+    gone = service.create_record(ZHANG, "purchase", "supplier", {"name": "Gone"})
+    service.delete_record(ZHANG, "purchase", "supplier", gone.id)
+
+    def request(day: int, backup):
+        data = {"supplier": acme.id, "needed_by": f"2026-02-{day:02d}", "backup": backup}
+        return service.create_record(ZHANG, "purchase", "purchase_request", data)
+
+    good, missing, deleted, blank = (
+        request(1, str(acme.id)),
+        request(2, "424242"),
+        request(3, f"#{gone.id}"),
+        request(4, None),
+    )
+    relation = _purchase_with(purchase_app_text, BACKUP_RELATION).form("purchase_request")
+    plan = service.plan_form_change(SYSTEM_ACTOR, "purchase", relation)
+    assert [(p.record_id, p.field, p.value, p.reason) for p in plan.problems] == [
+        (missing.id, "backup", "424242", "no supplier record #424242"),
+        (deleted.id, "backup", f"#{gone.id}", f"no supplier record #{gone.id}"),
+    ]
+    assert plan.changed[0].rows_checked == 4
+    with pytest.raises(
+        MigrationError, match=rf"record {missing.id} backup = '424242': no supplier"
+    ):
+        service.publish_form(SYSTEM_ACTOR, "purchase", relation)
+    form = service.get_form(SYSTEM_ACTOR, "purchase", "purchase_request")
+    assert form.field("backup").type == "text"
+
+    result = service.publish_form(SYSTEM_ACTOR, "purchase", relation, allow_blank=True)
+    values = {
+        r.id: service.get_record(ZHANG, "purchase", "purchase_request", r.id).values["backup"]
+        for r in (good, missing, deleted, blank)
+    }
+    assert values == {good.id: acme.id, missing.id: None, deleted.id: None, blank.id: None}
+    retired = f"backup__v{result.version_no}"
+    with service.database.read() as conn:
+        kept = conn.exec_driver_sql(
+            f"select {retired} from f_purchase_purchase_request where id = {missing.id}"
+        ).scalar()
+    assert kept == "424242"
+
+
+def test_a_field_added_back_as_a_relation_to_an_unpublished_form_blocks_every_value(
+    make_service,
+):
+    two_forms = "---\nform: account\nname: Account\nfields:\n  name: {type: text}\n"
+    service = make_service()
+    service.publish_form(SYSTEM_ACTOR, "crm", _form(REF_NUMBER))
+    record = service.create_record(ZHANG, "crm", "lead", {"ref": 1})
+    empty = service.create_record(ZHANG, "crm", "lead", {"company": "none"})
+    service.publish_form(SYSTEM_ACTOR, "crm", _form(V1))
+    to_account = load_app_text(
+        HEAD + V1 + "  ref: {type: relation, to: account}\n" + two_forms
+    ).form("lead")
+    plan = service.plan_form_change(SYSTEM_ACTOR, "crm", to_account)
+    assert [(p.record_id, p.value, p.reason) for p in plan.problems] == [
+        (record.id, 1, "no account record #1")
+    ]
+    service.publish_form(SYSTEM_ACTOR, "crm", to_account, allow_blank=True)
+    assert service.get_record(ZHANG, "crm", "lead", record.id).values["ref"] is None
+    assert service.get_record(ZHANG, "crm", "lead", empty.id).values["ref"] is None
+
+
+def test_a_sub_table_column_changed_to_a_many_relation_is_checked_in_batches(
+    make_service, purchase_app_text, monkeypatch
+):
+    monkeypatch.setattr(migration, "ID_BATCH", 2)
+    number = "      item:   {type: text, required: true}\n      vendor: {type: number}\n"
+    many = (
+        "      item:   {type: text, required: true}\n"
+        "      vendor: {type: relation, to: supplier, many: true}\n"
+    )
+    service = make_service()
+    service.install_app(SYSTEM_ACTOR, _purchase_with(purchase_app_text, "", number))
+    suppliers = [
+        service.create_record(ZHANG, "purchase", "supplier", {"name": f"S{i}"}).id for i in range(3)
+    ]
+    lines = [{"item": f"i{n}", "vendor": v} for n, v in enumerate([*suppliers, 99999, None])]
+    request = service.create_record(
+        ZHANG,
+        "purchase",
+        "purchase_request",
+        {"supplier": suppliers[0], "needed_by": "2026-02-01", "lines": lines},
+    )
+    target = _purchase_with(purchase_app_text, "", many).form("purchase_request")
+    plan = service.plan_form_change(SYSTEM_ACTOR, "purchase", target)
+    assert [str(p) for p in plan.problems] == [
+        f"record {request.id} lines.vendor (row 4) = 99999: no supplier record #99999"
+    ]
+    with pytest.raises(MigrationError, match="no supplier record #99999"):
+        service.publish_form(SYSTEM_ACTOR, "purchase", target)
+    service.publish_form(SYSTEM_ACTOR, "purchase", target, allow_blank=True)
+    rows = service.get_record(ZHANG, "purchase", "purchase_request", request.id).values["lines"]
+    assert [row["vendor"] for row in rows] == [[s] for s in suppliers] + [None, None]
