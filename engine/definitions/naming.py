@@ -1,8 +1,9 @@
 """Identifier rules shared by the loader (which checks them) and the store (which uses them).
 
 Field, form and app keys become SQL identifiers, so they are checked at load time:
-lower-case snake case, not a reserved system column, and short enough that the
-longest derived table name stays under PostgreSQL's 63-byte limit.
+lower-case snake case without ``__`` (the separator of sub-table tables), not a reserved
+system column, each within its length limit, and the derived table names within
+PostgreSQL's 63-byte limit (MAX_TABLE_NAME).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_APP_KEY = 20
 MAX_FORM_KEY = 30
 MAX_FIELD_KEY = 30
+#: PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1)
+MAX_TABLE_NAME = 63
 
 #: columns every form table has; a field may not use these keys
 SYSTEM_COLUMNS = frozenset(

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.definitions.model import FormDefinition, to_data
+from engine.definitions.naming import form_table_name
 from engine.errors import MigrationError
 from engine.store.definition_data import form_from_data
 from engine.store.engine_tables import form_columns, form_versions
@@ -90,6 +91,24 @@ def dry_run(conn: sa.Connection, app: str, form: FormDefinition) -> MigrationPla
     )
 
 
+def _refuse_table_clash(conn: sa.Connection, app: str, form_key: str) -> None:
+    """Refuse a new form whose table name another app's form already has.
+
+    Keys may contain single underscores, so app ``a_b`` form ``c`` and app ``a`` form
+    ``b_c`` both name ``f_a_b_c``; the loader cannot see other apps, the install can.
+    """
+    table = form_table_name(app, form_key)
+    owners = conn.execute(sa.select(form_versions.c.app, form_versions.c.form).distinct())
+    for other_app, other_form in owners:
+        if (other_app, other_form) != (app, form_key) and form_table_name(
+            other_app, other_form
+        ) == table:
+            raise MigrationError(
+                f"form {app}.{form_key} would use the table {table}, which belongs to "
+                f"{other_app}.{other_form}: choose another app or form key"
+            )
+
+
 def publish_form(
     conn: sa.Connection,
     app: str,
@@ -117,6 +136,8 @@ def publish_form(
             changed=False,
         )
     previous = latest.definition if latest else None
+    if latest is None:
+        _refuse_table_clash(conn, app, form.key)
     plan = plan_form_change(conn, app, form, previous, latest.version_no if latest else None)
     if not plan.ok and not allow_blank:
         raise MigrationError(plan.describe_problems())

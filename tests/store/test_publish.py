@@ -322,3 +322,21 @@ def test_a_sub_table_column_changed_to_a_many_relation_is_checked_in_batches(
     service.publish_form(SYSTEM_ACTOR, "purchase", target, allow_blank=True)
     rows = service.get_record(ZHANG, "purchase", "purchase_request", request.id).values["lines"]
     assert [row["vendor"] for row in rows] == [[s] for s in suppliers] + [None, None]
+
+
+def test_a_new_form_whose_table_name_belongs_to_another_apps_form_is_refused(make_service):
+    from engine.definitions import load_app_text
+    from engine.errors import MigrationError
+    from engine.service import SYSTEM_ACTOR
+
+    service = make_service()
+    first = "app: a_b\nversion: 1.0.0\nname: A\n---\nform: c\nfields:\n  x: text\n"
+    second = "app: a\nversion: 1.0.0\nname: B\n---\nform: b_c\nfields:\n  y: number\n"
+    service.install_app(SYSTEM_ACTOR, load_app_text(first))
+    with pytest.raises(MigrationError) as caught:
+        service.install_app(SYSTEM_ACTOR, load_app_text(second))
+    assert str(caught.value) == (
+        "form a.b_c would use the table f_a_b_c, which belongs to a_b.c: "
+        "choose another app or form key"
+    )
+    assert [a.key for a in service.list_apps(SYSTEM_ACTOR)] == ["a_b"]

@@ -14,7 +14,10 @@ from engine.definitions.naming import (
     MAX_APP_KEY,
     MAX_FIELD_KEY,
     MAX_FORM_KEY,
+    MAX_TABLE_NAME,
     SYSTEM_COLUMNS,
+    form_table_name,
+    subtable_table_name,
 )
 from engine.definitions.source import Path, Source
 from engine.errors import DefinitionError
@@ -46,6 +49,13 @@ def identifier_error(
         if suggestion:
             hint += f", e.g. '{suggestion}'"
         return source.fail(path, f"'{key}' is not a valid {what} key", hint, at_key=at_key)
+    if "__" in key:
+        return source.fail(
+            path,
+            f"'{key}' contains '__'",
+            "use single underscores: '__' separates a sub-table's table name from its form's",
+            at_key=at_key,
+        )
     if len(key) > max_length:
         return source.fail(
             path,
@@ -75,6 +85,35 @@ def check_form_identifiers(form: FormInfo, app: AppContext) -> Iterator[Definiti
         )  # fmt: skip
         if problem:
             yield problem
+    yield from _table_name_lengths(form, app)
+
+
+def _table_name_lengths(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
+    # Each key fits its own limit, yet app + form + sub-table keys together can pass
+    # PostgreSQL's 63-byte identifier limit; SQLite would accept the name, so the app
+    # would install there and fail on PostgreSQL later.
+    app_key = app.app.get(("app",)) if app.app is not None else None
+    if not isinstance(app_key, str) or not isinstance(form.key, str):
+        return
+    table = form_table_name(app_key, form.key)
+    if len(table.encode()) > MAX_TABLE_NAME:
+        yield form.source.fail(
+            ("form",),
+            f"the table name {table} is longer than {MAX_TABLE_NAME} bytes",
+            "shorten the app or form key",
+        )
+        return
+    for site in form.sites():
+        if site.type != "subtable" or site.parent is not None:
+            continue
+        child = subtable_table_name(app_key, form.key, site.key)
+        if len(child.encode()) > MAX_TABLE_NAME:
+            yield form.source.fail(
+                site.path,
+                f"the sub-table's table name {child} is longer than {MAX_TABLE_NAME} bytes",
+                "shorten the sub-table, form or app key",
+                at_key=True,
+            )
 
 
 def check_app_identifiers(app: AppContext) -> Iterator[DefinitionError]:
