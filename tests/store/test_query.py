@@ -242,3 +242,30 @@ def test_a_bad_relation_path_names_the_path(geo, path, message):
     with pytest.raises(QueryError) as caught:
         geo.query_records(ZHANG, "geo", "order", filters=[(path, "eq", "x")])
     assert message in str(caught.value)
+
+
+def test_a_blank_filter_on_a_relation_still_finds_records_without_the_relation(make_service):
+    from engine.definitions import load_app_text
+    from engine.service import SYSTEM_ACTOR, Actor
+
+    service = make_service()
+    service.install_app(
+        SYSTEM_ACTOR,
+        load_app_text(
+            "app: s\nversion: 1.0.0\nname: S\n---\nform: sup\nfields:\n  name: text\n---\n"
+            "form: req\nfields:\n  note: text\n  sup: {type: relation, to: sup, display: name}\n"
+        ),
+    )
+    me = Actor("u")
+    acme = service.create_record(me, "s", "sup", {"name": "Acme"}).id
+    service.create_record(me, "s", "req", {"note": "with", "sup": acme})
+    service.create_record(me, "s", "req", {"note": "without"})
+
+    def notes(*filters):
+        page = service.query_records(me, "s", "req", filters=list(filters), sort="note")
+        return [r.values["note"] for r in page.items]
+
+    assert notes(("sup.name", "blank", None)) == ["without"]
+    assert notes(("sup.name", "startswith", "Ac")) == ["with"]
+    assert notes(("sup.name", "ne", "Acme")) == ["without"]
+    assert notes(("sup.name", "startswith", "Ac"), ("note", "ne", "x")) == ["with"]
