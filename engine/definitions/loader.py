@@ -49,6 +49,9 @@ def load_app_text(text: str, filename: str = "app.yaml") -> AppDefinition:
 
 def check_app_text(text: str, filename: str = "app.yaml") -> list[DefinitionError]:
     """Every problem of a one-file app given as a string, sorted."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        return [too_large(filename, size)]
     errors, _app = _load([SourceFile(filename, text)], [], one_file=True, source_path=None)
     return sorted(errors, key=DefinitionError.sort_key)
 
@@ -68,9 +71,12 @@ def _load(
 ) -> tuple[list[DefinitionError], AppDefinition | None]:
     errors = list(errors)
     documents: dict[str, list[Source]] = {name: [] for name in kinds.KINDS}
+    #: where the reader already reported a value (its schema errors would repeat it)
+    read_errors: set[tuple[str, int, int, str]] = set()
     for file in files:
         sources, problems = read_documents(file.text, file.name)
         errors.extend(problems)
+        read_errors.update((e.file, e.line, e.column, e.path) for e in problems)
         if not sources and not problems:
             errors.append(file_error(file.name, "the file is empty"))
         for index, source in enumerate(sources):
@@ -86,7 +92,9 @@ def _load(
     for kind, sources in documents.items():
         for source in sources:
             problems = schema_errors(kind, source)
-            errors.extend(problems)
+            errors.extend(
+                p for p in problems if (p.file, p.line, p.column, p.path) not in read_errors
+            )
             broken[id(source)] = frozenset(parse_path(problem.path) for problem in problems)
     context = AppContext.of(app_source, documents, broken)
     for app_check in APP_CHECKS:
