@@ -13,6 +13,7 @@ day is still unique) but not finer: ``reset: day`` on ``PR-{YYYYMM}-{0000}`` wou
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -134,6 +135,13 @@ def parse_serial_pattern(text: str) -> SerialPattern:
     """Parse a serial pattern; ValueError names the token that is wrong."""
     if not isinstance(text, str) or not text:
         raise ValueError("a serial pattern is text such as PR-{YYYYMMDD}-{0000}")
+    return _parse_pattern_text(text)
+
+
+# cached: every new record of a numbered form asks for its pattern, and the result is
+# frozen (a failed parse raises and is not cached)
+@functools.lru_cache(maxsize=256)
+def _parse_pattern_text(text: str) -> SerialPattern:
     parts: list[SerialPart] = []
     literal: list[str] = []
     index = 0

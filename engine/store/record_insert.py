@@ -7,7 +7,8 @@ than building the statement, and the statement is cached per shape (columns and 
 counts), so a record costs one round trip instead of 1 + one per sub-table.
 
 Elsewhere (SQLite: no data-modifying CTEs, and no network) the row is one INSERT and
-each sub-table one multi-row INSERT ... RETURNING.
+each sub-table one multi-row INSERT (see :meth:`RecordInserter._insert_sqlite` for how
+its ids are learnt in row order).
 
 With ``skip_on_conflict`` the form row is written with ``ON CONFLICT DO NOTHING``: a
 unique-index clash (a concurrent writer won the race past the service's check) writes
@@ -44,18 +45,14 @@ class RecordInserter:
         self._plain = tables.table.insert()
         self._statements: dict[Any, Any] = {}
         # SQLite: every statement runs on the DBAPI connection (DriverStatement): Core's
-        # per-statement overhead is most of the cost of an embedded INSERT. Child rows go
-        # one INSERT ... RETURNING per row, in row order: SQLite does not promise the
-        # order of a multi-row RETURNING, and a row costs only a few microseconds here.
+        # per-statement overhead is most of the cost of an embedded INSERT.
         table = tables.table
         self._sqlite_plain = DriverStatement(table.insert().returning(table.c.id))
         self._sqlite_skip = DriverStatement(
             sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
         )
-        self._sqlite_children = {
-            key: DriverStatement(child.insert().returning(child.c.id))
-            for key, child in tables.children.items()
-        }
+        #: (sub-table, column names, row count) -> its multi-row INSERT (built lazily)
+        self._sqlite_children: dict[tuple[str, tuple[str, ...], int], DriverStatement] = {}
 
     def insert(
         self,
@@ -103,12 +100,52 @@ class RecordInserter:
         record_id = found[0]
         ids: dict[str, list[int]] = {}
         for key, rows in children.items():
-            insert, ids[key] = self._sqlite_children[key], []
-            for i, r in enumerate(rows):
-                child = insert.first(conn, {**r, "parent_id": record_id, "row_index": i})
-                assert child is not None  # a plain INSERT ... RETURNING returns its row
-                ids[key].append(child[0])
+            ids[key] = []
+            for start in range(0, len(rows), MAX_ROWS_IN_ONE_STATEMENT):
+                chunk = rows[start : start + MAX_ROWS_IN_ONE_STATEMENT]
+                ids[key].extend(self._insert_sqlite_rows(conn, key, record_id, start, chunk))
         return record_id, ids
+
+    def _insert_sqlite_rows(
+        self,
+        conn: sa.Connection,
+        key: str,
+        record_id: int,
+        start: int,
+        rows: Sequence[Mapping[str, Any]],
+    ) -> list[int]:
+        """Insert child rows ``start``.. of one sub-table in one statement; their ids in order.
+
+        SQLite does not promise the order of a multi-row RETURNING, but the ids are
+        consecutive in VALUES order: child tables are AUTOINCREMENT (each new id is one
+        above the table's highest ever) and the statement holds the write lock, so no
+        other insert interleaves. Every row therefore returns the same
+        ``id - row_index`` (= what row 0 of the record's rows got or would have got),
+        whichever row comes back first, and the ids follow from it.
+        """
+        columns = tuple(rows[0])
+        shape = (key, columns, len(rows))
+        insert = self._sqlite_children.get(shape)
+        if insert is None:
+            child = self.tables.children[key]
+            binds = [
+                {
+                    "parent_id": sa.bindparam(f"p{i}", type_=child.c.parent_id.type),
+                    "row_index": sa.bindparam(f"i{i}", type_=child.c.row_index.type),
+                    **{c: sa.bindparam(f"c{i}_{c}", type_=child.c[c].type) for c in columns},
+                }
+                for i in range(len(rows))
+            ]
+            base = (child.c.id - child.c.row_index).label("base")
+            insert = DriverStatement(child.insert().values(binds).returning(base))
+            self._sqlite_children[shape] = insert
+        params: dict[str, Any] = {}
+        for i, r in enumerate(rows):
+            params[f"p{i}"], params[f"i{i}"] = record_id, start + i
+            params.update({f"c{i}_{c}": r[c] for c in columns})
+        found = insert.first(conn, params)
+        assert found is not None  # a plain INSERT ... RETURNING returns its rows
+        return [found[0] + start + i for i in range(len(rows))]
 
     def _skipping(self, dialect: str) -> Any:
         key = ("skip", dialect)

@@ -146,6 +146,32 @@ def test_a_created_record_has_its_revision_audit_entry_and_event(purchase):
     assert pr.values["total"] == Decimal("2.50")  # a blank price gives a blank amount
 
 
+def test_child_row_ids_follow_row_order_across_statements(purchase):
+    # SQLite inserts each sub-table's rows in multi-row INSERTs (50 rows each) and derives
+    # the ids from the returned ``id - row_index``; they must match what is stored
+    supplier = purchase.create_record(ME, "purchase", "supplier", {"name": "Acme"})
+
+    def create(count: int):
+        lines = [{"item": f"i{n}", "qty": n + 1, "price": "1.00"} for n in range(count)]
+        needed_by = f"2026-03-{count % 28 + 1:02d}"  # (supplier, needed_by) is unique
+        return purchase.create_record(
+            ME,
+            "purchase",
+            "purchase_request",
+            {"supplier": supplier.id, "needed_by": needed_by, "lines": lines},
+        )
+
+    first = create(3)
+    purchase.update_record(ME, "purchase", "purchase_request", first.id, {"lines": []})
+    for count in (1, 2, 120):  # the child ids of the first record are never handed out again
+        pr = create(count)
+        ids = [r["id"] for r in pr.values["lines"]]
+        assert ids == sorted(set(ids)) and len(ids) == count
+        stored = purchase.get_record(ME, "purchase", "purchase_request", pr.id)
+        assert stored.values["lines"] == pr.values["lines"]
+        assert [r["item"] for r in stored.values["lines"]] == [f"i{n}" for n in range(count)]
+
+
 def test_serial_numbers_count_on_through_the_fast_path(purchase):
     supplier = purchase.create_record(SYSTEM_ACTOR, "purchase", "supplier", {"name": "Acme"})
     titles = [
