@@ -60,12 +60,20 @@ def machine(versions: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def best_of(repeats: int, action: Callable[[], object]) -> float:
-    """Median seconds of ``repeats`` runs of ``action`` (after one warm-up run)."""
-    action()
-    times = []
+def paired_medians(
+    repeats: int, first: Callable[[], object], second: Callable[[], object]
+) -> tuple[float, float]:
+    """Median seconds of ``repeats`` runs of each action, the two taking turns.
+
+    Alternating (after one warm-up run of each) means a burst of load from elsewhere on
+    the machine, or a cold cache, falls on both sides rather than on one.
+    """
+    first()
+    second()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for action, bucket in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            action()
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_APP, best_of, machine  # noqa: E402
+from _common import BENCH_APP, machine, paired_medians  # noqa: E402
 
 from engine.definitions import load_app_text  # noqa: E402
 from engine.service import SYSTEM_ACTOR, Actor, Service  # noqa: E402
@@ -133,11 +133,8 @@ def measure(service: Service, repeats: int) -> dict[str, tuple[float, float]]:
         assert len(page.items) == 50
 
     return {
-        "page": (best_of(repeats, lambda: ours(False)), best_of(repeats, lambda: hand(False))),
-        "page + total": (
-            best_of(repeats, lambda: ours(True)),
-            best_of(repeats, lambda: hand(True)),
-        ),
+        "page": paired_medians(repeats, lambda: ours(False), lambda: hand(False)),
+        "page + total": paired_medians(repeats, lambda: ours(True), lambda: hand(True)),
     }
 
 
