@@ -116,5 +116,9 @@ class PermissionDeniedError(ServiceError):
     """The actor may not do this."""
 
 
+class UnsupportedDatabaseError(ServiceError):
+    """The database is neither SQLite nor PostgreSQL, the two the engine is built and tested on."""
+
+
 class MigrationError(ServiceError):
     """A form change would lose or corrupt data; nothing was changed."""

@@ -16,6 +16,7 @@ registration.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -79,7 +80,7 @@ class OptionProblem:
     hint: str | None = None
 
 
-class FieldType:
+class FieldType(ABC):
     """Base class; subclasses override what differs. Instances are stateless singletons."""
 
     #: the ``type:`` name in YAML
@@ -101,9 +102,9 @@ class FieldType:
         return []
 
     # -- storage ---------------------------------------------------------------------
+    @abstractmethod
     def columns(self, field: FieldDefinition) -> list[ColumnSpec]:
         """The column(s) that store this field; empty for sub-tables."""
-        raise NotImplementedError(f"field type {self.name} must declare its columns")
 
     def to_storage(self, field: FieldDefinition, value: Any) -> dict[str, Any]:
         """Column name -> stored value for a coerced value (``None`` clears)."""

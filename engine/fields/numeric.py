@@ -11,6 +11,7 @@ numbers are accepted on input.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -42,9 +43,9 @@ class DecimalFieldType(FieldType):
     #: characters allowed around the number in web/Excel text (currency signs)
     strip_chars: ClassVar[str] = ""
 
+    @abstractmethod
     def places(self, field: FieldDefinition) -> int:
         """Decimal places the value keeps."""
-        raise NotImplementedError
 
     def check_options(self, field: FieldDefinition) -> list[OptionProblem]:
         problems = []

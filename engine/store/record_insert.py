@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.errors import UnsupportedDatabaseError
 from engine.store.driver import DriverStatement
 from engine.store.form_tables import FormTables
 
@@ -153,7 +154,7 @@ class RecordInserter:
             try:
                 insert = _DIALECT_INSERTS[dialect]
             except KeyError:
-                raise NotImplementedError(
+                raise UnsupportedDatabaseError(
                     f"unique rules need PostgreSQL or SQLite, not {dialect}"
                 ) from None
             table = self.tables.table

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.errors import UnsupportedDatabaseError
 from engine.store.driver import Ahead, DriverStatement, send_ahead
 from engine.store.engine_tables import serial_counters
 
@@ -26,7 +27,7 @@ def _statement(dialect: str) -> Any:
         try:
             insert = _INSERTS[dialect]
         except KeyError:
-            raise NotImplementedError(
+            raise UnsupportedDatabaseError(
                 f"serial numbers need PostgreSQL or SQLite, not {dialect}"
             ) from None
         c = serial_counters.c
