@@ -115,7 +115,7 @@ class DecimalFieldType(FieldType):
 
     def _exact(self, field: FieldDefinition, value: Decimal) -> Any:
         places = self.places(field)
-        return fit_places(value, places)
+        return self._fitted_value(places, fit_places(value, places))
 
     def value_schema(self, field: FieldDefinition) -> dict[str, Any]:
         places = self.places(field)
@@ -140,10 +140,6 @@ class NumberType(DecimalFieldType):
 
     def places(self, field: FieldDefinition) -> int:
         return int(field.option("precision", 0) or 0)
-
-    def _exact(self, field: FieldDefinition, value: Decimal) -> Any:
-        value = fit_places(value, self.places(field))
-        return int(value) if self.places(field) == 0 else value
 
     def _fitted_value(self, places: int, value: Decimal) -> Any:
         return int(value) if places == 0 else value

@@ -11,17 +11,6 @@ from typing import Any
 
 from engine.store.form_tables import FieldColumns, FormTables
 
-SYSTEM_FIELDS = (
-    "id",
-    "status",
-    "version",
-    "title",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-)
-
 
 def inline_row(tables: FormTables, values: Mapping[str, Any]) -> dict[str, Any]:
     """Columns of the form table for the inline fields in ``values``."""
