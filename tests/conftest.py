@@ -108,7 +108,7 @@ def make_service(database_url: str, clock: Clock, tmp_path) -> Iterator[Callable
 
     yield make
     for service in made:
-        service.database.dispose()
+        service.close()
 
 
 PURCHASE_APP = """

@@ -1,16 +1,17 @@
-"""Published forms ready for use: definition, tables, compiled runtime, prepared statements.
+"""Published forms ready for use, cached per process and kept current across processes.
 
-Built once per form version and kept in memory, so a record write does no reflection,
-no DDL check and no definition parsing. Publishing through this process drops the entry;
-another process publishing is picked up on restart (or by :meth:`FormCache.clear`).
+A :class:`FormRuntime` pairs the store's side of a form version (tables, prepared
+statements) with its compiled runtime (defaults, formulas, validations). Built once per
+form version and kept in memory by the :class:`FormCatalog`, which also remembers the
+generation number of each app's definitions: every transaction reads the generation
+(engine/store/generations.py) and the catalog drops an app's forms when it moved, so a
+publish in another process is seen by the next transaction here.
 """
 
 from __future__ import annotations
 
-import difflib
 import threading
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -18,131 +19,107 @@ from engine.definitions.model import FieldDefinition, FormDefinition
 from engine.errors import NotFoundError
 from engine.runtime.forms import CompiledForm, compile_form
 from engine.service.files import FileField, file_fields
-from engine.store.database import Database
-from engine.store.driver import DriverStatement
-from engine.store.engine_tables import form_versions
-from engine.store.form_tables import FormTables, build_form_tables
-from engine.store.publish import latest_version
-from engine.store.record_insert import RecordInserter
+from engine.store.form_tables import FormTables
+from engine.store.forms import (
+    StoredForm,
+    build_stored_form,
+    missing_form_message,
+    published_version,
+)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FormRuntime:
     """Everything the write and read paths need for one published form version."""
 
-    app: str
-    version_no: int
-    definition: FormDefinition
-    tables: FormTables
+    stored: StoredForm
     compiled: CompiledForm
-    serial_fields: tuple[FieldDefinition, ...]
-    insert: Any
-    child_inserts: dict[str, Any] = field(default_factory=dict)
-    #: live row by ``record_id`` (bound at execution)
-    select_live: Any = None
-    #: ``select_live`` as a DriverStatement, for reads on the write path (related records)
-    fetch_live: DriverStatement | None = None
-    #: per unique rule: (rule, stored columns, check for a new record, check for an update),
-    #: the checks as DriverStatements selecting (id, title) of a clashing live record
-    unique_checks: tuple[tuple[Any, tuple[str, ...], DriverStatement, DriverStatement], ...] = ()
-    #: writes a new record's row and child rows (one round trip on PostgreSQL)
-    inserter: RecordInserter | None = None
-    #: options-from lookups by value field, built on first use (see reading.option_select)
-    option_selects: dict[str, Any] = field(default_factory=dict)
     #: attachment/image fields and columns, whose values the write path checks
-    file_fields: tuple[FileField, ...] = ()
+    file_fields: tuple[FileField, ...]
+
+    @property
+    def app(self) -> str:
+        return self.stored.app
 
     @property
     def key(self) -> str:
-        return self.definition.key
+        return self.stored.key
+
+    @property
+    def version_no(self) -> int:
+        return self.stored.version_no
+
+    @property
+    def definition(self) -> FormDefinition:
+        return self.stored.definition
+
+    @property
+    def tables(self) -> FormTables:
+        return self.stored.tables
+
+    @property
+    def serial_fields(self) -> tuple[FieldDefinition, ...]:
+        return self.stored.serial_fields
 
 
 def build_runtime(app: str, version_no: int, form: FormDefinition) -> FormRuntime:
-    """Compile a form version once: tables, runtime and insert statements."""
-    tables = build_form_tables(app, form)
-    inserter = RecordInserter(tables)
-    select_live = sa.select(tables.table).where(
-        tables.table.c.id == sa.bindparam("record_id"), tables.table.c.deleted_at.is_(None)
-    )
+    """Compile a form version once: tables, statements and runtime."""
     return FormRuntime(
-        app=app,
-        version_no=version_no,
-        definition=form,
-        tables=tables,
-        compiled=compile_form(form),
-        serial_fields=tuple(f for f in form.fields if f.type == "serial"),
-        insert=tables.table.insert(),
-        child_inserts=inserter.child_inserts,
-        select_live=select_live,
-        # DriverStatement: Core's per-call overhead cost more than SQLite's primary-key
-        # read, and on PostgreSQL the first read of a write carries the BEGIN along
-        fetch_live=DriverStatement(select_live),
-        unique_checks=tuple(_unique_check(tables, rule) for rule in form.unique),
-        inserter=inserter,
-        file_fields=file_fields(form),
+        build_stored_form(app, version_no, form), compile_form(form), file_fields(form)
     )
 
 
-def _unique_check(
-    tables: FormTables, rule: Any
-) -> tuple[Any, tuple[str, ...], DriverStatement, DriverStatement]:
-    table = tables.table
-    columns = tuple(c for key in rule.fields for c in tables.fields[key].names)
-    new = (
-        sa.select(table.c.id, table.c.title)
-        .where(
-            table.c.deleted_at.is_(None), *(table.c[c] == sa.bindparam(f"u_{c}") for c in columns)
-        )
-        .limit(1)
-    )
-    update = new.where(table.c.id != sa.bindparam("record_id"))
-    # DriverStatement: ~40 us of Core bookkeeping per check, more than the indexed read
-    return rule, columns, DriverStatement(new), DriverStatement(update)
+class FormCatalog:
+    """(app, form) -> FormRuntime of the published version, and each app's generation."""
 
-
-class FormCache:
-    """(app, form) -> FormRuntime of the published version, loaded on first use."""
-
-    def __init__(self, database: Database):
-        self._database = database
+    def __init__(self) -> None:
         self._runtimes: dict[tuple[str, str], FormRuntime] = {}
+        self._generations: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def get(self, app: str, form: str) -> FormRuntime:
-        """The runtime of the published form; NotFoundError when it was never published."""
+    def knows(self, app: str) -> bool:
+        """Whether the generation of ``app``'s cached definitions is known."""
+        return app in self._generations
+
+    def observe(self, app: str, generation: int) -> bool:
+        """Note the app's generation as read in a transaction; False when it moved.
+
+        When it moved, the app's cached forms are dropped (they are rebuilt on next use).
+        """
+        if self._generations.get(app) == generation:
+            return True
+        with self._lock:
+            known = self._generations.get(app)
+            for key in [k for k in self._runtimes if k[0] == app]:
+                del self._runtimes[key]
+            self._generations[app] = generation
+        return known is None
+
+    def get(self, conn: sa.Connection, app: str, form: str) -> FormRuntime:
+        """The runtime of the published form, loaded on ``conn`` on first use.
+
+        NotFoundError (naming the app's forms) when the form was never published.
+        """
         runtime = self._runtimes.get((app, form))
         if runtime is not None:
             return runtime
-        with self._database.read() as conn:
-            stored = latest_version(conn, app, form)
-            if stored is None:
-                raise NotFoundError(self._not_found(conn, app, form))
+        stored = published_version(conn, app, form)
+        if stored is None:
+            raise NotFoundError(missing_form_message(conn, app, form))
         runtime = build_runtime(app, stored.version_no, stored.definition)
         with self._lock:
             self._runtimes[(app, form)] = runtime
         return runtime
 
-    def forget(self, app: str, form: str | None = None) -> None:
-        """Drop cached runtimes after a publish (one form, or every form of an app)."""
+    def forget(self, app: str) -> None:
+        """Drop an app's cached forms and generation (after a publish in this process)."""
         with self._lock:
-            for key in [k for k in self._runtimes if k[0] == app and form in (None, k[1])]:
+            for key in [k for k in self._runtimes if k[0] == app]:
                 del self._runtimes[key]
+            self._generations.pop(app, None)
 
     def clear(self) -> None:
+        """Drop everything (the next transaction of each app re-reads its generation)."""
         with self._lock:
             self._runtimes.clear()
-
-    @staticmethod
-    def _not_found(conn: sa.Connection, app: str, form: str) -> str:
-        known = (
-            conn.execute(
-                sa.select(form_versions.c.form).where(form_versions.c.app == app).distinct()
-            )
-            .scalars()
-            .all()
-        )
-        if not known:
-            return f"app {app!r} has no published forms; install it first"
-        close = difflib.get_close_matches(form, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f"; it has {', '.join(sorted(known))}"
-        return f"app {app!r} has no form {form!r}{hint}"
+            self._generations.clear()

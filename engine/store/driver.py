@@ -214,7 +214,8 @@ def _first_of(
     conn: sa.Connection, statement: DriverStatement, cursor: Any
 ) -> tuple[Any, ...] | None:
     try:
-        if cursor.description is None:
+        if cursor.description is None or not statement.keys:
+            # no result columns asked for (PostgreSQL may add RETURNING id to an INSERT)
             return None
         # fetch all: on SQLite the statement completes (a RETURNING insert is done)
         rows = cursor.fetchall()

@@ -37,6 +37,17 @@ apps = sa.Table(
     sa.Column("installed_by", sa.String(100), nullable=False),
 )
 
+# One row per app whose definitions were ever published: every publish moves the
+# generation on, and each process compares it with the generation of its cached
+# definitions in every transaction (see engine/store/forms.py). A table of its own, not a
+# column of ``apps``: a form can be published before (or without) its app's install row.
+app_generations = sa.Table(
+    "app_generations",
+    metadata,
+    sa.Column("app", sa.String(50), primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+)
+
 form_versions = sa.Table(
     "form_versions",
     metadata,
@@ -80,6 +91,8 @@ record_revisions = sa.Table(
     sa.Column("changes", sa.JSON, nullable=False),
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("at", AwareDateTime, nullable=False),
+    # the definition version the revision was written under (NULL: before it was kept)
+    sa.Column("form_version", sa.Integer),
     sa.UniqueConstraint("app", "form", "record_id", "revision_no", name="uq_record_revisions"),
 )
 

@@ -126,10 +126,16 @@ class _Target:
     label: str
 
 
+#: the rows of a table (or of an alias of it) the actor may see: a SQL condition, or
+#: None for every row; the record source supplies it (engine/store/records.py)
+RowCondition = Callable[[FormTables, Any], Any]
+
+
 def build_query(
     tables: FormTables,
     related: Callable[[str], FormTables],
     *,
+    visible: RowCondition | None = None,
     filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]] = (),
     sort: str | Sequence[str] | None = None,
     page: int = 1,
@@ -138,7 +144,10 @@ def build_query(
 ) -> RecordQuery:
     """Compile filters, search, sort and page into select statements over ``tables``.
 
-    ``related(form_key)`` gives the tables of a relation's target form (same app).
+    ``related(form_key)`` gives the tables of a relation's target form (same app);
+    ``visible(tables, table)`` the row condition of the actor's scope for a table or
+    alias, applied to the form's own rows and to every joined related row (which must
+    also be live: a deleted supplier is no supplier).
     """
     if page < 1:
         raise QueryError(f"page must be 1 or more, got {page}")
@@ -147,8 +156,11 @@ def build_query(
     table = tables.table
     joins: dict[str, _Join] = {}
     conditions: list[Any] = [table.c.deleted_at.is_(None)]
+    own = visible(tables, table) if visible is not None else None
+    if own is not None:
+        conditions.append(own)
     for item in filters:
-        conditions.append(_condition(tables, related, joins, _as_filter(item)))
+        conditions.append(_condition(tables, related, joins, _as_filter(item), visible))
     if search and search.strip():
         conditions.append(_search(tables, search.strip()))
     source: Any = table
@@ -184,6 +196,7 @@ def _condition(
     related: Callable[[str], FormTables],
     joins: dict[str, _Join],
     flt: Filter,
+    visible: RowCondition | None = None,
 ) -> Any:
     try:
         reading, build = OPERATORS[flt.op]
@@ -192,7 +205,7 @@ def _condition(
             f"filter on {flt.field}: unknown operator {flt.op!r}{_did_you_mean(flt.op, OPERATORS)}"
             f"; use one of {', '.join(OPERATORS)}"
         ) from None
-    target = _resolve(tables, related, joins, flt.field)
+    target = _resolve(tables, related, joins, flt.field, visible)
     if _rejects_missing(flt):
         steps = flt.field.split(".")
         for depth in range(1, len(steps)):
@@ -240,6 +253,7 @@ def _resolve(
     related: Callable[[str], FormTables],
     joins: dict[str, _Join],
     path: str,
+    visible: RowCondition | None = None,
 ) -> _Target:
     """The column a field path names, adding one outer join per relation step.
 
@@ -261,7 +275,11 @@ def _resolve(
         join = joins.get(prefix)
         if join is None:
             alias = target_tables.table.alias(f"rel_{len(joins) + 1}")
-            join = joins[prefix] = _Join(alias, alias.c.id == table.c[fc.names[0]])
+            onclause = [alias.c.id == table.c[fc.names[0]], alias.c.deleted_at.is_(None)]
+            scoped = visible(target_tables, alias) if visible is not None else None
+            if scoped is not None:
+                onclause.append(scoped)
+            join = joins[prefix] = _Join(alias, sa.and_(*onclause))
         tables, table = target_tables, join.alias
     head = steps[-1]
     if head in SYSTEM_COERCE:

@@ -63,7 +63,7 @@ def prepare(service: Service, rows: int) -> None:
     service.install_app(SYSTEM_ACTOR, load_app_text(BENCH_APP))
     requests = service.forms.get("bench", "purchase_request").tables.table
     suppliers = service.forms.get("bench", "supplier").tables.table
-    with service.database.read() as conn:
+    with service._database.read() as conn:
         have = conn.execute(sa.select(sa.func.count()).select_from(requests)).scalar_one()
     if have == rows:
         print(f"reusing {rows} loaded rows")
@@ -77,7 +77,7 @@ def prepare(service: Service, rows: int) -> None:
         "updated_at": NOW,
         "updated_by": "bench",
     }
-    with service.database.write() as conn:
+    with service._database.write() as conn:
         conn.execute(requests.delete())
         conn.execute(suppliers.delete())
         conn.execute(
@@ -103,7 +103,7 @@ def prepare(service: Service, rows: int) -> None:
                     "urgent": False,
                 }
             )
-        with service.database.write() as conn:
+        with service._database.write() as conn:
             conn.execute(requests.insert(), batch)
     print(f"loaded {rows} rows in {time.perf_counter() - start:.1f}s")
 
@@ -111,7 +111,7 @@ def prepare(service: Service, rows: int) -> None:
 def measure(service: Service, repeats: int) -> dict[str, tuple[float, float]]:
     """Seconds (service, hand-written) per query, without and with the total count."""
     params = {"status": "active", "total": 5000, "prefix": "S1%"}
-    engine = service.database.engine
+    engine = service._database.engine
 
     def hand(with_count: bool) -> None:
         with engine.connect() as conn:
@@ -173,9 +173,9 @@ def main() -> None:
     for label, url in targets.items():
         service = Service(url, clock=lambda: NOW)
         prepare(service, args.rows)
-        versions[label] = service.database.server_version()
+        versions[label] = service._database.server_version()
         results[label] = measure(service, args.repeats)
-        service.database.dispose()
+        service._database.dispose()
     print(machine(versions))
     print(f"rows: {args.rows}, suppliers: {SUPPLIERS}, query: {FILTERS}, sort -total, page 3 of 50")
     for label, timings in results.items():

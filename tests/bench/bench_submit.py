@@ -78,7 +78,7 @@ def run(url: str, count: int, rounds: int) -> tuple[list[float], list[float], st
     )
     child_rows = [{k: v for k, v in r.items() if k != "id"} for r in template.values["lines"]]
     insert, child_insert = table.insert(), lines.insert()
-    engine = service.database.engine
+    engine = service._database.engine
 
     def engine_side(first: int, size: int) -> float:
         start = time.perf_counter()
@@ -103,8 +103,8 @@ def run(url: str, count: int, rounds: int) -> tuple[list[float], list[float], st
     for r in range(rounds):
         engine_times.append(engine_side(1 + r * size, size))
         raw_times.append(raw_side(r * size, size))
-    version = service.database.server_version()
-    service.database.dispose()
+    version = service._database.server_version()
+    service._database.dispose()
     return engine_times, raw_times, version
 
 

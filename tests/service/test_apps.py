@@ -33,7 +33,7 @@ def test_a_new_service_serves_the_published_form_rebuilt_from_storage(
         assert form == purchase_app.form("purchase_request")
         assert form.content_hash == purchase_app.form("purchase_request").content_hash
     finally:
-        fresh.database.dispose()
+        fresh.close()
 
 
 def test_upgrading_an_app_publishes_only_the_changed_forms(purchase, purchase_app_text):

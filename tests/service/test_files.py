@@ -25,7 +25,7 @@ def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purc
     assert meta["content_type"] == "application/pdf"
     stored = tmp_path / "files" / "purchase" / "purchase_request" / meta["id"]
     assert stored.read_bytes() == content
-    with purchase.database.read() as conn:
+    with purchase._database.read() as conn:
         row = conn.execute(sa.select(files)).mappings().one()
     assert row["field"] == "quote" and row["created_by"] == "zhang.wei"
     supplier = purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
@@ -108,7 +108,7 @@ def test_the_stored_metadata_replaces_what_the_client_sent(docs):
     record = _claim(docs, receipt=[forged])
     assert record.values["receipt"] == [meta]
     assert docs.get_record(ZHANG, "docs", "claim", record.id).values["receipt"] == [meta]
-    with docs.database.read() as conn:
+    with docs._database.read() as conn:
         row = conn.execute(sa.select(files).where(files.c.id == meta["id"])).mappings().one()
     assert row["record_id"] == record.id
 

@@ -217,11 +217,11 @@ def _statements(service, action):
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement)
 
-    sa.event.listen(service.database.engine, "before_cursor_execute", record)
+    sa.event.listen(service._database.engine, "before_cursor_execute", record)
     try:
         action()
     finally:
-        sa.event.remove(service.database.engine, "before_cursor_execute", record)
+        sa.event.remove(service._database.engine, "before_cursor_execute", record)
     return seen
 
 

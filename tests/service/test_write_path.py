@@ -5,25 +5,26 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine.service import Actor, writer
+from engine.service import Actor
 from engine.store.engine_tables import audit_log, outbox, record_revisions
+from engine.store.journal import Journal
 
 ZHANG = Actor("zhang.wei")
 
 
 def _count(service, table) -> int:
-    with service.database.read() as conn:
+    with service._database.read() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
 def _form_rows(service) -> int:
-    with service.database.read() as conn:
+    with service._database.read() as conn:
         return conn.exec_driver_sql("select count(*) from f_purchase_supplier").scalar_one()
 
 
 def test_create_writes_revision_audit_and_outbox_event_with_idempotency_key(purchase):
     record = purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
-    with purchase.database.read() as conn:
+    with purchase._database.read() as conn:
         event = conn.execute(sa.select(outbox)).mappings().one()
         audit = (
             conn.execute(sa.select(audit_log).where(audit_log.c.action == "record.created"))
@@ -36,6 +37,9 @@ def test_create_writes_revision_audit_and_outbox_event_with_idempotency_key(purc
         "form": "supplier",
         "id": record.id,
         "version": 1,
+        "form_version": 1,
+        "actor": "zhang.wei",
+        "changes": {"name": {"old": None, "new": "Acme"}},
     }
     assert event["idempotency_key"] == f"record.created:purchase.supplier:{record.id}:v1"
     assert event["delivered_at"] is None and event["attempts"] == 0
@@ -48,23 +52,23 @@ def test_update_and_delete_each_publish_their_own_event(purchase):
     record = purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
     purchase.update_record(ZHANG, "purchase", "supplier", record.id, {"city": "Hangzhou"})
     purchase.delete_record(ZHANG, "purchase", "supplier", record.id)
-    with purchase.database.read() as conn:
+    with purchase._database.read() as conn:
         topics = conn.execute(sa.select(outbox.c.topic).order_by(outbox.c.id)).scalars().all()
     assert topics == ["record.created", "record.updated", "record.deleted"]
 
 
-@pytest.mark.parametrize("step", ["write_revision", "write_audit", "write_outbox"])
+@pytest.mark.parametrize("step", ["revision", "audit", "event", "flush"])
 def test_a_failure_after_the_row_insert_leaves_nothing_behind(purchase, monkeypatch, step):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writer, step, broken)
+    monkeypatch.setattr(Journal, step, broken)
     with pytest.raises(RuntimeError, match="disk full"):
         purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
     assert _form_rows(purchase) == 0
     assert _count(purchase, record_revisions) == 0
     assert _count(purchase, outbox) == 0
-    with purchase.database.read() as conn:
+    with purchase._database.read() as conn:
         actions = conn.execute(sa.select(audit_log.c.action)).scalars().all()
     assert "record.created" not in actions
 
@@ -75,7 +79,7 @@ def test_a_failed_update_keeps_the_previous_version(purchase, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("queue down")
 
-    monkeypatch.setattr(writer, "write_outbox", broken)
+    monkeypatch.setattr(Journal, "event", broken)
     with pytest.raises(RuntimeError):
         purchase.update_record(ZHANG, "purchase", "supplier", record.id, {"city": "Xi'an"})
     kept = purchase.get_record(ZHANG, "purchase", "supplier", record.id)

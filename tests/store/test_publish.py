@@ -32,13 +32,13 @@ def crm(make_service):
 
 
 def _columns(service, table="f_crm_lead") -> dict[str, str]:
-    with service.database.read() as conn:
+    with service._database.read() as conn:
         cols = sa.inspect(conn).get_columns(table)
     return {c["name"]: type(c["type"]).__name__ for c in cols}
 
 
 def _states(service) -> dict[str, str]:
-    with service.database.read() as conn:
+    with service._database.read() as conn:
         rows = conn.execute(sa.select(form_columns.c.column, form_columns.c.state)).all()
     return dict(rows)
 
@@ -63,7 +63,7 @@ def test_first_publish_creates_the_table_with_system_and_field_columns(crm):
 def test_publishing_the_same_content_again_is_a_no_op(crm):
     result = crm.publish_form(SYSTEM_ACTOR, "crm", _form(V1))
     assert not result.changed and result.version_no == 1
-    with crm.database.read() as conn:
+    with crm._database.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(form_versions)).scalar() == 1
 
 
@@ -131,7 +131,7 @@ def test_a_type_change_converts_values_and_keeps_the_old_column_retired(crm):
     assert _states(crm)["budget__v2"] == "retired"
     assert crm.get_record(ZHANG, "crm", "lead", good.id).values["budget"] == Decimal("1200.50")
     assert crm.get_record(ZHANG, "crm", "lead", bad.id).values["budget"] is None
-    with crm.database.read() as conn:
+    with crm._database.read() as conn:
         kept = conn.exec_driver_sql(
             f"select budget__v2 from f_crm_lead where id = {bad.id}"
         ).scalar()
@@ -190,7 +190,7 @@ def test_a_field_added_back_as_another_type_with_allow_blank_retires_the_old_col
     assert _states(crm)["ref"] == "active" and _states(crm)["ref__v4"] == "retired"
     assert crm.get_record(ZHANG, "crm", "lead", good.id).values["ref"] == bad.id
     assert crm.get_record(ZHANG, "crm", "lead", bad.id).values["ref"] is None
-    with crm.database.read() as conn:
+    with crm._database.read() as conn:
         kept = conn.exec_driver_sql(f"select ref__v4 from f_crm_lead where id = {bad.id}").scalar()
     assert kept == -5
 
@@ -263,7 +263,7 @@ def test_a_text_changed_to_a_relation_must_name_live_target_records(
     }
     assert values == {good.id: acme.id, missing.id: None, deleted.id: None, blank.id: None}
     retired = f"backup__v{result.version_no}"
-    with service.database.read() as conn:
+    with service._database.read() as conn:
         kept = conn.exec_driver_sql(
             f"select {retired} from f_purchase_purchase_request where id = {missing.id}"
         ).scalar()

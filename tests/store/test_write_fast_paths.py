@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from engine.service import SYSTEM_ACTOR, Actor
 from engine.store.database import Database
+from engine.store.rows import diff
 from engine.store.driver import DriverStatement, defer_until_commit, first_rows, send_ahead
 from engine.store.engine_tables import audit_log, outbox, record_revisions
 from engine.store.types import AwareDateTime
@@ -114,7 +115,7 @@ def test_a_created_record_has_its_revision_audit_entry_and_event(purchase):
         },
     )
     assert [r["id"] for r in pr.values["lines"]] == sorted(r["id"] for r in pr.values["lines"])
-    with purchase.database.read() as conn:
+    with purchase._database.read() as conn:
         revision = conn.execute(
             sa.select(record_revisions).where(
                 record_revisions.c.form == "purchase_request",
@@ -141,6 +142,9 @@ def test_a_created_record_has_its_revision_audit_entry_and_event(purchase):
         "form": "purchase_request",
         "id": pr.id,
         "version": 1,
+        "form_version": 1,
+        "actor": "zhang.wei",
+        "changes": diff({}, pr.json_values),
     }
     assert event.attempts == 0 and event.delivered_at is None
     assert pr.values["total"] == Decimal("2.50")  # a blank price gives a blank amount

@@ -1,0 +1,172 @@
+"""Records: create, update, delete, read, query, history, relation values and candidates."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from engine.service import writer
+from engine.service.actor import Actor
+from engine.service.context import ServiceContext
+from engine.service.permissions import row_scope
+from engine.service.reading import to_record
+from engine.service.results import Record, RecordPage, Revision
+from engine.service.transactions import Transaction
+from engine.store.journal import Journal
+from engine.store.query import Filter
+
+
+class RecordUseCases:
+    """The record operations of one Service (each call is one transaction)."""
+
+    def __init__(self, context: ServiceContext):
+        self._context = context
+
+    # -- changes -----------------------------------------------------------------------
+    def create(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        data: Mapping[str, Any],
+        *,
+        source: str = "json",
+    ) -> Record:
+        """Validate, compute and save a new record (with revision, audit and outbox event)."""
+        return self._write(
+            actor, app_key, form_key, lambda ctx: writer.create_record(ctx, data, source)
+        )
+
+    def update(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        record_id: int,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> Record:
+        """Change a record; with ``expected_version`` a stale edit raises ConflictError."""
+        return self._write(
+            actor,
+            app_key,
+            form_key,
+            lambda ctx: writer.update_record(ctx, record_id, changes, expected_version),
+        )
+
+    def delete(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        record_id: int,
+        *,
+        expected_version: int | None = None,
+    ) -> Record:
+        """Soft-delete a record (kept with its history; no longer listed or readable)."""
+        return self._write(
+            actor,
+            app_key,
+            form_key,
+            lambda ctx: writer.delete_record(ctx, record_id, expected_version),
+        )
+
+    # -- reads -------------------------------------------------------------------------
+    def get(self, actor: Actor, app_key: str, form_key: str, record_id: int) -> Record:
+        """One live record with its sub-table rows."""
+        with self._context.transactions.read(app_key) as tx:
+            runtime = tx.form(form_key)
+            source = tx.source(form_key, row_scope(actor, app_key, form_key))
+            row = source.row(record_id)
+            return to_record(runtime, row, source.children([record_id])[record_id])
+
+    def query(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        *,
+        filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]] = (),
+        sort: str | Sequence[str] | None = None,
+        page: int = 1,
+        page_size: int = 50,
+        search: str | None = None,
+        with_total: bool = True,
+        with_subtables: bool = False,
+    ) -> RecordPage:
+        """A page of live records matching filters and search, sorted (default: list sort)."""
+        with self._context.transactions.read(app_key) as tx:
+            runtime = tx.form(form_key)
+            found = tx.source(form_key, row_scope(actor, app_key, form_key)).page(
+                filters=filters,
+                sort=sort,
+                page=page,
+                page_size=page_size,
+                search=search,
+                with_total=with_total,
+                with_subtables=with_subtables,
+            )
+        items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
+        return RecordPage(items, found.total, page, page_size)
+
+    def history(self, actor: Actor, app_key: str, form_key: str, record_id: int) -> list[Revision]:
+        """Every revision of a record, oldest first (deleted records keep their history)."""
+        from engine.errors import NotFoundError
+
+        with self._context.transactions.read(app_key) as tx:
+            rows = tx.source(form_key, row_scope(actor, app_key, form_key)).history(record_id)
+        if not rows:
+            raise NotFoundError(f"{app_key}.{form_key} has no record {record_id}")
+        return [
+            Revision(x["revision_no"], x["action"], x["data"], x["changes"], x["actor"], x["at"])
+            for x in rows
+        ]
+
+    def relation_display(
+        self, actor: Actor, app_key: str, form_key: str, field_key: str, ids: Iterable[int]
+    ) -> dict[int, str | None]:
+        """Titles of the records a relation field points at (those the actor may see)."""
+        with self._context.transactions.read(app_key) as tx:
+            source = tx.source(form_key, row_scope(actor, app_key, form_key))
+            return source.display_values(field_key, ids)
+
+    def relation_candidates(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        field_key: str,
+        *,
+        search: str | None = None,
+        limit: int = 20,
+    ) -> list[tuple[int, str | None]]:
+        """(id, title) of records the relation field may point at, for a picker."""
+        with self._context.transactions.read(app_key) as tx:
+            source = tx.source(form_key, row_scope(actor, app_key, form_key))
+            return source.candidates(field_key, search, limit)
+
+    # -- internals ---------------------------------------------------------------------
+    def _write(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        action: Callable[[writer.WriteContext], Record],
+    ) -> Record:
+        context = self._context
+        now = context.clock()
+        budget = context.submission_budget
+        deadline = None if budget is None else time.monotonic() + budget
+
+        def work(tx: Transaction) -> Record:
+            runtime = tx.form(form_key)
+            source = tx.source(form_key, row_scope(actor, app_key, form_key))
+            journal = Journal(actor.user_id, now)
+            ctx = writer.WriteContext(
+                tx, runtime, actor, now, source, journal, context.hooks, deadline
+            )
+            return action(ctx)
+
+        return context.transactions.write(app_key, work)

@@ -1,0 +1,102 @@
+"""Transactions of the service: one per call, on definitions that are current.
+
+:class:`Transactions` opens the store's read and write transactions and binds them to
+an app's definitions as the database has them now. A read notes the app's generation
+first (dropping stale cached forms at once). A write reads it alongside its first
+statement and checks it before COMMIT: when another process published meanwhile, the
+write is rolled back and run again on the new definitions, so a process never writes
+through a stale form. A database error in a write whose app's generation moved is
+retried the same way (the stale statement may have failed on the new columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import sqlalchemy as sa
+
+from engine.service.forms import FormCatalog, FormRuntime
+from engine.store.database import Database
+from engine.store.forms import StoredForm
+from engine.store.generations import app_generation, generation_of, request_generation
+from engine.store.records import RecordSource, RowScope
+
+T = TypeVar("T")
+
+
+class StaleDefinitions(Exception):
+    """The app's definitions moved during a write: run it again (internal)."""
+
+
+@dataclass
+class Transaction:
+    """One transaction bound to one app's current definitions."""
+
+    conn: sa.Connection
+    app: str
+    catalog: FormCatalog
+
+    def form(self, form_key: str) -> FormRuntime:
+        """The published runtime of a form of this app."""
+        return self.catalog.get(self.conn, self.app, form_key)
+
+    def stored(self, form_key: str) -> StoredForm:
+        return self.form(form_key).stored
+
+    def source(self, form_key: str, scope: RowScope) -> RecordSource:
+        """The record source of a form within ``scope`` (the only way to read its rows)."""
+        return RecordSource(self.conn, self.stored(form_key), scope, self.stored)
+
+
+class Transactions:
+    """Read and write transactions of one database, with the definition catalog."""
+
+    #: a write is run at most this many times when definitions keep moving under it
+    ATTEMPTS = 3
+
+    def __init__(self, database: Database, catalog: FormCatalog):
+        self.database = database
+        self.catalog = catalog
+
+    @contextmanager
+    def read(self, app: str) -> Iterator[Transaction]:
+        """A read transaction on the app's current definitions."""
+        with self.database.read() as conn:
+            ahead = request_generation(conn, app, for_write=False)
+            self.catalog.observe(app, generation_of(ahead))
+            yield Transaction(conn, app, self.catalog)
+
+    def write(self, app: str, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in a write transaction on current definitions; its result."""
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                with self.database.write() as conn:
+                    ahead = request_generation(conn, app, for_write=True)
+                    if not self.catalog.knows(app):
+                        self.catalog.observe(app, generation_of(ahead))
+                    try:
+                        result = work(Transaction(conn, app, self.catalog))
+                    except sa.exc.DBAPIError:
+                        raise  # the transaction is unusable: judged below, after rollback
+                    except Exception as exc:
+                        # a refusal made on stale definitions is no refusal: run again
+                        if not self.catalog.observe(app, generation_of(ahead)):
+                            raise StaleDefinitions(app) from exc
+                        raise
+                    if not self.catalog.observe(app, generation_of(ahead)):
+                        raise StaleDefinitions(app)
+                return result
+            except StaleDefinitions:
+                continue
+            except sa.exc.DBAPIError:
+                if attempt == self.ATTEMPTS or not self._moved(app):
+                    raise
+        raise StaleDefinitions(app)  # pragma: no cover - needs three publishes in a row
+
+    def _moved(self, app: str) -> bool:
+        with self.database.read() as conn:
+            generation = app_generation(conn, app)
+        return not self.catalog.observe(app, generation)

@@ -1,0 +1,308 @@
+"""The record source: the only way to read form rows.
+
+A :class:`RecordSource` is built from a form, the actor's :class:`RowScope` and a
+connection. Every read of form rows goes through it: one record, pages of a query,
+search, history, related records (``fill_from``, LOOKUP, relation filters), options
+taken from another form, relation display values and relation candidates. Each of
+them applies the same two conditions in SQL, on the form's own rows and on every
+related row it joins or reads: the row is live (``deleted_at IS NULL``) and the
+actor's scope admits it. Out of scope reads exactly as not found.
+
+The scope is a SQL predicate per form (:class:`RowScope`); today every actor sees every
+row (the organisation and permissions issue fills the predicate in, here, in one place).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.errors import NotFoundError
+from engine.fields.base import FieldValueError
+from engine.store.engine_tables import record_revisions
+from engine.store.form_tables import FormTables
+from engine.store.forms import StoredForm
+from engine.store.query import Filter, build_query
+from engine.store.rows import child_values, inline_values
+
+#: system columns a related record's values carry besides its fields
+RELATED_SYSTEM_COLUMNS = ("id", "status", "title", "version")
+#: most records one options-from lookup reads: option values are meant to be unique, and
+#: the cap bounds the read when they are not (one of them has to pass the filter)
+OPTION_CANDIDATES = 20
+#: most relation candidates one call returns (a picker pages by search, not by scrolling)
+MAX_CANDIDATES = 100
+
+
+class RowScope:
+    """Which rows of a form an actor may read, as a SQL condition.
+
+    ``condition(tables, table)`` returns a SQLAlchemy condition over ``table`` (the
+    form's table or an alias of it), or None for every row. The base scope admits
+    every row; the organisation and permissions issue subclasses it.
+    """
+
+    def condition(self, tables: FormTables, table: Any) -> Any | None:
+        """The predicate on ``table`` (None: no restriction)."""
+        return None
+
+
+#: every row: the scope of the engine itself and, until permissions exist, of everyone
+ALL_ROWS = RowScope()
+
+
+@dataclass(frozen=True)
+class QueryPage:
+    """Rows of one page of a query, their sub-table rows when asked, and the total."""
+
+    rows: list[Mapping[str, Any]]
+    children: dict[int, dict[str, list[dict[str, Any]]]]
+    total: int | None
+
+
+class RecordSource:
+    """Reads of one form's rows (and its related forms') within an actor's scope."""
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        form: StoredForm,
+        scope: RowScope,
+        related: Callable[[str], StoredForm],
+    ):
+        self.conn = conn
+        self.form = form
+        self.scope = scope
+        self._related = related
+        self._seen: dict[tuple[str, int], Mapping[str, Any] | None] = {}
+
+    # -- the form's own rows ---------------------------------------------------------
+    def row(self, record_id: int, *, for_update: bool = False) -> Mapping[str, Any]:
+        """The live row of a record; NotFoundError when missing, deleted or out of scope."""
+        params = {"record_id": record_id}
+        if self.scope.condition(self.form.tables, self.form.tables.table) is None:
+            prepared = self.form.lock_live if for_update else self.form.fetch_live
+            row: Mapping[str, Any] | None = prepared.mapping(self.conn, params)
+        else:
+            stmt = self._scoped(self.form, self.form.select_live)
+            if for_update:
+                stmt = stmt.with_for_update()
+            row = self.conn.execute(stmt, params).mappings().first()
+        if row is None:
+            raise NotFoundError(
+                f"{self.form.app}.{self.form.key} has no record {record_id} "
+                "(it may have been deleted)"
+            )
+        return row
+
+    def children(self, parent_ids: Iterable[int]) -> dict[int, dict[str, list[dict[str, Any]]]]:
+        """Sub-table rows of several records at once: parent id -> sub-table key -> rows.
+
+        The parents were read through this source, so their rows are in scope.
+        """
+        tables = self.form.tables
+        ids = list(parent_ids)
+        out: dict[int, dict[str, list[dict[str, Any]]]] = {
+            pid: {k: [] for k in tables.children} for pid in ids
+        }
+        if not ids:
+            return out
+        for key, child in tables.children.items():
+            fields = tables.child_fields[key]
+            stmt = (
+                sa.select(child)
+                .where(child.c.parent_id.in_(ids))
+                .order_by(child.c.parent_id, child.c.row_index)
+            )
+            for row in self.conn.execute(stmt).mappings():
+                out[row["parent_id"]][key].append(child_values(fields, row))
+        return out
+
+    def page(
+        self,
+        *,
+        filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]] = (),
+        sort: str | Sequence[str] | None = None,
+        page: int = 1,
+        page_size: int = 50,
+        search: str | None = None,
+        with_total: bool = True,
+        with_subtables: bool = False,
+    ) -> QueryPage:
+        """One page of live, visible records matching filters and search, sorted."""
+        query = build_query(
+            self.form.tables,
+            lambda key: self._related(key).tables,
+            visible=self.scope.condition,
+            filters=filters,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+            search=search,
+        )
+        rows = self.conn.execute(query.rows).mappings().all()
+        children = self.children([r["id"] for r in rows]) if with_subtables else {}
+        total = self.conn.execute(query.count).scalar_one() if with_total else None
+        return QueryPage(list(rows), children, total)
+
+    def history(self, record_id: int) -> list[Mapping[str, Any]]:
+        """Every revision row of a record, oldest first (deleted records keep theirs).
+
+        A record the scope hides has no history for this actor; a deleted one still
+        has, when its last state was in scope.
+        """
+        form, r = self.form, record_revisions
+        table = form.tables.table
+        condition = self.scope.condition(form.tables, table)
+        if condition is not None:
+            visible = self.conn.execute(
+                sa.select(table.c.id).where(table.c.id == record_id, condition)
+            ).first()
+            if visible is None:
+                return []
+        return list(
+            self.conn.execute(
+                sa.select(r)
+                .where(r.c.app == form.app, r.c.form == form.key, r.c.record_id == record_id)
+                .order_by(r.c.revision_no)
+            )
+            .mappings()
+            .all()
+        )
+
+    # -- related forms -----------------------------------------------------------------
+    def related_record(self, form_key: str, record_id: int) -> Mapping[str, Any] | None:
+        """A related record's inline values with its system columns, or None.
+
+        What ``fill_from`` copies from, LOOKUP reads and a relation ``filter`` is judged
+        on. Sub-tables are left out. Reads are memoised for the life of the source.
+        """
+        key = (form_key, record_id)
+        if key not in self._seen:
+            target = self._related(form_key)
+            if self.scope.condition(target.tables, target.tables.table) is None:
+                # the prepared statement as a DriverStatement: building the WHERE clause
+                # per call, and Core's per-call overhead, cost more than the query on SQLite
+                row = target.fetch_live.mapping(self.conn, {"record_id": record_id})
+            else:
+                stmt = self._scoped(target, target.select_live)
+                row = self.conn.execute(stmt, {"record_id": record_id}).mappings().first()
+            self._seen[key] = None if row is None else _related_values(target, row)
+        return self._seen[key]
+
+    def option_records(
+        self, form_key: str, value_field: str, value: str
+    ) -> list[Mapping[str, Any]]:
+        """Live, visible records of ``form_key`` offering the option ``value``.
+
+        The option value is text (what a select stores); it is turned into the value
+        field's own type before the comparison, so ``"12"`` finds id 12 or a number 12,
+        and text that cannot be such a value matches nothing (without a query).
+        """
+        target = self._related(form_key)
+        stmt = option_select(target, value_field)
+        stored = _stored_option_value(target, value_field, value)
+        if stmt is None or stored is None:
+            return []
+        stmt = self._scoped(target, stmt)
+        return [
+            _related_values(target, row)
+            for row in self.conn.execute(stmt, {"value": stored}).mappings()
+        ]
+
+    def display_values(self, field_key: str, ids: Iterable[int]) -> dict[int, str | None]:
+        """Titles of the live, visible records a relation field points at, by id."""
+        target = self._relation_target(field_key)
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return {}
+        table = target.tables.table
+        stmt = self._scoped(
+            target,
+            sa.select(table.c.id, table.c.title).where(
+                table.c.id.in_(wanted), table.c.deleted_at.is_(None)
+            ),
+        )
+        return {row.id: row.title for row in self.conn.execute(stmt)}
+
+    def candidates(
+        self, field_key: str, search: str | None = None, limit: int = 20
+    ) -> list[tuple[int, str | None]]:
+        """(id, title) of the records a relation field may point at, best first.
+
+        Live and visible rows of the target form, matching ``search`` in their text
+        fields and title, in the target form's list order. A relation's ``filter``
+        is judged when the record is saved (it is an expression over the target).
+        """
+        target = self._relation_target(field_key)
+        page = RecordSource(self.conn, target, self.scope, self._related).page(
+            search=search, page_size=max(1, min(limit, MAX_CANDIDATES)), with_total=False
+        )
+        return [(row["id"], row["title"]) for row in page.rows]
+
+    # -- internals ---------------------------------------------------------------------
+    def _scoped(self, form: StoredForm, stmt: Any) -> Any:
+        condition = self.scope.condition(form.tables, form.tables.table)
+        return stmt if condition is None else stmt.where(condition)
+
+    def _relation_target(self, field_key: str) -> StoredForm:
+        fc = self.form.tables.fields.get(field_key)
+        if fc is None or fc.field.type != "relation":
+            raise NotFoundError(
+                f"{self.form.app}.{self.form.key} has no relation field {field_key!r}"
+            )
+        return self._related(fc.field.option("to"))
+
+
+def _related_values(target: StoredForm, row: Mapping[str, Any]) -> dict[str, Any]:
+    values = inline_values(target.tables, row)
+    values.update({c: row[c] for c in RELATED_SYSTEM_COLUMNS})
+    return values
+
+
+def option_select(form: StoredForm, value_field: str) -> Any | None:
+    """The live rows of ``form`` whose ``value_field`` equals ``:value``.
+
+    Built once per (form version, value field) and kept on the form; None when the
+    field is not a single stored column (the loader only lets plain fields be values).
+    """
+    cached = form.option_selects.get(value_field)
+    if cached is not None or value_field in form.option_selects:
+        return cached
+    table = form.tables.table
+    if value_field == "id":
+        column = table.c.id
+    else:
+        fc = form.tables.fields.get(value_field)
+        # one plain column only: a JSON column has no equality on PostgreSQL
+        plain = fc is not None and len(fc.specs) == 1 and fc.specs[0].kind != "json"
+        column = table.c[fc.names[0]] if plain else None
+    stmt = None
+    if column is not None:
+        stmt = (
+            sa.select(table)
+            .where(column == sa.bindparam("value"), table.c.deleted_at.is_(None))
+            .order_by(table.c.id)
+            .limit(OPTION_CANDIDATES)
+        )
+    form.option_selects[value_field] = stmt
+    return stmt
+
+
+def _stored_option_value(form: StoredForm, value_field: str, value: str) -> Any:
+    if value_field == "id":
+        text = str(value).strip()
+        return int(text) if text.isdigit() and len(text) < 19 else None
+    fc = form.tables.fields.get(value_field)
+    if fc is None:
+        return None
+    try:
+        coerced = fc.type.coerce(fc.field, value, "json")
+    except FieldValueError:
+        return None
+    if coerced is None:
+        return None
+    return fc.type.to_storage(fc.field, coerced).get(fc.names[0])
