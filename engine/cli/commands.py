@@ -9,19 +9,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
-
-from engine import fields as field_types
 from engine.cli.output import CommandFailed, format_table, to_json_text
-from engine.definitions import check_app, load_app
-from engine.errors import (
+from engine.service import (
+    Actor,
     DefinitionErrors,
     NotFoundError,
     RecordValidationError,
+    Service,
     ServiceError,
+    check_app,
+    display_value,
+    load_app,
+    sqlite_file,
 )
-from engine.service import Actor, Service
 
 # Longest operators first so '>=' is not read as '>' followed by '=...'.
 _FILTER_OPERATORS = (
@@ -56,25 +56,18 @@ def open_service(args: argparse.Namespace, *, must_exist: bool = True) -> Servic
     """A service on ``--database``; refuses a missing SQLite file unless creating one."""
     url_text = getattr(args, "demo_database", None) or args.database
     try:
-        url = make_url(url_text)
-    except ArgumentError as exc:
-        raise CommandFailed(f"cannot read the database URL {url_text!r}: {exc}") from exc
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        path = Path(url.database)
-        if must_exist and not path.exists():
-            raise CommandFailed(
-                f"no database at {path}: run `lowcode init` first "
-                "(or pass --database / set LOWCODE_DATABASE_URL)"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+        path = sqlite_file(url_text)
+        if path is not None:
+            if must_exist and not path.exists():
+                raise CommandFailed(
+                    f"no database at {path}: run `lowcode init` first "
+                    "(or pass --database / set LOWCODE_DATABASE_URL)"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         service = Service(url_text, files_dir=args.files_dir)
         if must_exist:
             service.check_database()
-    except OperationalError as exc:
-        shown = url.render_as_string(hide_password=True)
-        raise CommandFailed(f"cannot open the database {shown}: {exc.orig}") from exc
-    except NotFoundError as exc:
+    except ServiceError as exc:
         raise CommandFailed(str(exc)) from exc
     return service
 
@@ -230,8 +223,7 @@ def records_list(args: argparse.Namespace) -> int:
 
 def _cell(form: Any, record: Any, column: str) -> str:
     if column in record.values:
-        field = form.field(column)
-        return field_types.get(field.type).display(field, record.values[column])
+        return display_value(form, column, record.values[column])
     value = getattr(record, column, "")
     return "" if value is None else str(value)
 

@@ -12,13 +12,16 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from engine.cli.commands import open_service
-from engine.cli.output import format_table
-from engine.definitions import load_app
-from engine.errors import RecordValidationError
-from engine.service import Actor, Service
+from engine.cli.output import CommandFailed, format_table
+from engine.service import (
+    Actor,
+    RecordValidationError,
+    Service,
+    ServiceError,
+    load_app,
+    sqlite_file,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -47,10 +50,13 @@ def _print_step(title: str) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the walk-through; returns 0 when every step behaved as expected."""
-    url = make_url(args.demo_database)
-    if url.get_backend_name() == "sqlite" and url.database:
+    try:
+        database_file = sqlite_file(args.demo_database)
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    if database_file is not None:
         for suffix in ("", "-wal", "-shm"):
-            Path(url.database + suffix).unlink(missing_ok=True)
+            Path(f"{database_file}{suffix}").unlink(missing_ok=True)
     service = open_service(args, must_exist=False)
     service.init_database()
     admin = Actor("admin", roles=frozenset({"admin"}), department="purchasing")

@@ -1,21 +1,43 @@
-"""The loader's view of the field-type registry (``engine.fields.registry``).
+"""The loader's view of the field types: a catalogue the field package installs.
 
-Imported lazily: ``engine.fields.base`` imports ``engine.definitions.model``, so a
-top-level import of the registry from this package would be circular.
+Definitions sit below the field types (``engine.fields`` builds on
+``engine.definitions.model``), so this package never imports ``engine.fields``: the
+field package hands its registry over with :func:`install` when it is imported, and
+the loader asks this module. Whoever loads definitions imports ``engine.fields``
+first (the service, the runtime and the tests' conftest do).
 """
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from engine.definitions.model import FieldDefinition
 
 
-def _registry() -> ModuleType:
-    from engine.fields import registry
+class FieldTypeCatalog(Protocol):
+    """What the loader needs of the field-type registry."""
 
-    return registry
+    def names(self) -> Any: ...
+    def all_names(self) -> Any: ...
+    def canonical(self, name: str) -> str: ...
+    def get(self, name: str) -> Any: ...
+
+
+_installed: list[FieldTypeCatalog] = []
+
+
+def install(catalog: FieldTypeCatalog) -> None:
+    """Make ``catalog`` the field types the loader checks against (done by engine.fields)."""
+    _installed[:] = [catalog]
+
+
+def _registry() -> FieldTypeCatalog:
+    if not _installed:
+        raise RuntimeError(
+            "no field types are installed: import engine.fields (or engine.service) "
+            "before loading definitions"
+        )
+    return _installed[0]
 
 
 def canonical_names() -> list[str]:

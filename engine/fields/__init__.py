@@ -3,6 +3,7 @@
 ``get``/``names``/``all_names``/``canonical`` come from :mod:`engine.fields.registry`.
 """
 
+from engine.definitions import field_types as _definition_field_types
 from engine.fields import registry
 from engine.fields.base import (
     ColumnKind,
@@ -13,6 +14,9 @@ from engine.fields.base import (
     OptionProblem,
 )
 from engine.fields.registry import UnknownFieldType, all_names, canonical, get, names
+
+# the loader checks `type:` and each type's own keys against this registry
+_definition_field_types.install(registry)
 
 __all__ = [
     "ColumnKind",

@@ -1,24 +1,66 @@
-"""The service facade: the public Python API (CLI, web, templates and tests use only this)."""
+"""The service facade: the public Python API (CLI, web, templates and tests use only this).
 
+Everything a caller outside the engine needs is importable from here: the Service, the
+values it returns, the errors it raises, and the pure helpers that read app folders
+and show values, so that ``web/``, ``templates_lib/`` and the CLI import nothing else
+of the engine (tests/test_boundaries.py checks it).
+"""
+
+from engine.definitions import check_app, load_app, load_app_text
+from engine.errors import (
+    ConflictError,
+    DefinitionError,
+    DefinitionErrors,
+    MigrationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RecordError,
+    RecordValidationError,
+    ServiceError,
+    UnsupportedDatabaseError,
+)
 from engine.service.actor import SYSTEM_ACTOR, Actor
+from engine.service.display import display_value
+from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.service import Service
+from engine.store.database import DatabaseUnavailableError, sqlite_file
 from engine.store.migration import ConversionProblem, MigrationPlan
 from engine.store.publish import PublishedVersion
 from engine.store.query import Filter, QueryError
 
 __all__ = [
+    "HOOK_POINTS",
     "SYSTEM_ACTOR",
     "Actor",
+    "ConflictError",
     "ConversionProblem",
+    "DatabaseUnavailableError",
+    "DefinitionError",
+    "DefinitionErrors",
     "Filter",
+    "Hooks",
     "InstallReport",
     "InstalledApp",
+    "MigrationError",
     "MigrationPlan",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PublishContext",
     "PublishedVersion",
     "QueryError",
     "Record",
+    "RecordChange",
+    "RecordError",
     "RecordPage",
+    "RecordValidationError",
     "Revision",
     "Service",
+    "ServiceError",
+    "UnsupportedDatabaseError",
+    "check_app",
+    "display_value",
+    "load_app",
+    "load_app_text",
+    "sqlite_file",
 ]

@@ -13,12 +13,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from engine.definitions.model import FieldDefinition, FormDefinition
 from engine.errors import NotFoundError
 from engine.runtime.forms import CompiledForm, compile_form
 from engine.service.files import FileField, file_fields
+from engine.store.database import Connection
 from engine.store.form_tables import FormTables
 from engine.store.forms import (
     StoredForm,
@@ -95,7 +94,7 @@ class FormCatalog:
             self._generations[app] = generation
         return known is None
 
-    def get(self, conn: sa.Connection, app: str, form: str) -> FormRuntime:
+    def get(self, conn: Connection, app: str, form: str) -> FormRuntime:
         """The runtime of the published form, loaded on ``conn`` on first use.
 
         NotFoundError (naming the app's forms) when the form was never published.

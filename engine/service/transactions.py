@@ -16,10 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-import sqlalchemy as sa
-
 from engine.service.forms import FormCatalog, FormRuntime
-from engine.store.database import Database
+from engine.store.database import Connection, Database, DatabaseError
 from engine.store.forms import StoredForm
 from engine.store.generations import app_generation, generation_of, request_generation
 from engine.store.records import RecordSource, RowScope
@@ -35,7 +33,7 @@ class StaleDefinitions(Exception):
 class Transaction:
     """One transaction bound to one app's current definitions."""
 
-    conn: sa.Connection
+    conn: Connection
     app: str
     catalog: FormCatalog
 
@@ -79,7 +77,7 @@ class Transactions:
                         self.catalog.observe(app, generation_of(ahead))
                     try:
                         result = work(Transaction(conn, app, self.catalog))
-                    except sa.exc.DBAPIError:
+                    except DatabaseError:
                         raise  # the transaction is unusable: judged below, after rollback
                     except Exception as exc:
                         # a refusal made on stale definitions is no refusal: run again
@@ -91,7 +89,7 @@ class Transactions:
                 return result
             except StaleDefinitions:
                 continue
-            except sa.exc.DBAPIError:
+            except DatabaseError:
                 if attempt == self.ATTEMPTS or not self._moved(app):
                     raise
         raise StaleDefinitions(app)  # pragma: no cover - needs three publishes in a row

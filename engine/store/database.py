@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from engine.errors import ServiceError
 from engine.store.driver import AHEAD_KEY, DEFERRED_KEY, commit_with, first_rows, wrapped_error
+
+#: a connection of the store (the service and its callers name the type, never build SQL)
+Connection = sa.Connection
+#: what the database driver raises: a failed statement, a lost connection...
+DatabaseError = sa.exc.DBAPIError
+
+
+class DatabaseUnavailableError(ServiceError):
+    """The database URL cannot be used: unreadable, its driver missing, or no server."""
+
 
 #: execution option that marks a connection as about to write (SQLite: BEGIN IMMEDIATE)
 WRITE_OPTION = "lowcode_write"
@@ -23,10 +35,51 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver for them."""
+    if not isinstance(url, str):
+        raise DatabaseUnavailableError(
+            f"the database URL must be text such as sqlite:///instance/lowcode.db, "
+            f"got {type(url).__name__}"
+        )
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = _parse_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _parse_url(url: str) -> sa.engine.URL:
+    try:
+        return sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot read the database URL {url!r}: write it like sqlite:///instance/lowcode.db "
+            "or postgresql://user@host:5432/name"
+        ) from exc
+
+
+def _create_engine(url: str, options: dict[str, Any]) -> sa.Engine:
+    parsed = _parse_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        return sa.create_engine(parsed, **options)
+    except ModuleNotFoundError as exc:
+        extra = (
+            " (pip install -e '.[postgres]')" if parsed.get_backend_name() == "postgresql" else ""
+        )
+        raise DatabaseUnavailableError(
+            f"the driver for {shown} is not installed: {exc.name}{extra}"
+        ) from exc
+    except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError) as exc:
+        raise DatabaseUnavailableError(
+            f"cannot use the database {shown}: {exc}; the engine runs on SQLite and PostgreSQL"
+        ) from exc
 
 
 class Database:
@@ -34,7 +87,7 @@ class Database:
 
     def __init__(self, url: str, **engine_options: Any):
         self.url = normalise_url(url)
-        self.engine = sa.create_engine(self.url, **engine_options)
+        self.engine = _create_engine(self.url, engine_options)
         self.dialect_name = self.engine.dialect.name
         if self.dialect_name == "sqlite":
             _tune_sqlite(self.engine)
@@ -46,7 +99,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A connection inside a transaction that is committed on success, rolled back on error."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             deferred: list[tuple[str, Any]] = []
             if self.dialect_name == "postgresql":
@@ -67,8 +120,17 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A connection for reads (a deferred transaction, never taking the write lock)."""
-        with self.engine.connect() as conn, conn.begin():
+        with self._connect() as conn, conn.begin():
             yield conn
+
+    def _connect(self) -> sa.Connection:
+        """A pooled connection; a server that cannot be reached is a clear error."""
+        try:
+            return self.engine.connect()
+        except sa.exc.OperationalError as exc:
+            shown = self.engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseUnavailableError(f"cannot open the database {shown}: {reason}") from exc
 
     def server_version(self) -> str:
         """The server's version text (``3.40.1`` for SQLite), for benchmarks and reports."""

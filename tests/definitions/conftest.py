@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+import engine.fields  # noqa: F401  (installs the field types the loader checks against)
 from engine.definitions.loader import check_app_text
 
 #: the app document of one-file test apps; form documents start on line 5

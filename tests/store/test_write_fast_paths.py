@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from engine.service import SYSTEM_ACTOR, Actor
 from engine.store.database import Database
-from engine.store.rows import diff
 from engine.store.driver import DriverStatement, defer_until_commit, first_rows, send_ahead
 from engine.store.engine_tables import audit_log, outbox, record_revisions
+from engine.store.rows import diff
 from engine.store.types import AwareDateTime
 
 ME = Actor("zhang.wei")
