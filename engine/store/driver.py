@@ -12,8 +12,9 @@ share round trips. Anything Core must help with falls back to ``Connection.execu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -23,6 +24,48 @@ _Plan = tuple[str, list[tuple[str, Any, bool, Any]], bool]
 DEFERRED_KEY = "lowcode_deferred"
 #: Connection.info key of the statements :func:`send_ahead` queued
 AHEAD_KEY = "lowcode_ahead"
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+#: statement shapes one cache keeps (a shape is a set of parameter names, or row counts)
+MAX_SHAPES = 64
+
+
+class BoundedCache(Generic[K, V]):
+    """A small least-recently-used mapping: statement caches never grow without bound.
+
+    Keys such as "the parameter names given" or "the number of child rows" are chosen
+    by callers; a bound keeps a caller that varies them from filling memory.
+    """
+
+    def __init__(self, size: int = MAX_SHAPES):
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self.size = size
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None or key in self._items:
+            self._items.move_to_end(key)
+        return value
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, key: K, value: V) -> V:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
+class DriverStatementError(ValueError):
+    """A DriverStatement was run in a way it cannot run correctly (a programming error)."""
 
 
 class DriverStatement:
@@ -50,7 +93,7 @@ class DriverStatement:
 
     def __init__(self, statement: Any):
         self.statement = statement
-        self._compiled: dict[tuple[Any, ...], _Plan | None] = {}
+        self._compiled: BoundedCache[tuple[Any, ...], _Plan | None] = BoundedCache()
         #: per dialect: result processors per column (from the first result's type codes)
         self._results: dict[str, list[Any]] = {}
         #: names of the result columns (``mapping`` keys)
@@ -78,7 +121,7 @@ class DriverStatement:
         dialect = conn.dialect
         key = (dialect.name, dialect.driver, *params)
         if key in self._compiled:
-            return self._compiled[key]
+            return self._compiled.get(key)
         compiled = self.statement.compile(dialect=dialect, column_keys=list(params))
         plan: _Plan | None = None
         if not compiled.insert_prefetch and not compiled.update_prefetch:
@@ -88,13 +131,24 @@ class DriverStatement:
                 compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
             )
             for name in names or ():
+                bind = compiled.binds[name]
+                if bind.expanding:
+                    # IN (:values) is rendered per call by Core; compiled once it is wrong SQL
+                    raise DriverStatementError(
+                        f"{name!r} is an expanding bind (IN): run this statement with "
+                        "Connection.execute, not as a DriverStatement"
+                    )
                 # a bind the caller does not give is a constant of the statement (value + 1)
                 given = name in params
-                fixed = None if given else compiled.binds[name].effective_value
+                if not given and bind.required:
+                    raise DriverStatementError(
+                        f"no value given for {name!r}: the statement would write NULL; "
+                        f"given: {', '.join(sorted(params)) or 'nothing'}"
+                    )
+                fixed = None if given else bind.effective_value
                 binds.append((name, processors.get(name), given, fixed))
             plan = (compiled.string, binds, compiled.positional)
-        self._compiled[key] = plan
-        return plan
+        return self._compiled.put(key, plan)
 
     def _processed(self, conn: sa.Connection, cursor: Any, rows: list[Any]) -> list[Any]:
         dialect = conn.dialect

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.errors import UnsupportedDatabaseError
-from engine.store.driver import DriverStatement
+from engine.store.driver import BoundedCache, DriverStatement
 from engine.store.form_tables import FormTables
 
 #: child rows above which PostgreSQL falls back to per-table inserts (keeps statements small)
@@ -44,7 +44,7 @@ class RecordInserter:
             for key, child in tables.children.items()
         }
         self._plain = tables.table.insert()
-        self._statements: dict[Any, Any] = {}
+        self._statements: BoundedCache[Any, Any] = BoundedCache()
         # SQLite: every statement runs on the DBAPI connection (DriverStatement): Core's
         # per-statement overhead is most of the cost of an embedded INSERT.
         table = tables.table
@@ -53,7 +53,9 @@ class RecordInserter:
             sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
         )
         #: (sub-table, column names, row count) -> its multi-row INSERT (built lazily)
-        self._sqlite_children: dict[tuple[str, tuple[str, ...], int], DriverStatement] = {}
+        self._sqlite_children: BoundedCache[tuple[str, tuple[str, ...], int], DriverStatement] = (
+            BoundedCache()
+        )
 
     def insert(
         self,
@@ -139,7 +141,7 @@ class RecordInserter:
             ]
             base = (child.c.id - child.c.row_index).label("base")
             insert = DriverStatement(child.insert().values(binds).returning(base))
-            self._sqlite_children[shape] = insert
+            self._sqlite_children.put(shape, insert)
         params: dict[str, Any] = {}
         for i, r in enumerate(rows):
             params[f"p{i}"], params[f"i{i}"] = record_id, start + i
@@ -150,7 +152,8 @@ class RecordInserter:
 
     def _skipping(self, dialect: str) -> Any:
         key = ("skip", dialect)
-        if key not in self._statements:
+        statement = self._statements.get(key)
+        if statement is None:
             try:
                 insert = _DIALECT_INSERTS[dialect]
             except KeyError:
@@ -158,8 +161,10 @@ class RecordInserter:
                     f"unique rules need PostgreSQL or SQLite, not {dialect}"
                 ) from None
             table = self.tables.table
-            self._statements[key] = insert(table).on_conflict_do_nothing().returning(table.c.id)
-        return self._statements[key]
+            statement = self._statements.put(
+                key, insert(table).on_conflict_do_nothing().returning(table.c.id)
+            )
+        return statement
 
     def _insert_in_one(
         self,
@@ -173,8 +178,8 @@ class RecordInserter:
         stmt = self._statements.get(shape)
         if stmt is None:
             # a DriverStatement: on psycopg it skips Core's per-call overhead, as on SQLite
-            stmt = self._statements[shape] = DriverStatement(
-                self._build_one(tuple(row), counts, skip_on_conflict)
+            stmt = self._statements.put(
+                shape, DriverStatement(self._build_one(tuple(row), counts, skip_on_conflict))
             )
         params = {f"r_{column}": value for column, value in row.items()}
         for key, rows in children.items():
