@@ -61,8 +61,9 @@ def prepare(service: Service, rows: int) -> None:
     """Install the app and bulk-load suppliers and requests unless already there."""
     service.init_database()
     service.install_app(SYSTEM_ACTOR, load_app_text(BENCH_APP))
-    requests = service.forms.get("bench", "purchase_request").tables.table
-    suppliers = service.forms.get("bench", "supplier").tables.table
+    with service._context.transactions.read("bench") as tx:
+        requests = tx.form("purchase_request").tables.table
+        suppliers = tx.form("supplier").tables.table
     with service._database.read() as conn:
         have = conn.execute(sa.select(sa.func.count()).select_from(requests)).scalar_one()
     if have == rows:
