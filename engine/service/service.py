@@ -299,24 +299,27 @@ class Service:
         """Store an upload for an attachment/image field; returns the metadata its value holds.
 
         ``field_key`` names a field (``quote``) or a sub-table column (``lines.photo``).
+        The bytes stream to a temporary file with no transaction open; only recording
+        the file takes the write lock, for a moment, so other saves never wait for an
+        upload. Refusals (name, type, content, size) are in the actor's locale.
         """
         if self.files_dir is None:
             raise ServiceError("this service has no files_dir; pass Service(..., files_dir=...)")
         runtime = self.forms.get(app_key, form_key)
         field = _file_field(runtime, field_key)
-        with self.database.write() as conn:
-            return store_file(
-                conn,
-                self.files_dir,
-                app_key,
-                form_key,
-                field,
-                filename,
-                stream,
-                actor_id=actor.user_id,
-                now=self.clock(),
-                field_path=field_key,
-            )
+        return store_file(
+            self.database,
+            self.files_dir,
+            app_key,
+            form_key,
+            field,
+            filename,
+            stream,
+            actor_id=actor.user_id,
+            clock=self.clock,
+            locale=actor.locale,
+            field_path=field_key,
+        )
 
     # -- internals --------------------------------------------------------------------
     def _write(

@@ -162,7 +162,14 @@ def _attach_files(
         return {}
     runtime = ctx.runtime
     return attach_files(
-        ctx.conn, runtime.app, runtime.key, runtime.file_fields, values, existing, record_id
+        ctx.conn,
+        runtime.app,
+        runtime.key,
+        runtime.file_fields,
+        values,
+        existing,
+        record_id,
+        locale=ctx.actor.locale,
     )
 
 

@@ -1,33 +1,56 @@
-"""Uploads: streamed to disk with the field's limits, hashed, recorded, usable as a value."""
+"""Uploads: streamed to disk outside any transaction with the field's limits, content
+checked, hashed, recorded in a short transaction, usable as a value."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import threading
+import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from engine.errors import RecordValidationError
 from engine.service import Actor
+from engine.service.files import remove_stale_uploads
 from engine.store.engine_tables import files
 
-ZHANG = Actor("zhang.wei")
+ZHANG = Actor("zhang.wei")  # zh-CN, the default locale
+ZHANG_EN = Actor("zhang.wei", locale="en")
+PDF = b"%PDF-1.4\n%quote\n"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF"
+WINDOWS_PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00"
+
+
+def _file_rows(service):
+    with service.database.read() as conn:
+        return conn.execute(sa.select(files)).mappings().all()
+
+
+def _left_on_disk(tmp_path):
+    """Every file under files_dir (partial uploads included)."""
+    root = tmp_path / "files"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purchase, tmp_path):
-    content = b"%PDF-1.4 quote"
+    content = PDF + b"x" * 100
     meta = purchase.save_file(
         ZHANG, "purchase", "purchase_request", "quote", "quote.pdf", io.BytesIO(content)
     )
     assert meta["name"] == "quote.pdf" and meta["size"] == len(content)
     assert meta["sha256"] == hashlib.sha256(content).hexdigest()
     assert meta["content_type"] == "application/pdf"
+    assert _left_on_disk(tmp_path) == [f"purchase/purchase_request/{meta['id']}"]
     stored = tmp_path / "files" / "purchase" / "purchase_request" / meta["id"]
     assert stored.read_bytes() == content
-    with purchase.database.read() as conn:
-        row = conn.execute(sa.select(files)).mappings().one()
+    (row,) = _file_rows(purchase)
     assert row["field"] == "quote" and row["created_by"] == "zhang.wei"
+    assert row["path"] == f"purchase/purchase_request/{meta['id']}"
     supplier = purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
     record = purchase.create_record(
         ZHANG,
@@ -39,19 +62,199 @@ def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purc
 
 
 def test_a_file_over_the_limit_is_refused_while_streaming_and_leaves_nothing(purchase, tmp_path):
-    with pytest.raises(RecordValidationError, match="the limit is 1"):
-        purchase.save_file(
-            ZHANG, "purchase", "purchase_request", "quote", "big.pdf", io.BytesIO(b"x" * 2048)
-        )
-    folder = tmp_path / "files" / "purchase" / "purchase_request"
-    assert not folder.exists() or list(folder.iterdir()) == []
+    stream = io.BytesIO(PDF + b"x" * 200_000)
+    with pytest.raises(RecordValidationError) as caught:
+        purchase.save_file(ZHANG_EN, "purchase", "purchase_request", "quote", "big.pdf", stream)
+    (error,) = caught.value.errors
+    assert (error.field, error.code) == ("quote", "file_size")
+    assert error.message == "big.pdf is 64KB; the limit is 1KB"  # stopped at the first chunk
+    assert stream.tell() == 64 * 1024
+    assert _left_on_disk(tmp_path) == [] and _file_rows(purchase) == []
 
 
-def test_a_file_with_a_wrong_extension_is_refused(purchase):
-    with pytest.raises(RecordValidationError, match="takes pdf, png"):
-        purchase.save_file(
-            ZHANG, "purchase", "purchase_request", "quote", "run.exe", io.BytesIO(b"MZ")
+def test_file_errors_are_in_the_actors_language_only(purchase):
+    def refusal(actor):
+        with pytest.raises(RecordValidationError) as caught:
+            purchase.save_file(
+                actor, "purchase", "purchase_request", "quote", "run.exe", io.BytesIO(b"x")
+            )
+        return [(e.code, e.message) for e in caught.value.errors]
+
+    assert refusal(ZHANG) == [("file_type", "run.exe：只能上传 pdf, png 格式的文件")]
+    assert refusal(ZHANG_EN) == [("file_type", "run.exe: this field takes pdf, png files")]
+
+
+# -- uploads stream outside any transaction ----------------------------------------------
+
+BIG_APP = """
+app: docs
+version: 1.0.0
+name: Docs
+---
+form: claim
+name: Claim
+fields:
+  note:    {type: text}
+  receipt: {type: attachment, accept: [pdf, png], max_size: 1MB}
+"""
+
+
+@pytest.fixture
+def big(make_service):
+    from engine.definitions import load_app_text
+    from engine.service import SYSTEM_ACTOR
+
+    service = make_service()
+    service.install_app(SYSTEM_ACTOR, load_app_text(BIG_APP))
+    return service
+
+
+class SlowStream:
+    """An upload arriving in ``chunks`` pieces of 1000 bytes, ``delay`` seconds apart."""
+
+    def __init__(self, chunks=20, delay=0.1, fail_after=None):
+        self.chunks, self.delay, self.fail_after = chunks, delay, fail_after
+        self.sent = 0
+        self.started = threading.Event()
+
+    def read(self, size=-1):
+        self.started.set()
+        if self.sent == self.fail_after:
+            raise ConnectionResetError("the client went away")
+        if self.sent == self.chunks:
+            return b""
+        time.sleep(self.delay)
+        self.sent += 1
+        return (PDF if self.sent == 1 else b"") + b"x" * (
+            1000 - (len(PDF) if self.sent == 1 else 0)
         )
+
+
+def test_a_slow_upload_does_not_hold_the_write_lock(big, tmp_path):
+    stream = SlowStream(chunks=20, delay=0.1)  # two seconds of upload
+    result = {}
+
+    def upload():
+        result["meta"] = big.save_file(ZHANG, "docs", "claim", "receipt", "slow.pdf", stream)
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    assert stream.started.wait(5)
+    time.sleep(0.3)  # well into the upload
+    began = time.monotonic()
+    record = big.create_record(ZHANG, "docs", "claim", {"note": "meanwhile"})
+    took = time.monotonic() - began
+    still_streaming = stream.sent < stream.chunks
+    uploader.join(10)
+    assert record.values["note"] == "meanwhile"
+    assert still_streaming, f"the create waited for the upload ({took:.2f} s)"
+    assert took < 1.0
+    assert result["meta"]["size"] == 20_000
+    assert [r["name"] for r in _file_rows(big)] == ["slow.pdf"]
+
+
+def test_an_interrupted_upload_leaves_no_partial_file(big, tmp_path):
+    stream = SlowStream(chunks=20, delay=0, fail_after=5)
+    with pytest.raises(ConnectionResetError):
+        big.save_file(ZHANG, "docs", "claim", "receipt", "cut.pdf", stream)
+    assert stream.sent == 5
+    assert _left_on_disk(tmp_path) == [] and _file_rows(big) == []
+
+
+def test_a_failed_insert_leaves_no_file(big, tmp_path):
+    with big.database.write() as conn:
+        conn.execute(sa.text("DROP TABLE files"))
+    with pytest.raises(sa.exc.DatabaseError):
+        big.save_file(ZHANG, "docs", "claim", "receipt", "r.pdf", io.BytesIO(PDF))
+    assert _left_on_disk(tmp_path) == []
+
+
+def test_remove_stale_uploads_deletes_only_old_partial_files(tmp_path):
+    incoming = tmp_path / ".incoming"
+    incoming.mkdir()
+    old, fresh, other = incoming / "a.part", incoming / "b.part", incoming / "notes.txt"
+    for path in (old, fresh, other):
+        path.write_bytes(b"x")
+    two_hours_ago = time.time() - 7200
+    for path in (old, other):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    assert remove_stale_uploads(tmp_path, timedelta(hours=1)) == [old]
+    assert sorted(p.name for p in incoming.iterdir()) == ["b.part", "notes.txt"]
+    assert remove_stale_uploads(tmp_path / "nowhere", timedelta(hours=1)) == []
+
+
+# -- content and names --------------------------------------------------------------------
+
+
+def test_a_program_named_pdf_is_refused_by_its_content(purchase, tmp_path):
+    def refusal(actor):
+        with pytest.raises(RecordValidationError) as caught:
+            purchase.save_file(
+                actor,
+                "purchase",
+                "purchase_request",
+                "quote",
+                "quote.pdf",
+                io.BytesIO(WINDOWS_PROGRAM),
+            )
+        return [(e.field, e.code, e.message) for e in caught.value.errors]
+
+    assert refusal(ZHANG_EN) == [
+        (
+            "quote",
+            "file_type",
+            "quote.pdf is a Windows program; programs and scripts cannot be uploaded",
+        )
+    ]
+    assert refusal(ZHANG) == [
+        ("quote", "file_type", "quote.pdf 的内容是Windows 可执行程序，不能上传程序或脚本")
+    ]
+    assert _left_on_disk(tmp_path) == [] and _file_rows(purchase) == []
+
+
+def test_content_that_is_not_the_declared_type_is_refused_naming_what_it_looks_like(purchase):
+    with pytest.raises(RecordValidationError) as caught:
+        purchase.save_file(
+            ZHANG_EN, "purchase", "purchase_request", "quote", "scan.pdf", io.BytesIO(PNG)
+        )
+    assert [e.message for e in caught.value.errors] == [
+        "scan.pdf is not a PDF document: its content looks like a PNG image; "
+        "upload the original file or correct its extension"
+    ]
+
+
+def test_the_stored_content_type_is_the_detected_one(purchase):
+    meta = purchase.save_file(
+        ZHANG, "purchase", "purchase_request", "quote", "Scan.PNG", io.BytesIO(PNG)
+    )
+    assert meta["content_type"] == "image/png"
+    assert _file_rows(purchase)[0]["content_type"] == "image/png"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["quote\x00.pdf", "quote\n.pdf", "a\rb.pdf", "\ud800quote.pdf", "q" * 252 + ".pdf"],
+    ids=["nul", "newline", "carriage-return", "lone-surrogate", "256-characters"],
+)
+def test_unusable_file_names_are_refused_on_both_databases(purchase, tmp_path, name):
+    with pytest.raises(RecordValidationError) as caught:
+        purchase.save_file(ZHANG_EN, "purchase", "purchase_request", "quote", name, io.BytesIO(PDF))
+    assert [(e.field, e.code) for e in caught.value.errors] == [("quote", "file_name")]
+    assert "rename" in caught.value.errors[0].message or "shorten" in caught.value.errors[0].message
+    assert _left_on_disk(tmp_path) == [] and _file_rows(purchase) == []
+
+
+def test_a_255_character_name_is_stored_whole(purchase):
+    name = "报" * 251 + ".pdf"
+    meta = purchase.save_file(ZHANG, "purchase", "purchase_request", "quote", name, io.BytesIO(PDF))
+    assert _file_rows(purchase)[0]["name"] == name == meta["name"]
+
+
+@pytest.mark.parametrize("sent", ["C:\\fakepath\\quote.pdf", "../../quote.pdf", "/etc/quote.pdf"])
+def test_directory_parts_of_a_name_are_dropped(purchase, tmp_path, sent):
+    meta = purchase.save_file(ZHANG, "purchase", "purchase_request", "quote", sent, io.BytesIO(PDF))
+    assert meta["name"] == "quote.pdf"
+    assert _left_on_disk(tmp_path) == [f"purchase/purchase_request/{meta['id']}"]
 
 
 # -- attachment values are checked against the files table ------------------------------
@@ -90,12 +293,12 @@ def docs(make_service):
     return service
 
 
-def _upload(service, field="receipt", name="r.pdf", content=b"%PDF receipt", form="claim"):
+def _upload(service, field="receipt", name="r.pdf", content=PDF, form="claim"):
     return service.save_file(ZHANG, "docs", form, field, name, io.BytesIO(content))
 
 
-def _claim(service, **data):
-    return service.create_record(ZHANG, "docs", "claim", data)
+def _claim(service, *, actor=ZHANG_EN, **data):
+    return service.create_record(actor, "docs", "claim", data)
 
 
 def _codes(caught):
@@ -128,7 +331,7 @@ def test_unknown_ids_and_files_uploaded_for_another_field_or_form_are_refused(do
 
 
 def test_a_file_attached_to_one_record_cannot_be_attached_to_another(docs):
-    meta, extra = _upload(docs), _upload(docs, name="extra.png", content=b"png")
+    meta, extra = _upload(docs), _upload(docs, name="extra.png", content=PNG)
     first = _claim(docs, receipt=[meta])
     with pytest.raises(RecordValidationError, match="already attached to another record") as c:
         _claim(docs, receipt=[meta])
@@ -159,8 +362,10 @@ def test_files_in_sub_table_rows_are_checked_per_column(docs):
     assert record.values["lines"][0]["scan"] == [scan]
     with pytest.raises(RecordValidationError) as caught:
         _claim(docs, lines=[{"item": "b"}, {"item": "c", "scan": [receipt]}])
-    assert _codes(caught) == [("lines.scan", 1, "file")]
-    assert str(caught.value).startswith("lines[2].scan: file r.pdf was uploaded for another")
+    assert _codes(caught) == [("lines.scan", 2, "file")]  # rows are 1-based
+    assert caught.value.errors[0].message == (
+        "file r.pdf was uploaded for another field, not 'scan'; upload it here again"
+    )
     # moving the record's own file to another row is fine
     row_id = record.values["lines"][0]["id"]
     moved = docs.update_record(
@@ -174,13 +379,13 @@ def test_files_in_sub_table_rows_are_checked_per_column(docs):
 
 
 def test_a_sub_table_upload_uses_the_column_limits(docs):
-    with pytest.raises(RecordValidationError, match="takes pdf") as caught:
-        _upload(docs, field="lines.scan", name="scan.png")
+    with pytest.raises(RecordValidationError, match="只能上传 pdf 格式") as caught:
+        _upload(docs, field="lines.scan", name="scan.png", content=PNG)
     assert caught.value.errors[0].field == "lines.scan"
 
 
 def test_file_count_type_and_size_limits_apply_to_the_value(docs):
-    images = [_upload(docs, "photos", f"p{i}.jpg", b"jpg") for i in range(4)]
+    images = [_upload(docs, "photos", f"p{i}.jpg", JPG) for i in range(4)]
     cases = [
         ({"photos": images[:1]}, "files_count"),  # min_files 2
         ({"photos": images}, "files_count"),  # max_files 3
@@ -198,9 +403,22 @@ def test_limits_tightened_after_the_upload_are_checked_on_the_stored_size(docs):
     from engine.definitions import load_app_text
     from engine.service import SYSTEM_ACTOR
 
-    meta = _upload(docs, content=b"%PDF" + b"x" * 600)
+    meta = _upload(docs, content=PDF + b"x" * 600)
     smaller = load_app_text(DOCS_APP.replace("max_size: 1KB", "max_size: 500"))
     docs.publish_form(SYSTEM_ACTOR, "docs", smaller.form("claim"))
     with pytest.raises(RecordValidationError) as caught:
         _claim(docs, receipt=[{**meta, "size": 10}])  # the client under-reports the size
     assert _codes(caught) == [("receipt", None, "file_size")]
+
+
+def test_attachment_errors_are_in_the_actors_language(docs):
+    fake = {"id": "no-such-file", "name": "x.pdf", "size": 10}
+    texts = {}
+    for actor in (ZHANG, ZHANG_EN):
+        with pytest.raises(RecordValidationError) as caught:
+            _claim(docs, actor=actor, receipt=[fake])
+        texts[actor.locale] = [e.message for e in caught.value.errors]
+    assert texts == {
+        "zh-CN": ["文件 x.pdf 不是已上传的文件（未知的文件 id），请重新上传"],
+        "en": ["file x.pdf was not uploaded (unknown file id); upload it again"],
+    }
