@@ -422,3 +422,17 @@ def test_attachment_errors_are_in_the_actors_language(docs):
         "zh-CN": ["文件 x.pdf 不是已上传的文件（未知的文件 id），请重新上传"],
         "en": ["file x.pdf was not uploaded (unknown file id); upload it again"],
     }
+
+
+def test_the_file_service_leaves_all_sql_to_the_store():
+    import ast
+    from pathlib import Path
+
+    import engine.service.files as module
+
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}  # fmt: skip
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name and name.split(".")[0] == "sqlalchemy"}
+    assert "engine.store.files" in imported or "engine.store" in imported
