@@ -137,8 +137,8 @@ def _receive(
 ) -> tuple[int, str, str]:
     """Copy ``stream`` into the new file ``part``, checking as it goes; (size, sha256, type).
 
-    The content is judged on its first HEAD_SIZE bytes, before they are written, so a
-    refused program never reaches the disk whole.
+    The first HEAD_SIZE bytes are kept in memory until the content is judged on them,
+    so a refused program never reaches the disk.
     """
     digest = hashlib.sha256()
     size = 0
@@ -148,14 +148,17 @@ def _receive(
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             check(check_upload, field, name, size)
+            digest.update(chunk)
             if content_type is None:
                 head += chunk
-                if len(head) >= HEAD_SIZE:
-                    content_type = check(check_content, field, name, head[:HEAD_SIZE], final=False)
-            digest.update(chunk)
+                if len(head) < HEAD_SIZE:
+                    continue
+                content_type = check(check_content, field, name, head[:HEAD_SIZE], final=False)
+                chunk = head
             out.write(chunk)
         if content_type is None:  # the whole file is shorter than the head
             content_type = check(check_content, field, name, head, final=True)
+            out.write(head)
         out.flush()
         os.fsync(out.fileno())  # the bytes are on disk before a row points at them
     return size, digest.hexdigest(), content_type

@@ -109,29 +109,37 @@ def big(make_service):
     return service
 
 
-class SlowStream:
-    """An upload arriving in ``chunks`` pieces of 1000 bytes, ``delay`` seconds apart."""
+SLOW_BODY = PDF.ljust(20_000, b"x")
 
-    def __init__(self, chunks=20, delay=0.1, fail_after=None):
-        self.chunks, self.delay, self.fail_after = chunks, delay, fail_after
+
+class SlowStream:
+    """An upload of ``body`` arriving in pieces of 1000 bytes, ``delay`` seconds apart.
+
+    ``fail_after`` pieces, the client goes away; ``watch`` is called before every read.
+    """
+
+    def __init__(self, body=None, delay=0.1, fail_after=None, watch=None):
+        body = SLOW_BODY if body is None else body
+        self.pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+        self.delay, self.fail_after, self.watch = delay, fail_after, watch
         self.sent = 0
         self.started = threading.Event()
 
     def read(self, size=-1):
         self.started.set()
+        if self.watch:
+            self.watch()
         if self.sent == self.fail_after:
             raise ConnectionResetError("the client went away")
-        if self.sent == self.chunks:
+        if self.sent == len(self.pieces):
             return b""
         time.sleep(self.delay)
         self.sent += 1
-        return (PDF if self.sent == 1 else b"") + b"x" * (
-            1000 - (len(PDF) if self.sent == 1 else 0)
-        )
+        return self.pieces[self.sent - 1]
 
 
 def test_a_slow_upload_does_not_hold_the_write_lock(big, tmp_path):
-    stream = SlowStream(chunks=20, delay=0.1)  # two seconds of upload
+    stream = SlowStream(delay=0.1)  # 20 pieces: two seconds of upload
     result = {}
 
     def upload():
@@ -144,21 +152,42 @@ def test_a_slow_upload_does_not_hold_the_write_lock(big, tmp_path):
     began = time.monotonic()
     record = big.create_record(ZHANG, "docs", "claim", {"note": "meanwhile"})
     took = time.monotonic() - began
-    still_streaming = stream.sent < stream.chunks
+    still_streaming = stream.sent < len(stream.pieces)
     uploader.join(10)
     assert record.values["note"] == "meanwhile"
     assert still_streaming, f"the create waited for the upload ({took:.2f} s)"
     assert took < 1.0
-    assert result["meta"]["size"] == 20_000
+    meta = result["meta"]
+    assert (meta["size"], meta["sha256"]) == (20_000, hashlib.sha256(SLOW_BODY).hexdigest())
+    assert (tmp_path / "files" / "docs" / "claim" / meta["id"]).read_bytes() == SLOW_BODY
     assert [r["name"] for r in _file_rows(big)] == ["slow.pdf"]
 
 
 def test_an_interrupted_upload_leaves_no_partial_file(big, tmp_path):
-    stream = SlowStream(chunks=20, delay=0, fail_after=5)
+    stream = SlowStream(delay=0, fail_after=15)
     with pytest.raises(ConnectionResetError):
         big.save_file(ZHANG, "docs", "claim", "receipt", "cut.pdf", stream)
-    assert stream.sent == 5
+    assert stream.sent == 15
     assert _left_on_disk(tmp_path) == [] and _file_rows(big) == []
+
+
+def test_a_program_is_refused_before_any_of_it_reaches_the_disk(big, tmp_path):
+    seen = []
+    stream = SlowStream(
+        WINDOWS_PROGRAM.ljust(20_000, b"\x00"),
+        delay=0,
+        watch=lambda: seen.append(sum(len(x) for x in _contents(tmp_path))),
+    )
+    with pytest.raises(RecordValidationError) as caught:
+        big.save_file(ZHANG, "docs", "claim", "receipt", "setup.pdf", stream)
+    assert [e.code for e in caught.value.errors] == ["file_type"]
+    assert stream.sent == 9  # refused once the first 8 KB were in
+    assert set(seen) == {0}
+    assert _left_on_disk(tmp_path) == []
+
+
+def _contents(tmp_path):
+    return [p.read_bytes() for p in (tmp_path / "files").rglob("*.part")]
 
 
 def test_a_failed_insert_leaves_no_file(big, tmp_path):
