@@ -7,7 +7,8 @@ inserts the ``files`` row and, as its last step before the commit, moves the fil
 ``<files_dir>/<app>/<form>/<uuid>``. No database lock is held while the bytes arrive,
 so a slow upload never makes another save wait. A crash leaves either a ``.part`` file
 (removed by :func:`remove_stale_uploads`) or, between the move and the commit, a file
-that no row names; never a row without its file.
+that no row names (removed by :func:`remove_unrecorded_files`); never a row without
+its file.
 
 A record's attachment value is not trusted as sent (:func:`attach_files`): every file id
 new to the record must be a ``files`` row of the same app, form and field (``lines.photo``
@@ -185,6 +186,45 @@ def remove_stale_uploads(files_dir: str | Path, older_than: timedelta) -> list[P
         except FileNotFoundError:  # finished or swept meanwhile
             continue
     return sorted(removed)
+
+
+def remove_unrecorded_files(
+    database: Database, files_dir: str | Path, older_than: timedelta
+) -> list[Path]:
+    """Delete stored files that no ``files`` row names; the removed paths.
+
+    A process killed between moving an upload into place and committing its row
+    leaves such a file (see :func:`store_file`). Only files under ``<app>/<form>/``
+    untouched for ``older_than`` are considered, so an upload being recorded right now
+    is never taken; the database is only read.
+    """
+    cutoff = time.time() - older_than.total_seconds()
+    root = Path(files_dir)
+    candidates = {
+        path.name: path
+        for path in root.glob("*/*/*")
+        if not path.parts[len(root.parts)].startswith(".")  # .incoming is the other sweep's
+        and _is_file_id(path.name)  # only what store_file wrote
+        and path.is_file()
+        and path.stat().st_mtime < cutoff
+    }
+    if not candidates:
+        return []
+    with database.read() as conn:
+        recorded = file_store.recorded_ids(conn, candidates.keys())
+    removed = []
+    for file_id, path in candidates.items():
+        if file_id not in recorded:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return sorted(removed)
+
+
+def _is_file_id(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 #: the keys of an attachment item, all taken from the ``files`` row

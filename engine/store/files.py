@@ -51,3 +51,13 @@ def claim_files(conn: sa.Connection, file_ids: Collection[str], record_id: int) 
         .values(record_id=record_id)
     )
     return result.rowcount
+
+
+def recorded_ids(conn: sa.Connection, file_ids: Collection[str]) -> set[str]:
+    """Those of ``file_ids`` that have a ``files`` row (for the sweep of unrecorded files)."""
+    found: set[str] = set()
+    ids = list(file_ids)
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        batch = ids[start : start + 500]
+        found.update(conn.execute(sa.select(files.c.id).where(files.c.id.in_(batch))).scalars())
+    return found

@@ -465,3 +465,22 @@ def test_the_file_service_leaves_all_sql_to_the_store():
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {name for name in imported if name and name.split(".")[0] == "sqlalchemy"}
     assert "engine.store.files" in imported or "engine.store" in imported
+
+
+def test_remove_unrecorded_files_deletes_old_files_no_row_names(big, tmp_path):
+    from engine.service.files import remove_unrecorded_files
+
+    meta = big.save_file(ZHANG, "docs", "claim", "receipt", "kept.pdf", io.BytesIO(PDF))
+    folder = tmp_path / "files" / "docs" / "claim"
+    orphan = folder / "0b7d4c1e-6a4f-4b8e-9a59-2f4f0c1d2e3a"  # moved, then the commit was lost
+    recent = folder / "5c3e9a0d-1f2b-4c6d-8e7f-901a2b3c4d5e"
+    stray = folder / "readme.txt"  # not a name store_file writes
+    for path in (orphan, recent, stray):
+        path.write_bytes(PDF)
+    two_hours_ago = time.time() - 7200
+    for path in (orphan, stray, folder / meta["id"]):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    assert remove_unrecorded_files(big.database, tmp_path / "files", timedelta(hours=1)) == [orphan]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [meta["id"], recent.name, "readme.txt"]
+    )
