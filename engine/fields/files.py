@@ -217,9 +217,10 @@ def clean_file_name(filename: str) -> str:
 
     A name is shown to people, never used as a path: directory parts a browser or a
     client sends (``C:\\fakepath\\x.pdf``, ``../../x.pdf``) are dropped, keeping the last
-    part, and surrounding spaces are trimmed (other white space is refused). Refused: an empty name, control characters
-    (NUL, line breaks, text-direction overrides), lone surrogates (not valid Unicode, and
-    PostgreSQL cannot store them) and names over :data:`MAX_NAME_LENGTH` characters.
+    part, and surrounding spaces are trimmed. Refused: an empty name, control characters
+    (NUL, tabs, line breaks, text-direction overrides), lone surrogates (not valid
+    Unicode, and PostgreSQL cannot store them) and names over :data:`MAX_NAME_LENGTH`
+    characters.
     """
     name = re.split(r"[/\\]", filename)[-1].strip(" ")
     if _SURROGATE.search(name):

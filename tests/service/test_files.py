@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from engine.errors import RecordValidationError
 from engine.service import Actor
 from engine.service.files import remove_stale_uploads
+from engine.store.database import Database
 from engine.store.engine_tables import files
 
 ZHANG = Actor("zhang.wei")  # zh-CN, the default locale
@@ -26,8 +27,16 @@ JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF"
 WINDOWS_PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00"
 
 
-def _file_rows(service):
-    with service.database.read() as conn:
+@pytest.fixture
+def db(database_url):
+    """The test database seen directly, to look at the ``files`` table."""
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def _file_rows(db):
+    with db.read() as conn:
         return conn.execute(sa.select(files)).mappings().all()
 
 
@@ -37,7 +46,7 @@ def _left_on_disk(tmp_path):
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purchase, tmp_path):
+def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purchase, tmp_path, db):
     content = PDF + b"x" * 100
     meta = purchase.save_file(
         ZHANG, "purchase", "purchase_request", "quote", "quote.pdf", io.BytesIO(content)
@@ -48,7 +57,7 @@ def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purc
     assert _left_on_disk(tmp_path) == [f"purchase/purchase_request/{meta['id']}"]
     stored = tmp_path / "files" / "purchase" / "purchase_request" / meta["id"]
     assert stored.read_bytes() == content
-    (row,) = _file_rows(purchase)
+    (row,) = _file_rows(db)
     assert row["field"] == "quote" and row["created_by"] == "zhang.wei"
     assert row["path"] == f"purchase/purchase_request/{meta['id']}"
     supplier = purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
@@ -61,7 +70,9 @@ def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purc
     assert record.values["quote"][0]["id"] == meta["id"]
 
 
-def test_a_file_over_the_limit_is_refused_while_streaming_and_leaves_nothing(purchase, tmp_path):
+def test_a_file_over_the_limit_is_refused_while_streaming_and_leaves_nothing(
+    purchase, tmp_path, db
+):
     stream = io.BytesIO(PDF + b"x" * 200_000)
     with pytest.raises(RecordValidationError) as caught:
         purchase.save_file(ZHANG_EN, "purchase", "purchase_request", "quote", "big.pdf", stream)
@@ -69,7 +80,7 @@ def test_a_file_over_the_limit_is_refused_while_streaming_and_leaves_nothing(pur
     assert (error.field, error.code) == ("quote", "file_size")
     assert error.message == "big.pdf is 64KB; the limit is 1KB"  # stopped at the first chunk
     assert stream.tell() == 64 * 1024
-    assert _left_on_disk(tmp_path) == [] and _file_rows(purchase) == []
+    assert _left_on_disk(tmp_path) == [] and _file_rows(db) == []
 
 
 def test_file_errors_are_in_the_actors_language_only(purchase):
@@ -138,7 +149,7 @@ class SlowStream:
         return self.pieces[self.sent - 1]
 
 
-def test_a_slow_upload_does_not_hold_the_write_lock(big, tmp_path):
+def test_a_slow_upload_does_not_hold_the_write_lock(big, tmp_path, db):
     stream = SlowStream(delay=0.1)  # 20 pieces: two seconds of upload
     result = {}
 
@@ -160,15 +171,15 @@ def test_a_slow_upload_does_not_hold_the_write_lock(big, tmp_path):
     meta = result["meta"]
     assert (meta["size"], meta["sha256"]) == (20_000, hashlib.sha256(SLOW_BODY).hexdigest())
     assert (tmp_path / "files" / "docs" / "claim" / meta["id"]).read_bytes() == SLOW_BODY
-    assert [r["name"] for r in _file_rows(big)] == ["slow.pdf"]
+    assert [r["name"] for r in _file_rows(db)] == ["slow.pdf"]
 
 
-def test_an_interrupted_upload_leaves_no_partial_file(big, tmp_path):
+def test_an_interrupted_upload_leaves_no_partial_file(big, tmp_path, db):
     stream = SlowStream(delay=0, fail_after=15)
     with pytest.raises(ConnectionResetError):
         big.save_file(ZHANG, "docs", "claim", "receipt", "cut.pdf", stream)
     assert stream.sent == 15
-    assert _left_on_disk(tmp_path) == [] and _file_rows(big) == []
+    assert _left_on_disk(tmp_path) == [] and _file_rows(db) == []
 
 
 def test_a_program_is_refused_before_any_of_it_reaches_the_disk(big, tmp_path):
@@ -190,8 +201,8 @@ def _contents(tmp_path):
     return [p.read_bytes() for p in (tmp_path / "files").rglob("*.part")]
 
 
-def test_a_failed_insert_leaves_no_file(big, tmp_path):
-    with big.database.write() as conn:
+def test_a_failed_insert_leaves_no_file(big, tmp_path, db):
+    with db.write() as conn:
         conn.execute(sa.text("DROP TABLE files"))
     with pytest.raises(sa.exc.DatabaseError):
         big.save_file(ZHANG, "docs", "claim", "receipt", "r.pdf", io.BytesIO(PDF))
@@ -215,7 +226,7 @@ def test_remove_stale_uploads_deletes_only_old_partial_files(tmp_path):
 # -- content and names --------------------------------------------------------------------
 
 
-def test_a_program_named_pdf_is_refused_by_its_content(purchase, tmp_path):
+def test_a_program_named_pdf_is_refused_by_its_content(purchase, tmp_path, db):
     def refusal(actor):
         with pytest.raises(RecordValidationError) as caught:
             purchase.save_file(
@@ -238,7 +249,7 @@ def test_a_program_named_pdf_is_refused_by_its_content(purchase, tmp_path):
     assert refusal(ZHANG) == [
         ("quote", "file_type", "quote.pdf 的内容是Windows 可执行程序，不能上传程序或脚本")
     ]
-    assert _left_on_disk(tmp_path) == [] and _file_rows(purchase) == []
+    assert _left_on_disk(tmp_path) == [] and _file_rows(db) == []
 
 
 def test_content_that_is_not_the_declared_type_is_refused_naming_what_it_looks_like(purchase):
@@ -252,12 +263,12 @@ def test_content_that_is_not_the_declared_type_is_refused_naming_what_it_looks_l
     ]
 
 
-def test_the_stored_content_type_is_the_detected_one(purchase):
+def test_the_stored_content_type_is_the_detected_one(purchase, db):
     meta = purchase.save_file(
         ZHANG, "purchase", "purchase_request", "quote", "Scan.PNG", io.BytesIO(PNG)
     )
     assert meta["content_type"] == "image/png"
-    assert _file_rows(purchase)[0]["content_type"] == "image/png"
+    assert _file_rows(db)[0]["content_type"] == "image/png"
 
 
 @pytest.mark.parametrize(
@@ -265,18 +276,18 @@ def test_the_stored_content_type_is_the_detected_one(purchase):
     ["quote\x00.pdf", "quote\n.pdf", "a\rb.pdf", "\ud800quote.pdf", "q" * 252 + ".pdf"],
     ids=["nul", "newline", "carriage-return", "lone-surrogate", "256-characters"],
 )
-def test_unusable_file_names_are_refused_on_both_databases(purchase, tmp_path, name):
+def test_unusable_file_names_are_refused_on_both_databases(purchase, tmp_path, name, db):
     with pytest.raises(RecordValidationError) as caught:
         purchase.save_file(ZHANG_EN, "purchase", "purchase_request", "quote", name, io.BytesIO(PDF))
     assert [(e.field, e.code) for e in caught.value.errors] == [("quote", "file_name")]
     assert "rename" in caught.value.errors[0].message or "shorten" in caught.value.errors[0].message
-    assert _left_on_disk(tmp_path) == [] and _file_rows(purchase) == []
+    assert _left_on_disk(tmp_path) == [] and _file_rows(db) == []
 
 
-def test_a_255_character_name_is_stored_whole(purchase):
+def test_a_255_character_name_is_stored_whole(purchase, db):
     name = "报" * 251 + ".pdf"
     meta = purchase.save_file(ZHANG, "purchase", "purchase_request", "quote", name, io.BytesIO(PDF))
-    assert _file_rows(purchase)[0]["name"] == name == meta["name"]
+    assert _file_rows(db)[0]["name"] == name == meta["name"]
 
 
 @pytest.mark.parametrize("sent", ["C:\\fakepath\\quote.pdf", "../../quote.pdf", "/etc/quote.pdf"])
@@ -334,13 +345,13 @@ def _codes(caught):
     return [(e.field, e.row, e.code) for e in caught.value.errors]
 
 
-def test_the_stored_metadata_replaces_what_the_client_sent(docs):
+def test_the_stored_metadata_replaces_what_the_client_sent(docs, db):
     meta = _upload(docs)
     forged = {**meta, "name": "other.pdf", "size": 1, "content_type": "x/y", "sha256": "0" * 64}
     record = _claim(docs, receipt=[forged])
     assert record.values["receipt"] == [meta]
     assert docs.get_record(ZHANG, "docs", "claim", record.id).values["receipt"] == [meta]
-    with docs.database.read() as conn:
+    with db.read() as conn:
         row = conn.execute(sa.select(files).where(files.c.id == meta["id"])).mappings().one()
     assert row["record_id"] == record.id
 
@@ -467,7 +478,7 @@ def test_the_file_service_leaves_all_sql_to_the_store():
     assert "engine.store.files" in imported or "engine.store" in imported
 
 
-def test_remove_unrecorded_files_deletes_old_files_no_row_names(big, tmp_path):
+def test_remove_unrecorded_files_deletes_old_files_no_row_names(big, tmp_path, db):
     from engine.service.files import remove_unrecorded_files
 
     meta = big.save_file(ZHANG, "docs", "claim", "receipt", "kept.pdf", io.BytesIO(PDF))
@@ -480,7 +491,7 @@ def test_remove_unrecorded_files_deletes_old_files_no_row_names(big, tmp_path):
     two_hours_ago = time.time() - 7200
     for path in (orphan, stray, folder / meta["id"]):
         os.utime(path, (two_hours_ago, two_hours_ago))
-    assert remove_unrecorded_files(big.database, tmp_path / "files", timedelta(hours=1)) == [orphan]
+    assert remove_unrecorded_files(db, tmp_path / "files", timedelta(hours=1)) == [orphan]
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         [meta["id"], recent.name, "readme.txt"]
     )
