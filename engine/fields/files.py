@@ -1,8 +1,9 @@
 """Files: ``attachment`` and ``image``.
 
 The value is a list of file metadata ``{id, name, size, content_type, sha256}``; the
-store saves the bytes and calls :func:`check_upload` before it does, so a wrong type or
-an oversized file is refused with the field's own limits.
+service streams the bytes and calls :func:`clean_file_name`, :func:`check_upload` and
+:func:`check_content` on the way, so a bad name, a wrong type or an oversized file is
+refused with the field's own limits. Messages come from :mod:`engine.fields.file_messages`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any, ClassVar
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, InputSource, OptionProblem
-from engine.fields.common import fail, is_blank_input
+from engine.fields.common import is_blank_input
+from engine.fields.file_messages import file_failure
+from engine.fields.file_signatures import detect_type
 
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
@@ -123,10 +126,7 @@ class FileFieldType(FieldType):
         if is_blank_input(raw):
             return None
         if source == "excel":
-            raise fail(
-                "files cannot be imported from a spreadsheet; upload them in the form",
-                "文件无法从表格导入，请在表单中上传",
-            )
+            raise file_failure("from_excel")
         if isinstance(raw, str) and source == "web":
             try:  # the upload widget posts the metadata list as JSON text
                 raw = json.loads(raw)
@@ -135,23 +135,17 @@ class FileFieldType(FieldType):
         if isinstance(raw, Mapping):
             raw = [raw]
         if not isinstance(raw, (list, tuple)):
-            raise fail("expected a list of uploaded files", "应为已上传文件的列表")
+            raise file_failure("not_a_list")
         files = [self._read_meta(field, item) for item in raw]
         self._check_count(field, len(files))
         return files or None
 
     def _read_meta(self, field: FieldDefinition, item: Any) -> dict[str, Any]:
         if not isinstance(item, Mapping) or not item.get("id") or not item.get("name"):
-            raise fail(
-                "each file needs an id and a name; upload it first",
-                "每个文件需要 id 和 name，请先上传",
-            )
+            raise file_failure("item_shape")
         size = item.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise fail(
-                f"file {item['name']}: size must be a whole number of bytes",
-                f"文件 {item['name']}：size 应为字节数",
-            )
+            raise file_failure("item_size", name=item["name"])
         check_upload(field, str(item["name"]), size)
         return {
             "id": str(item["id"]),
@@ -164,9 +158,9 @@ class FileFieldType(FieldType):
     def _check_count(self, field: FieldDefinition, count: int) -> None:
         low, high = field.option("min_files"), field.option("max_files", 9)
         if low is not None and count < low:
-            raise fail(f"upload at least {low} files", f"至少上传 {low} 个文件", "files_count")
+            raise file_failure("count_min", count=low)
         if count > high:
-            raise fail(f"upload at most {high} files", f"最多上传 {high} 个文件", "files_count")
+            raise file_failure("count_max", count=high)
 
     def to_json(self, field: FieldDefinition, value: Any) -> Any:
         return None if value is None else [{k: f.get(k) for k in _META_KEYS} for f in value]
@@ -189,24 +183,59 @@ _FILE_TYPES: dict[str, FileFieldType] = {"attachment": AttachmentType(), "image"
 
 def check_upload(field: FieldDefinition, filename: str, size: int) -> None:
     """Refuse a file the field does not take: wrong extension (``file_type``) or too big
-    (``file_size``). The store calls this before it writes the bytes."""
+    (``file_size``). The service calls this before it reads the bytes and after every chunk."""
     kind = _FILE_TYPES[field.type]
     accepted = kind.accepted(field)
-    extension = extension_of(filename)
-    if accepted and extension not in accepted:
-        allowed = ", ".join(accepted)
-        raise fail(
-            f"{filename}: this field takes {allowed} files",
-            f"{filename}：只能上传 {allowed} 格式的文件",
-            "file_type",
-        )
+    if accepted and extension_of(filename) not in accepted:
+        raise file_failure("type_extension", name=filename, allowed=", ".join(accepted))
     limit = kind.max_size(field)
     if size > limit:
-        raise fail(
-            f"{filename} is {format_size(size)}; the limit is {format_size(limit)}",
-            f"{filename} 大小为 {format_size(size)}，超过上限 {format_size(limit)}",
-            "file_size",
-        )
+        raise file_failure("size", name=filename, size=format_size(size), limit=format_size(limit))
+
+
+def check_content(field: FieldDefinition, filename: str, head: bytes, *, final: bool) -> str:
+    """The content type of an upload judged by its first bytes; FieldValueError (``file_type``)
+    when they are not what its extension declares (see :mod:`engine.fields.file_signatures`).
+
+    ``head``: the first :data:`~engine.fields.file_signatures.HEAD_SIZE` bytes, or the
+    whole file when ``final``.
+    """
+    accepted = _FILE_TYPES[field.type].accepted(field)
+    return detect_type(filename, extension_of(filename), head, accepted, final=final)
+
+
+#: the ``name`` column's length; names are counted in characters, as PostgreSQL does
+MAX_NAME_LENGTH = 255
+#: characters a name cannot hold: C0/C1 controls (NUL, line breaks, tab...) and the
+#: bidirectional overrides that make ``invoice\u202efdp.exe`` display as ``invoiceexe.pdf``
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_file_name(filename: str) -> str:
+    """The display name to store for an upload; FieldValueError (code ``file_name``) if unusable.
+
+    A name is shown to people, never used as a path: directory parts a browser or a
+    client sends (``C:\\fakepath\\x.pdf``, ``../../x.pdf``) are dropped, keeping the last
+    part, and surrounding spaces are trimmed. Refused: an empty name, control characters
+    (NUL, tabs, line breaks, text-direction overrides), lone surrogates (not valid
+    Unicode, and PostgreSQL cannot store them) and names over :data:`MAX_NAME_LENGTH`
+    characters.
+    """
+    name = re.split(r"[/\\]", filename)[-1].strip(" ")
+    if _SURROGATE.search(name):
+        raise file_failure("name_encoding", name=_shorten(_SURROGATE.sub("\ufffd", name)))
+    if _CONTROL.search(name):
+        raise file_failure("name_control", name=_shorten(_CONTROL.sub("\ufffd", name)))
+    if name in ("", ".", ".."):
+        raise file_failure("name_empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise file_failure("name_long", length=len(name), limit=MAX_NAME_LENGTH)
+    return name
+
+
+def _shorten(name: str, limit: int = 60) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 FIELD_TYPES: tuple[FieldType, ...] = tuple(_FILE_TYPES.values())

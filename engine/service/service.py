@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from engine.definitions.model import AppDefinition, FormDefinition
-from engine.errors import NotFoundError, RecordError, RecordValidationError, ServiceError
+from engine.errors import NotFoundError
 from engine.service.actor import Actor
 from engine.service.apps import AppUseCases
 from engine.service.context import ServiceContext
-from engine.service.files import store_file
-from engine.service.forms import FormCatalog, FormRuntime
+from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.records import RecordUseCases
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.transactions import Transactions
+from engine.service.uploads import FileUseCases
 from engine.store import publish as publishing
 from engine.store.apps import has_engine_tables
 from engine.store.database import Database
@@ -68,6 +68,7 @@ class Service:
         #: the use cases; the methods below delegate to them
         self.records = RecordUseCases(self._context)
         self.apps = AppUseCases(self._context)
+        self.files = FileUseCases(self._context)
 
     # -- database -----------------------------------------------------------------------
     @property
@@ -222,40 +223,6 @@ class Service:
         """Store an upload for an attachment/image field; returns the metadata its value holds.
 
         ``field_key`` names a field (``quote``) or a sub-table column (``lines.photo``).
+        See :meth:`engine.service.uploads.FileUseCases.save`.
         """
-        if self.files_dir is None:
-            raise ServiceError("this service has no files_dir; pass Service(..., files_dir=...)")
-        with self._context.transactions.read(app_key) as tx:
-            runtime = tx.form(form_key)
-        field = _file_field(runtime, field_key)
-        with self._database.write() as conn:
-            return store_file(
-                conn,
-                self.files_dir,
-                app_key,
-                form_key,
-                field,
-                filename,
-                stream,
-                actor_id=actor.user_id,
-                now=self.clock(),
-                field_path=field_key,
-            )
-
-
-def _file_field(runtime: FormRuntime, field_key: str) -> Any:
-    """The field (``quote``) or sub-table column (``lines.photo``) a file is uploaded for."""
-    head, _, column = field_key.partition(".")
-    try:
-        field = runtime.definition.field(head)
-        if column:
-            if field.type != "subtable":
-                raise KeyError(field_key)
-            field = field.field(column)
-    except KeyError:
-        raise NotFoundError(f"{runtime.app}.{runtime.key} has no field {field_key!r}") from None
-    if field.type not in ("attachment", "image"):
-        raise RecordValidationError(
-            [RecordError(field_key, f"{field_key} is a {field.type} field, not a file field")]
-        )
-    return field
+        return self.files.save(actor, app_key, form_key, field_key, filename, stream)

@@ -194,7 +194,14 @@ def _attach_files(
         return {}
     runtime = ctx.runtime
     return attach_files(
-        ctx.tx.conn, runtime.app, runtime.key, runtime.file_fields, values, existing, record_id
+        ctx.tx.conn,
+        runtime.app,
+        runtime.key,
+        runtime.file_fields,
+        values,
+        existing,
+        record_id,
+        locale=ctx.actor.locale,
     )
 
 
