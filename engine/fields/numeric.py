@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, ClassVar
 
 from engine.definitions.model import FieldDefinition
@@ -30,7 +30,11 @@ from engine.fields.common import (
     normalize_text,
     option_decimal,
     parse_decimal,
+    quantum,
 )
+
+#: enough digits for any stored value (NUMERIC(18 + 8, 8) at most) to be re-read exactly
+_STORED = Context(prec=60)
 
 CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "GBP": "£", "JPY": "JP¥"}
 #: currency signs a person may type around an amount (full-width ￥ is normalised to ¥)
@@ -114,8 +118,11 @@ class DecimalFieldType(FieldType):
         return {}
 
     def _exact(self, field: FieldDefinition, value: Decimal) -> Any:
+        # Stored values are read back as they are, without the input limits: a value
+        # written under an older, wider limit must still read (editing it re-checks it).
         places = self.places(field)
-        return self._fitted_value(places, fit_places(value, places))
+        stored = value.quantize(quantum(places), context=_STORED)
+        return self._fitted_value(places, stored if stored else stored.copy_abs())
 
     def value_schema(self, field: FieldDefinition) -> dict[str, Any]:
         places = self.places(field)
