@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, InputSource, OptionProblem
-from engine.fields.common import fail, is_blank_input
+from engine.fields.common import check_text, fail, is_blank_input
 
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
@@ -152,13 +152,14 @@ class FileFieldType(FieldType):
                 f"file {item['name']}: size must be a whole number of bytes",
                 f"文件 {item['name']}：size 应为字节数",
             )
-        check_upload(field, str(item["name"]), size)
+        name = check_text(str(item["name"]))
+        check_upload(field, name, size)
         return {
-            "id": str(item["id"]),
-            "name": str(item["name"]),
+            "id": check_text(str(item["id"])),
+            "name": name,
             "size": size,
-            "content_type": item.get("content_type"),
-            "sha256": item.get("sha256"),
+            "content_type": _optional_text(item, "content_type"),
+            "sha256": _optional_text(item, "sha256"),
         }
 
     def _check_count(self, field: FieldDefinition, count: int) -> None:
@@ -173,6 +174,15 @@ class FileFieldType(FieldType):
 
     def display(self, field: FieldDefinition, value: Any, locale: str = "zh-CN") -> str:
         return ", ".join(f["name"] for f in value) if value else ""
+
+
+def _optional_text(item: Mapping[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise fail(f"file {key} must be text", f"文件 {key} 应为文本")
+    return check_text(value)
 
 
 class AttachmentType(FileFieldType):
