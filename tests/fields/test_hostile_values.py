@@ -188,3 +188,16 @@ def test_formula_results_round_into_the_limit_or_fail_clearly():
         convert(field, Decimal("9999999999999999.995"))  # rounds up to 17 digits
     assert caught.value.code == "too_large"
     assert str(convert(field, Decimal("-0.004"))) == "0.00"
+
+
+def test_compiled_formula_results_fail_the_same_way():
+    from engine.fields.formula import result_converter
+
+    convert = result_converter(build_field("formula", expr="a", result="money"))
+    with pytest.raises(FieldValueError) as caught:
+        convert(Decimal("1E+30"))
+    assert caught.value.code == "too_large"
+    with pytest.raises(FieldValueError) as nan:
+        convert(Decimal("NaN"))
+    assert nan.value.code == "type"
+    assert str(convert(Decimal("-0.001"))) == "0.00"

@@ -24,6 +24,7 @@ from engine.store.exact_decimals import (
     minor_units,
     upgrade_sqlite_decimal_columns,
 )
+from engine.store.query import QueryError
 from engine.store.types import ExactDecimal
 
 from ..fields.conftest import build_field
@@ -299,3 +300,35 @@ def test_exact_decimal_refuses_what_it_cannot_hold_on_sqlite():
     for bad in (Decimal("0.001"), Decimal("1E+30"), Decimal("NaN"), "abc"):
         with pytest.raises(ValueError):
             process(bad)
+
+
+def test_filters_and_sorts_compare_exact_values(make_service):
+    service = make_service()
+    service.install_app(SYSTEM_ACTOR, load_app_text(DEMO_APP))
+    amounts = ["9999999999999999.99", "100.5", "100.49", "-9999999999999999.99", "0", "12.5"]
+    for text in amounts:
+        service.create_record(ME, "shop", "order", {"total": text})
+
+    def totals(*filters, sort="-total"):
+        page = service.query_records(ME, "shop", "order", filters=list(filters), sort=sort)
+        return [str(r.values["total"]) for r in page.items]
+
+    assert totals(("total", "ge", "100.5")) == ["9999999999999999.99", "100.50"]
+    assert totals(("total", "lt", 0)) == ["-9999999999999999.99"]
+    assert totals(("total", "between", ["100.49", "9999999999999999.99"])) == [
+        "9999999999999999.99",
+        "100.50",
+        "100.49",
+    ]
+    assert totals(("total", "in", ["12.5", "-0.00"])) == ["12.50", "0.00"]
+    assert totals(sort="total") == [
+        "-9999999999999999.99",
+        "0.00",
+        "12.50",
+        "100.49",
+        "100.50",
+        "9999999999999999.99",
+    ]
+    for hostile in ("1e308", 10**30, Decimal("1E+30"), "100.555"):
+        with pytest.raises(QueryError):
+            totals(("total", "ge", hostile))
