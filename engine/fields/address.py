@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, InputSource
-from engine.fields.common import check_text, fail, is_blank_input
+from engine.fields.common import check_text, fail, is_blank_input, shown
 
 PARTS = ("province", "city", "district", "detail")
 PART_LENGTH = {"province": 32, "city": 32, "district": 32, "detail": 255}
@@ -71,7 +71,7 @@ class AddressType(FieldType):
                 "expected an address: {province, city, district, detail} or text",
                 "应为地址：{province, city, district, detail} 或文本",
             )
-        unknown = sorted(set(raw) - set(PARTS))
+        unknown = sorted(map(shown, set(raw) - set(PARTS)))
         if unknown:
             raise fail(
                 f"unknown address part {', '.join(unknown)}: use province, city, district, detail",

@@ -289,6 +289,13 @@ def check_text(text: str) -> str:
     )
 
 
+def shown(value: Any) -> str:
+    """``value`` as text safe to put in a message: escaped when it holds a NUL or a lone
+    surrogate (a message must itself be storable and encodable, as UTF-8 JSON or a log)."""
+    text = str(value)
+    return text if _BAD_TEXT.search(text) is None else ascii(text)[1:-1]
+
+
 def plain_text(raw: Any, source: InputSource) -> str:
     """Input as trimmed text: Excel numbers like 123.0 become "123", not "123.0".
 
@@ -298,6 +305,10 @@ def plain_text(raw: Any, source: InputSource) -> str:
         return check_text(raw).strip()
     if isinstance(raw, bool):
         raise fail("expected text, not true/false", "应为文本，而不是是/否")
+    if (isinstance(raw, float) and not math.isfinite(raw)) or (
+        isinstance(raw, Decimal) and not raw.is_finite()
+    ):
+        raise fail("expected text, not an infinite number or NaN", "应为文本，而不是无穷大或非数字")
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     if isinstance(raw, (int, float, Decimal)):

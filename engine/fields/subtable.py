@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, FieldValueError, InputSource, OptionProblem
-from engine.fields.common import bilingual, fail, is_blank_input
+from engine.fields.common import bilingual, fail, is_blank_input, shown
 from engine.fields.relation import read_record_id
 
 
@@ -122,10 +122,10 @@ class SubtableType(FieldType):
                 )
             unknown = sorted(set(row) - set(children) - {"id"}, key=str)
             if unknown:
-                listed = ", ".join(map(str, unknown))
+                listed = ", ".join(map(shown, unknown))
                 raise _row_error(
                     index,
-                    str(unknown[0]),
+                    shown(unknown[0]),
                     "unknown_field",
                     f"row {index + 1}: unknown column {listed}",
                     f"行：未知的列 {listed}",

@@ -61,6 +61,13 @@ STRUCTURES: list[Any] = [
     [{"id": 1e308, "child": "x"}],
     [{"id": "\x00", "child": "x"}],
     [{"id": 10**30, "child": "x"}],
+    {"\ud800": "x"},
+    {1: "x", "a": "y"},
+    [{1: "x", "a": "y"}],
+    {"province\x00": "x"},
+    [{"\ud800": 1}],
+    [{"child\x00": 1}],
+    [{"id": "a", "name": "a.pdf", "size": 1, "\ud800": 1}],
 ]
 HOSTILE = NUMBERS + TEXTS + STRUCTURES
 
@@ -128,6 +135,8 @@ def test_hostile_input_gives_a_field_error_or_a_clean_value(case, source):
                 assert set(error.translations) >= {"en", "zh-CN"}, (raw, error.message)
                 assert error.in_locale("en") != error.in_locale("zh-CN"), (raw, error.message)
                 assert error.code, raw
+                for text in (error.message, *error.translations.values()):
+                    assert _is_clean(text), (raw, text)  # the message itself can be sent
                 continue
             assert _is_clean(value), (raw, value)
 
