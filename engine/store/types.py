@@ -89,16 +89,19 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
         if value is None:
             return None
-        number = self._decimal(value)
         if dialect.name != "sqlite":
+            number = self._decimal(value)
             return number if number else number.copy_abs()  # no minus zero
-        units = number.scaleb(self.scale, context=_WIDE)
-        if units != units.to_integral_value() or not -INT64_MAX <= units <= INT64_MAX:
-            raise ValueError(
-                f"{value!r} does not fit a decimal column with {self.scale} places "
-                f"stored as 64-bit minor units"
-            )
-        return int(units)
+        # a finite Decimal (the common case: a record write binds several) skips the checks
+        fine = type(value) is Decimal and value.is_finite()
+        units = (value if fine else self._decimal(value)).scaleb(self.scale, _WIDE)
+        whole = int(units)
+        if whole == units and -INT64_MAX <= whole <= INT64_MAX:
+            return whole
+        raise ValueError(
+            f"{value!r} does not fit a decimal column with {self.scale} places "
+            f"stored as 64-bit minor units"
+        )
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
         if value is None:
