@@ -5,6 +5,8 @@
 * ``percent``: the fraction as a Decimal (0.0250 is 2.5%), typed as ``2.5%`` on the web.
 
 Input with more decimal places than the field keeps is an error, not silently rounded.
+A value has at most 18 digits in all (``MAX_DIGITS``: money up to 9999999999999999.99),
+what both databases store exactly; more is ``too_large``. Minus zero becomes zero.
 In JSON, decimals travel as strings ("1234.50") so no client float can change them;
 numbers are accepted on input.
 """
