@@ -194,7 +194,8 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
     zero (-0.001 rounded) comes back as zero.
     """
     check_magnitude(value, places)
-    rounded = value.quantize(quantum(places), rounding=ROUND_HALF_UP)
+    # the wide context: the caller's precision must not turn a fitting result into a signal
+    rounded = value.quantize(quantum(places), rounding=ROUND_HALF_UP, context=_WIDE)
     return rounded if rounded else rounded.copy_abs()
 
 
@@ -210,9 +211,9 @@ def check_magnitude(value: Decimal, places: int = 0) -> Decimal:
             return value
     except (InvalidOperation, TypeError):
         pass  # NaN (comparisons signal) and non-Decimals
-    if not isinstance(value, Decimal):
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise fail("expected a number", "应为数字")
-    if not value.is_finite():
+    if isinstance(value, Decimal) and not value.is_finite():
         raise fail("expected a finite number", "应为有限的数字")
     raise _too_large(places)
 
