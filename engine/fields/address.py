@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, InputSource
-from engine.fields.common import fail, is_blank_input
+from engine.fields.common import check_text, fail, is_blank_input, shown
 
 PARTS = ("province", "city", "district", "detail")
 PART_LENGTH = {"province": 32, "city": 32, "district": 32, "detail": 255}
@@ -23,7 +23,7 @@ def _trimmed(value: Any, part: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise fail(f"address {part}: expected text", f"地址{part}：应为文本")
-    text = " ".join(value.split())
+    text = " ".join(check_text(value).split())
     if len(text) > PART_LENGTH[part]:
         raise fail(
             f"address {part}: at most {PART_LENGTH[part]} characters",
@@ -62,7 +62,7 @@ class AddressType(FieldType):
         if is_blank_input(raw):
             return None
         if isinstance(raw, str):
-            words = raw.split()  # str.split also splits on the full-width space
+            words = check_text(raw).split()  # str.split also splits on the full-width space
             raw = dict(zip(PARTS[:3], words[:3], strict=False))
             if len(words) > 3:
                 raw["detail"] = " ".join(words[3:])
@@ -71,7 +71,7 @@ class AddressType(FieldType):
                 "expected an address: {province, city, district, detail} or text",
                 "应为地址：{province, city, district, detail} 或文本",
             )
-        unknown = sorted(set(raw) - set(PARTS))
+        unknown = sorted(map(shown, set(raw) - set(PARTS)))
         if unknown:
             raise fail(
                 f"unknown address part {', '.join(unknown)}: use province, city, district, detail",

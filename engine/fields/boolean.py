@@ -34,7 +34,9 @@ class BooleanType(FieldType):
             return raw
         if is_blank_input(raw):
             return None
-        if isinstance(raw, (int, float, Decimal)) and raw in (0, 1):
+        if isinstance(raw, Decimal) and not raw.is_finite():
+            pass  # NaN would signal in the comparison below; refused as any other word
+        elif isinstance(raw, (int, float, Decimal)) and raw in (0, 1):
             return bool(raw)
         if isinstance(raw, str):
             word = normalize_text(raw).lower()

@@ -17,8 +17,16 @@ from typing import Any
 from engine.definitions.model import I18nText
 from engine.fields.base import FieldValueError, InputSource
 
-#: integer digits any numeric column holds (fits a 64-bit integer and NUMERIC(18 + p, p))
+#: significant digits (integer digits + decimal places) every stored number keeps exactly
+#: on both databases: SQLite stores decimals as integer minor units in a 64-bit integer,
+#: which holds any 18-digit number (2**63 - 1 is 9223372036854775807, 19 digits)
+MAX_DIGITS = 18
+#: integer digits of the declared column, NUMERIC(18 + p, p) on PostgreSQL. Wider than
+#: what a field accepts (``MAX_DIGITS - p`` integer digits); kept so that the recorded
+#: column specs of existing tables still match and publishing sees no storage change.
 MAX_INTEGER_DIGITS = 18
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 #: characters NFKC leaves alone but people type for a minus sign
@@ -105,8 +113,30 @@ def quantum(places: int) -> Decimal:
 
 #: the steps of the places numeric fields use, built once (every decimal input needs one)
 _QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(12))
-#: |value| below this rounds half up to at most MAX_INTEGER_DIGITS integer digits
-_MAGNITUDE_BOUND = Decimal(10) ** MAX_INTEGER_DIGITS - Decimal("0.5")
+
+
+#: a context wide enough for the limits themselves, whatever the caller's context is
+_WIDE = Context(prec=60)
+
+
+def integer_digits(places: int) -> int:
+    """Digits before the point a value with ``places`` decimals may have (18 - places)."""
+    return max(MAX_DIGITS - places, 0)
+
+
+def largest(places: int) -> Decimal:
+    """The largest value a field with ``places`` decimals accepts (money: 9999999999999999.99)."""
+    top = _WIDE.subtract(_WIDE.power(10, integer_digits(places)), quantum(places))
+    return top.quantize(quantum(places), context=_WIDE)
+
+
+def _magnitude_bound(places: int) -> Decimal:
+    # |value| below this rounds half up (to ``places``) to at most integer_digits(places)
+    # integer digits; an exact input with ``places`` decimals is below it iff it fits
+    return _WIDE.subtract(_WIDE.power(10, integer_digits(places)), Decimal(5).scaleb(-places - 1))
+
+
+_BOUNDS = tuple(_magnitude_bound(places) for places in range(12))
 
 
 def fit_places(value: Decimal, places: int, *, shown_places: int | None = None) -> Decimal:
@@ -115,17 +145,25 @@ def fit_places(value: Decimal, places: int, *, shown_places: int | None = None) 
     Input is never rounded silently: a person typing 1.005 into a money field has made
     a mistake worth showing. ``shown_places`` is what the message names (a percent
     field stores 4 places of the fraction but people count 2 places of the percent).
+    A value with more than ``MAX_DIGITS`` digits in all is ``too_large`` (checked first:
+    1E+30 cannot even be quantized), and minus zero comes back as zero.
     """
+    check_magnitude(value, places)
     # Fast path: one quantize that traps Inexact both checks "no significant places are
     # lost" and fits the value (the normalize + as_tuple of decimal_places cost as much
-    # again). Any signal (extra places, a value too large for the context) falls through
-    # to the original steps, which give the same result and the same errors.
+    # again). Any signal falls through to the original steps, which give the same
+    # result and the same errors.
     with contextlib.suppress(Inexact, InvalidOperation, TypeError, AttributeError):
-        return check_magnitude(value.quantize(quantum(places), context=_exact_context()))
+        fitted = value.quantize(quantum(places), context=_exact_context())
+        return fitted if fitted else fitted.copy_abs()
     if decimal_places(value) > places:
         n = places if shown_places is None else shown_places
         raise fail(f"at most {n} decimal places", f"最多 {n} 位小数", "decimals")
-    return check_magnitude(value.quantize(quantum(places)))
+    try:
+        fitted = value.quantize(quantum(places))
+    except InvalidOperation as exc:  # a caller's context with fewer digits than the value
+        raise _too_large(places) from exc
+    return fitted if fitted else fitted.copy_abs()
 
 
 #: (prec, Emin, Emax) of the caller's context -> the same limits, trapping Inexact too
@@ -150,30 +188,43 @@ def _exact_context() -> Context:
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:
-    """Round a computed result to ``places`` decimals, half away from zero."""
-    return check_magnitude(value.quantize(quantum(places), rounding=ROUND_HALF_UP))
+    """Round a computed result to ``places`` decimals, half away from zero.
+
+    A result that does not fit a field with ``places`` decimals is ``too_large``; minus
+    zero (-0.001 rounded) comes back as zero.
+    """
+    check_magnitude(value, places)
+    # the wide context: the caller's precision must not turn a fitting result into a signal
+    rounded = value.quantize(quantum(places), rounding=ROUND_HALF_UP, context=_WIDE)
+    return rounded if rounded else rounded.copy_abs()
 
 
-def check_magnitude(value: Decimal) -> Decimal:
-    """Reject numbers with more integer digits than a column can hold."""
-    # Fast path: a plain comparison with the bound replaces rounding to an integer and
-    # counting the digits of its text; values at or past it take the original steps.
+def check_magnitude(value: Decimal, places: int = 0) -> Decimal:
+    """Reject numbers that do not fit a field with ``places`` decimals.
+
+    Such a field keeps at most ``MAX_DIGITS`` digits in all, ``integer_digits(places)``
+    before the point; NaN and infinities are refused as not finite.
+    """
+    bound = _BOUNDS[places] if 0 <= places < len(_BOUNDS) else _magnitude_bound(places)
     try:
-        if -_MAGNITUDE_BOUND < value < _MAGNITUDE_BOUND:
+        if -bound < value < bound:
             return value
     except (InvalidOperation, TypeError):
-        pass  # NaN (comparisons signal) and non-Decimals: the original steps decide
-    try:
-        integer_digits = len(str(abs(value).to_integral_value(rounding=ROUND_HALF_UP)))
-    except InvalidOperation as exc:
-        raise fail("the number is too large", "数字太大", "max") from exc
-    if integer_digits > MAX_INTEGER_DIGITS:
-        raise fail(
-            f"the number is too large (at most {MAX_INTEGER_DIGITS} digits before the point)",
-            f"数字太大（整数部分最多 {MAX_INTEGER_DIGITS} 位）",
-            "max",
-        )
-    return value
+        pass  # NaN (comparisons signal) and non-Decimals
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise fail("expected a number", "应为数字")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise fail("expected a finite number", "应为有限的数字")
+    raise _too_large(places)
+
+
+def _too_large(places: int) -> FieldValueError:
+    digits, top = integer_digits(places), largest(places)
+    return fail(
+        f"the number is too large: at most {digits} digits before the point (largest {top})",
+        f"数字太大：整数部分最多 {digits} 位（最大 {top}）",
+        "too_large",
+    )
 
 
 def option_decimal(value: Any) -> Decimal | None:
@@ -216,12 +267,49 @@ def check_range(value: Decimal, minimum: Any, maximum: Any, shown: str | None = 
         raise fail(f"must be at most {shown or high}", f"不能大于 {shown or high}", "max")
 
 
+def check_text(text: str) -> str:
+    """``text`` unchanged, or ``invalid_text`` when no database can store it as given.
+
+    A NUL character is refused by PostgreSQL (and silently kept by SQLite); a lone
+    surrogate (half of a UTF-16 pair, "\\ud800") cannot be encoded as UTF-8 at all.
+    """
+    found = _BAD_TEXT.search(text)
+    if found is None:
+        return text
+    if found.group() == "\x00":
+        raise fail(
+            "the text contains a NUL character (\\x00); remove it",
+            "文本包含空字符（\\x00），请删除",
+            "invalid_text",
+        )
+    code = f"U+{ord(found.group()):04X}"
+    raise fail(
+        f"the text contains an invalid character ({code}, half of a surrogate pair); retype it",
+        f"文本包含无效字符（{code}，不完整的代理对），请重新输入",
+        "invalid_text",
+    )
+
+
+def shown(value: Any) -> str:
+    """``value`` as text safe to put in a message: escaped when it holds a NUL or a lone
+    surrogate (a message must itself be storable and encodable, as UTF-8 JSON or a log)."""
+    text = str(value)
+    return text if _BAD_TEXT.search(text) is None else ascii(text)[1:-1]
+
+
 def plain_text(raw: Any, source: InputSource) -> str:
-    """Input as trimmed text: Excel numbers like 123.0 become "123", not "123.0"."""
+    """Input as trimmed text: Excel numbers like 123.0 become "123", not "123.0".
+
+    Text no database can store (a NUL, a lone surrogate) is ``invalid_text``.
+    """
     if isinstance(raw, str):
-        return raw.strip()
+        return check_text(raw).strip()
     if isinstance(raw, bool):
         raise fail("expected text, not true/false", "应为文本，而不是是/否")
+    if (isinstance(raw, float) and not math.isfinite(raw)) or (
+        isinstance(raw, Decimal) and not raw.is_finite()
+    ):
+        raise fail("expected text, not an infinite number or NaN", "应为文本，而不是无穷大或非数字")
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     if isinstance(raw, (int, float, Decimal)):

@@ -12,6 +12,10 @@ from engine.fields.common import fail, is_blank_input, normalize_text, plain_tex
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
 MOBILE_MESSAGE = "手机号应为 11 位数字，以 1 开头 / mobile numbers have 11 digits starting with 1"
+MOBILE_TRANSLATIONS = {
+    "en": "mobile numbers have 11 digits starting with 1",
+    "zh-CN": "手机号应为 11 位数字，以 1 开头",
+}
 
 #: deliberately simple: one @, a dotted domain of letters, digits and hyphens
 _EMAIL = re.compile(
@@ -38,7 +42,7 @@ class PhoneType(FieldType):
         elif digits.startswith("86") and len(digits) == 13:
             digits = digits[2:]
         if not _MOBILE.fullmatch(digits):
-            raise FieldValueError(MOBILE_MESSAGE, "pattern")
+            raise FieldValueError(MOBILE_MESSAGE, "pattern", MOBILE_TRANSLATIONS)
         return digits
 
 

@@ -51,6 +51,10 @@ FILE_MESSAGES = MappingProxyType(
                 "shorten it and upload again",
             ),
         ),
+        "item_text": (
+            "type",
+            I18nText("文件的 {part} 应为文本", "The file's {part} must be text"),
+        ),
         # -- the file's type --------------------------------------------------------------
         "type_extension": (
             "file_type",

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, InputSource, OptionProblem
-from engine.fields.common import is_blank_input
+from engine.fields.common import check_text, is_blank_input
 from engine.fields.file_messages import file_failure
 from engine.fields.file_signatures import detect_type
 
@@ -143,16 +143,17 @@ class FileFieldType(FieldType):
     def _read_meta(self, field: FieldDefinition, item: Any) -> dict[str, Any]:
         if not isinstance(item, Mapping) or not item.get("id") or not item.get("name"):
             raise file_failure("item_shape")
+        name = check_text(str(item["name"]))
         size = item.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise file_failure("item_size", name=item["name"])
-        check_upload(field, str(item["name"]), size)
+            raise file_failure("item_size", name=name)
+        check_upload(field, name, size)
         return {
-            "id": str(item["id"]),
-            "name": str(item["name"]),
+            "id": check_text(str(item["id"])),
+            "name": name,
             "size": size,
-            "content_type": item.get("content_type"),
-            "sha256": item.get("sha256"),
+            "content_type": _optional_text(item, "content_type"),
+            "sha256": _optional_text(item, "sha256"),
         }
 
     def _check_count(self, field: FieldDefinition, count: int) -> None:
@@ -167,6 +168,15 @@ class FileFieldType(FieldType):
 
     def display(self, field: FieldDefinition, value: Any, locale: str = "zh-CN") -> str:
         return ", ".join(f["name"] for f in value) if value else ""
+
+
+def _optional_text(item: Mapping[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise file_failure("item_text", part=key)
+    return check_text(value)
 
 
 class AttachmentType(FileFieldType):

@@ -5,6 +5,8 @@
 * ``percent``: the fraction as a Decimal (0.0250 is 2.5%), typed as ``2.5%`` on the web.
 
 Input with more decimal places than the field keeps is an error, not silently rounded.
+A value has at most 18 digits in all (``MAX_DIGITS``: money up to 9999999999999999.99),
+what both databases store exactly; more is ``too_large``. Minus zero becomes zero.
 In JSON, decimals travel as strings ("1234.50") so no client float can change them;
 numbers are accepted on input.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, ClassVar
 
 from engine.definitions.model import FieldDefinition
@@ -30,7 +32,11 @@ from engine.fields.common import (
     normalize_text,
     option_decimal,
     parse_decimal,
+    quantum,
 )
+
+#: enough digits for any stored value (NUMERIC(18 + 8, 8) at most) to be re-read exactly
+_STORED = Context(prec=60)
 
 CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "GBP": "£", "JPY": "JP¥"}
 #: currency signs a person may type around an amount (full-width ￥ is normalised to ¥)
@@ -114,8 +120,11 @@ class DecimalFieldType(FieldType):
         return {}
 
     def _exact(self, field: FieldDefinition, value: Decimal) -> Any:
+        # Stored values are read back as they are, without the input limits: a value
+        # written under an older, wider limit must still read (editing it re-checks it).
         places = self.places(field)
-        return self._fitted_value(places, fit_places(value, places))
+        stored = value.quantize(quantum(places), context=_STORED)
+        return self._fitted_value(places, stored if stored else stored.copy_abs())
 
     def value_schema(self, field: FieldDefinition) -> dict[str, Any]:
         places = self.places(field)

@@ -9,6 +9,7 @@ forms and fields exist is checked by the definitions loader, which sees every fo
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -16,21 +17,35 @@ from typing import Any
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, InputSource, OptionProblem
-from engine.fields.common import fail, is_blank_input, normalize_text
+from engine.fields.common import check_text, fail, is_blank_input, normalize_text
 from engine.fields.people import coerce_id_list
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+#: the largest id a 64-bit integer column holds
+MAX_RECORD_ID = 2**63 - 1
 
 
 def read_record_id(raw: Any, source: InputSource) -> int:
     """A record id: a positive integer, or text of one ("12", "#12")."""
     if isinstance(raw, bool):
         raise fail("expected a record id, not true/false", "应为记录编号，而不是是/否")
-    if isinstance(raw, (float, Decimal)) and raw == int(raw):
-        raw = int(raw)
+    if isinstance(raw, (float, Decimal)):
+        finite = raw.is_finite() if isinstance(raw, Decimal) else math.isfinite(raw)
+        if not finite:
+            raise fail("expected a record id (a whole number)", "应为记录编号（整数）")
+        if raw == int(raw):
+            raw = int(raw)
     if isinstance(raw, str):
-        text = normalize_text(raw).lstrip("#")
-        raw = int(text) if text.isdigit() else raw
+        text = normalize_text(check_text(raw)).lstrip("#")
+        raw = int(text) if text.isascii() and text.isdigit() else raw
+    if isinstance(raw, int) and raw > MAX_RECORD_ID:
+        raise fail(
+            f"no record has an id this large (at most {MAX_RECORD_ID})",
+            f"记录编号太大（最大 {MAX_RECORD_ID}）",
+            "too_large",
+        )
     if isinstance(raw, int) and raw > 0:
         return raw
     raise fail(

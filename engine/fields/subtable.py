@@ -12,7 +12,8 @@ from typing import Any
 
 from engine.definitions.model import FieldDefinition
 from engine.fields.base import ColumnSpec, FieldType, FieldValueError, InputSource, OptionProblem
-from engine.fields.common import fail, is_blank_input
+from engine.fields.common import bilingual, fail, is_blank_input, shown
+from engine.fields.relation import read_record_id
 
 
 class RowValueError(FieldValueError):
@@ -29,6 +30,12 @@ class RowValueError(FieldValueError):
         super().__init__(message, code, translations)
         self.row = row
         self.column = column
+
+
+def _row_error(index: int, column: str | None, code: str, en: str, zh: str) -> RowValueError:
+    """A row-level error in both languages (``zh`` is prefixed with the row number)."""
+    zh = f"第 {index + 1} {zh}"
+    return RowValueError(bilingual(en, zh), code, index, column, {"en": en, "zh-CN": zh})
 
 
 def _child_type(child: FieldDefinition) -> FieldType:
@@ -110,19 +117,18 @@ class SubtableType(FieldType):
         out = []
         for index, row in enumerate(rows):
             if not isinstance(row, Mapping):
-                raise RowValueError(
-                    f"row {index + 1}: expected an object / 第 {index + 1} 行应为对象",
-                    "type",
-                    index,
-                    None,
+                raise _row_error(
+                    index, None, "type", f"row {index + 1}: expected an object", "行应为对象"
                 )
-            unknown = sorted(set(row) - set(children) - {"id"})
+            unknown = sorted(set(row) - set(children) - {"id"}, key=str)
             if unknown:
-                raise RowValueError(
-                    f"row {index + 1}: unknown column {', '.join(unknown)} / 第 {index + 1} 行：未知的列",
-                    "unknown_field",
+                listed = ", ".join(map(shown, unknown))
+                raise _row_error(
                     index,
-                    unknown[0],
+                    shown(unknown[0]),
+                    "unknown_field",
+                    f"row {index + 1}: unknown column {listed}",
+                    f"行：未知的列 {listed}",
                 )
             out.append(self._coerce_row(children, row, index, source))
         self.check_row_count(field, len(out))
@@ -137,7 +143,16 @@ class SubtableType(FieldType):
     ) -> dict[str, Any]:
         values: dict[str, Any] = {}
         if row.get("id") is not None:
-            values["id"] = row["id"]
+            try:  # an existing row's id: the store matches it against the child table
+                values["id"] = read_record_id(row["id"], source)
+            except FieldValueError as exc:
+                raise RowValueError(
+                    f"row {index + 1}, id: {exc.message}",
+                    exc.code,
+                    index,
+                    "id",
+                    {loc: f"{index + 1}: {text}" for loc, text in exc.translations.items()},
+                ) from exc
         for key, child in children.items():
             try:
                 values[key] = _child_type(child).coerce(child, row.get(key), source)

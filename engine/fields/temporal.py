@@ -80,7 +80,7 @@ def option_date(value: Any) -> date | None:
 
 
 def _from_excel_serial(raw: int | float) -> datetime:
-    if raw < 0 or raw > 2958465:  # 9999-12-31
+    if not 0 <= raw <= 2958465:  # 9999-12-31; NaN fails the comparison too
         raise fail(f"{raw} is not an Excel date", f"{raw} 不是 Excel 日期")
     return datetime.combine(EXCEL_EPOCH, time()) + timedelta(days=raw)
 

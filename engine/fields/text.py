@@ -85,7 +85,7 @@ class TextType(FieldType):
                 text = localized(custom, "zh-CN")
                 english = localized(custom, "en")
                 message = text if text == english else bilingual_message(english, text)
-                raise FieldValueError(message, "pattern")
+                raise FieldValueError(message, "pattern", {"en": english, "zh-CN": text})
             raise fail(
                 f"does not match the expected format {pattern}",
                 f"格式不正确，应符合 {pattern}",

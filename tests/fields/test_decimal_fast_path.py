@@ -10,7 +10,7 @@ import pytest
 
 from engine.fields.base import FieldValueError
 from engine.fields.common import (
-    MAX_INTEGER_DIGITS,
+    MAX_DIGITS,
     check_magnitude,
     decimal_places,
     fit_places,
@@ -19,20 +19,27 @@ from engine.fields.common import (
 )
 
 
-def slow_check_magnitude(value: Decimal) -> Decimal:
-    try:
-        digits = len(str(abs(value).to_integral_value(rounding=ROUND_HALF_UP)))
-    except InvalidOperation as exc:
-        raise FieldValueError("too large", "max") from exc
-    if digits > MAX_INTEGER_DIGITS:
-        raise FieldValueError("too large", "max")
+def slow_check_magnitude(value: Decimal, places: int = 0) -> Decimal:
+    """Round half up to ``places`` in a wide context and count the integer digits."""
+    if not value.is_finite():
+        raise FieldValueError("not finite", "type")
+    wide = decimal.Context(prec=100)
+    rounded = abs(value).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP, context=wide)
+    digits = len(str(rounded.to_integral_value(rounding="ROUND_DOWN", context=wide)))
+    if rounded >= 1 and digits > MAX_DIGITS - places:
+        raise FieldValueError("too large", "too_large")
     return value
 
 
 def slow_fit_places(value: Decimal, places: int) -> Decimal:
+    slow_check_magnitude(value, places)
     if decimal_places(value) > places:
         raise FieldValueError("places", "decimals")
-    return slow_check_magnitude(value.quantize(Decimal(1).scaleb(-places)))
+    try:
+        fitted = value.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation as exc:
+        raise FieldValueError("too large", "too_large") from exc
+    return abs(fitted) if fitted == 0 else fitted
 
 
 def outcome(function, *args):
@@ -59,6 +66,12 @@ VALUES = [
     "1E+3",
     "1E-9",
     "999999999999999999",
+    "9999999999999999.99",
+    "10000000000000000",
+    "9999999999999999.995",
+    "99999999999999.9999",
+    "9999999999.99999999",
+    "-9999999999999999.99",
     "999999999999999999.49",
     "999999999999999999.5",
     "-999999999999999999.5",
@@ -79,11 +92,9 @@ def test_fit_places_matches_the_step_by_step_checks(text, places):
 @pytest.mark.parametrize("text", [*VALUES, "NaN", "Infinity", "-Infinity"])
 def test_check_magnitude_matches_counting_digits(text):
     value = Decimal(text)
-    fast, slow = outcome(check_magnitude, value), outcome(slow_check_magnitude, value)
-    if text == "NaN":  # NaN != NaN: compare the text only
-        assert fast[0] == slow[0] and fast[-1] == slow[-1]
-    else:
-        assert fast == slow
+    for places in (0, 2, 4, 8):
+        fast = outcome(check_magnitude, value, places)
+        assert fast == outcome(slow_check_magnitude, value, places)
 
 
 def test_fit_places_follows_the_callers_decimal_context():
@@ -100,6 +111,29 @@ def test_fit_places_follows_the_callers_decimal_context():
 def test_fit_places_names_the_shown_places():
     with pytest.raises(FieldValueError, match="at most 2 decimal places"):
         fit_places(Decimal("0.00001"), 4, shown_places=2)
+
+
+@pytest.mark.parametrize(
+    ("places", "top"),
+    [(0, "999999999999999999"), (2, "9999999999999999.99"), (8, "9999999999.99999999")],
+)
+def test_the_largest_accepted_value_has_18_digits(places, top):
+    assert fit_places(Decimal(top), places) == Decimal(top)
+    assert fit_places(-Decimal(top), places) == -Decimal(top)
+    step = Decimal(1).scaleb(-places)
+    with pytest.raises(FieldValueError) as caught:
+        fit_places(Decimal(top) + step, places)
+    assert caught.value.code == "too_large"
+    assert caught.value.translations == {
+        "en": f"the number is too large: at most {18 - places} digits before the point "
+        f"(largest {top})",
+        "zh-CN": f"数字太大：整数部分最多 {18 - places} 位（最大 {top}）",
+    }
+
+
+def test_minus_zero_is_zero():
+    for text in ("-0", "-0.00", "-0E-5"):
+        assert str(fit_places(Decimal(text), 2)) == "0.00"
 
 
 def test_quantum_is_the_step_for_any_places():

@@ -87,7 +87,38 @@ def test_min_and_max_bound_the_value(make_field):
 def test_huge_numbers_are_refused_before_they_reach_a_column(make_field):
     with pytest.raises(FieldValueError) as caught:
         number.coerce(make_field("number"), "1" * 19)
-    assert caught.value.code == "max"
+    assert caught.value.code == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "top"),
+    [
+        ("number", {}, 999999999999999999),
+        ("number", {"precision": 3}, Decimal("999999999999999.999")),
+        ("money", {}, Decimal("9999999999999999.99")),
+        ("percent", {}, Decimal("99999999999999.9999")),
+        ("percent", {"precision": 8}, Decimal("9999999999.99999999")),
+    ],
+)
+def test_numbers_hold_18_digits_in_all(make_field, kind, options, top):
+    field = make_field(kind, **options)
+    field_type = get(kind)
+    assert field_type.coerce(field, str(top)) == top
+    assert field_type.coerce(field, str(-top)) == -top
+    step = Decimal(1).scaleb(-field_type.places(field))
+    for bad in (top + step, -top - step, 1e308, Decimal("1E+30"), 10**40, "9" * 29):
+        with pytest.raises(FieldValueError) as caught:
+            field_type.coerce(field, bad)
+        assert caught.value.code == "too_large", bad
+        assert str(top if isinstance(top, int) else top) in caught.value.in_locale("en")
+
+
+def test_minus_zero_is_zero(make_field):
+    assert str(money.coerce(make_field("money"), "-0.00")) == "0.00"
+    assert money.to_json(make_field("money"), money.coerce(make_field("money"), "-0")) == "0.00"
+    assert money.display(make_field("money"), money.coerce(make_field("money"), -0.0)) == "¥0.00"
+    assert number.coerce(make_field("number"), "-0") == 0
+    assert str(number.coerce(make_field("number", precision=2), Decimal("-0E-7"))) == "0.00"
 
 
 def test_number_columns_follow_precision(make_field):

@@ -71,7 +71,7 @@ CASES = [
     ("text", {}, _LINE, True),
     ("textarea", {}, st.lists(_LINE, min_size=1, max_size=3).map("\n".join), True),
     ("number", {}, st.integers(min_value=-(10**17), max_value=10**17), True),
-    ("number", {"precision": 3}, _decimals(3), True),
+    ("number", {"precision": 3}, _decimals(3, 10**15 - 1), True),
     ("money", {}, _decimals(2), True),
     ("percent", {}, _decimals(4, 10**6), True),
     ("date", {}, st.dates(), True),
@@ -150,7 +150,12 @@ def test_values_survive_storage_json_and_display(
 
 
 @settings(max_examples=100, deadline=None)
-@given(html=st.text(max_size=200))
+@given(
+    html=st.text(  # NULs and lone surrogates are refused (tests/fields/test_hostile_values.py)
+        alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+        max_size=200,
+    )
+)
 def test_sanitising_richtext_twice_changes_nothing(html):
     field = build_field("richtext")
     once = get("richtext").coerce(field, html)
