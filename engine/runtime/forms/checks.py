@@ -53,6 +53,7 @@ def _check_rows(sub: Submission, plan: FieldPlan) -> None:
     if not columns:
         return
     for index, row in enumerate(rows):
+        sub.check_deadline(index)
         for column in columns:
             if not sub.is_visible(column, row, index):
                 continue
@@ -68,7 +69,7 @@ def _check_rows(sub: Submission, plan: FieldPlan) -> None:
 def check_validations(sub: Submission) -> None:
     """Evaluate each form validation; a false result reports its message."""
     for plan in sub.plan.validations:
-        if plan.inputs & (sub.errored_heads | sub.tainted):
+        if sub.reads_error(plan.inputs):
             continue
         target = plan.validation.field
         try:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from engine.errors import RecordValidationError
+from engine.errors import RecordError, RecordValidationError
 from engine.runtime.forms.checks import check_required, check_validations
 from engine.runtime.forms.compiler import RECORD_NAMES
 from engine.runtime.forms.computing import compute_formulas
@@ -16,7 +16,8 @@ from engine.runtime.forms.filling import apply_defaults, fill_relations, ignore_
 from engine.runtime.forms.intake import take_input
 from engine.runtime.forms.options import check_option_sources
 from engine.runtime.forms.plan import FieldPlan, FormPlan
-from engine.runtime.forms.submission import Submission
+from engine.runtime.forms.messages import message
+from engine.runtime.forms.submission import OutOfTime, Submission
 from engine.runtime.forms.title import display, display_context
 
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -31,6 +32,10 @@ PREPARE_STEPS = (
     check_required,
     check_validations,
 )
+
+
+def _budget_error(sub: Submission) -> RecordError:
+    return RecordError(None, message("budget", sub.locale), "budget")
 
 
 def _no_records(form_key: str, record_id: int) -> None:
@@ -63,9 +68,15 @@ class CompiledForm:
                 f"prepare() expects a mapping of field key -> value, got {type(raw).__name__}"
             )
         sub = Submission(self.plan, env, existing, source, RECORD_NAMES)
-        take_input(sub, raw)
-        for step in PREPARE_STEPS:
-            step(sub)
+        try:
+            sub.check_deadline()
+            take_input(sub, raw)
+            for step in PREPARE_STEPS:
+                sub.check_deadline()
+                step(sub)
+        except OutOfTime:
+            # The errors found so far may be a fraction of them: report only the budget.
+            raise RecordValidationError([_budget_error(sub)]) from None
         if sub.errors:
             raise RecordValidationError(sub.errors)
         return sub.values
