@@ -16,7 +16,7 @@ from engine.fields.common import fail, is_blank_input
 
 
 class RowValueError(FieldValueError):
-    """A cell of a sub-table row that does not fit: ``row`` is zero-based, ``column`` a key."""
+    """A cell of a sub-table row that does not fit: ``row`` counts from 1, ``column`` is a key."""
 
     def __init__(
         self,
@@ -113,7 +113,7 @@ class SubtableType(FieldType):
                 raise RowValueError(
                     f"row {index + 1}: expected an object / 第 {index + 1} 行应为对象",
                     "type",
-                    index,
+                    index + 1,
                     None,
                 )
             unknown = sorted(set(row) - set(children) - {"id"})
@@ -121,7 +121,7 @@ class SubtableType(FieldType):
                 raise RowValueError(
                     f"row {index + 1}: unknown column {', '.join(unknown)} / 第 {index + 1} 行：未知的列",
                     "unknown_field",
-                    index,
+                    index + 1,
                     unknown[0],
                 )
             out.append(self._coerce_row(children, row, index, source))
@@ -145,9 +145,16 @@ class SubtableType(FieldType):
                 raise RowValueError(
                     f"row {index + 1}, {key}: {exc.message}",
                     exc.code,
-                    index,
+                    index + 1,
                     key,
-                    {loc: f"{index + 1}: {text}" for loc, text in exc.translations.items()},
+                    {
+                        loc: (
+                            f"第 {index + 1} 行：{text}"
+                            if loc == "zh-CN"
+                            else f"Row {index + 1}: {text}"
+                        )
+                        for loc, text in exc.translations.items()
+                    },
                 ) from exc
         return values
 

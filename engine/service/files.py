@@ -225,14 +225,14 @@ _TAKEN = (
 def _items(
     values: Mapping[str, Any], ff: FileField
 ) -> Iterator[tuple[int | None, list[dict[str, Any]]]]:
-    """(row index, the list of file items) of a file field or of each row's column."""
+    """(1-based row number, the list of file items) of a file field or of each row's column."""
     if ff.subtable is None:
         items = values.get(ff.path)
         if items:
             yield None, items
         return
     column = ff.field.key
-    for index, row in enumerate(values.get(ff.subtable) or ()):
+    for index, row in enumerate(values.get(ff.subtable) or (), start=1):  # rows count from 1
         items = row.get(column)
         if items:
             yield index, items

@@ -159,7 +159,7 @@ def test_files_in_sub_table_rows_are_checked_per_column(docs):
     assert record.values["lines"][0]["scan"] == [scan]
     with pytest.raises(RecordValidationError) as caught:
         _claim(docs, lines=[{"item": "b"}, {"item": "c", "scan": [receipt]}])
-    assert _codes(caught) == [("lines.scan", 1, "file")]
+    assert _codes(caught) == [("lines.scan", 2, "file")]
     assert str(caught.value).startswith("lines[2].scan: file r.pdf was uploaded for another")
     # moving the record's own file to another row is fine
     row_id = record.values["lines"][0]["id"]

@@ -14,9 +14,9 @@ from engine.runtime.forms.computing import compute_formulas
 from engine.runtime.forms.environment import RecordEnvironment
 from engine.runtime.forms.filling import apply_defaults, fill_relations, ignore_readonly_input
 from engine.runtime.forms.intake import take_input
+from engine.runtime.forms.messages import message
 from engine.runtime.forms.options import check_option_sources
 from engine.runtime.forms.plan import FieldPlan, FormPlan
-from engine.runtime.forms.messages import message
 from engine.runtime.forms.submission import OutOfTime, Submission
 from engine.runtime.forms.title import display, display_context
 
