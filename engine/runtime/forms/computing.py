@@ -31,6 +31,8 @@ def _compute(
     if _inputs_have_errors(sub, plan, index):
         # Rules reading this blank result would only echo the original error.
         sub.tainted.add(plan.subtable or plan.key)
+        if index is not None:
+            sub.tainted_cells.add((plan.path, index))
         return None
     ok, value = sub.evaluate(plan, "formula", row, index)
     if not ok:

@@ -83,6 +83,8 @@ class Submission:
         #: top-level key -> how many errored (path, row) pairs it heads
         self._heads: dict[str, int] = {}
         self.tainted: set[str] = set()
+        #: (path, 0-based row) of formula columns left blank because of an error
+        self.tainted_cells: set[tuple[str, int]] = set()
         self._other_form_context: EvaluationContext | None = None
 
     # -- errors ----------------------------------------------------------------------
