@@ -55,13 +55,16 @@ class CompiledForm:
         *,
         existing: Mapping[str, Any] | None = None,
         env: RecordEnvironment,
-        source: Literal["json", "web", "excel"] = "json",
+        source: Literal["json", "web", "excel", "import"] = "json",
     ) -> dict[str, Any]:
         """Validated, computed values of a new record (``existing`` None) or of an update.
 
         For an update ``raw`` holds only the changes. Returns field key -> value with
         sub-tables as lists of row dicts (stored rows keep their ``id``); raises
-        :class:`RecordValidationError` with every problem found.
+        :class:`RecordValidationError` with every problem found. ``source`` says how the
+        values were typed (``json``, ``web``, ``excel``) and whether they are an import
+        (``excel``, ``import``: an import may keep legacy serial numbers where the field
+        says ``keep_imported: true``; ``import`` values read like web input).
         """
         if not isinstance(raw, Mapping):
             raise TypeError(
