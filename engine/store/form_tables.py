@@ -143,7 +143,8 @@ def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
         tables.indexes += _field_indexes(child_name, child_fields.values())
     unique_columns = [tuple(fc.names) for fc in serials]
     unique_columns += [
-        tuple(c for key in constraint.fields for c in inline[key].names) for constraint in form.unique
+        tuple(c for key in constraint.fields for c in inline[key].names)
+        for constraint in form.unique
     ]
     for cols in dict.fromkeys(unique_columns):  # `unique: true` on a serial adds nothing
         tables.indexes.append(IndexSpec(index_name("uq", name, cols), name, cols, unique=True))
