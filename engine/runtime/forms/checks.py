@@ -60,7 +60,7 @@ def _check_rows(sub: Submission, plan: FieldPlan) -> None:
     if not columns:
         return
     for index, row in enumerate(rows):
-        sub.check_deadline(index)
+        sub.check_deadline()
         for column in columns:
             if not sub.is_visible(column, row, index):
                 continue
@@ -100,7 +100,7 @@ def _check_rows_rules(sub: Submission, table: FieldPlan) -> None:
         field = plan.validation.field
         target = f"{table.key}.{field}" if field else table.key
         for index, row in enumerate(sub.values.get(table.key) or ()):
-            sub.check_deadline(index)
+            sub.check_deadline()
             if any(
                 (path, index) in sub.errored or (path, index) in sub.tainted_cells for path in paths
             ):

@@ -21,7 +21,7 @@ def compute_formulas(sub: Submission) -> None:
             sub.values[plan.key] = _compute(sub, plan, None, None)
         else:
             for index, row in enumerate(sub.values.get(plan.subtable) or ()):
-                sub.check_deadline(index)
+                sub.check_deadline()
                 row[plan.key] = _compute(sub, plan, row, index)
 
 

@@ -123,7 +123,7 @@ def _take_rows(sub: Submission, plan: FieldPlan, raw: Any) -> None:
     column_keys = tuple(plan.column_index)
     source = sub.source
     for index, raw_row in enumerate(raw):
-        sub.check_deadline(index)
+        sub.check_deadline()
         if not isinstance(raw_row, Mapping):
             sub.error(plan.key, message("row_type", sub.locale), "type", index)
             raw_row = {}

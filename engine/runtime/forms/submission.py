@@ -140,12 +140,12 @@ class Submission:
         heads, tainted = self._heads, self.tainted
         return any(name in heads or name in tainted for name in names)
 
-    def check_deadline(self, index: int = 0) -> None:
+    def check_deadline(self) -> None:
         """Raise :class:`OutOfTime` once the submission's deadline has passed.
 
-        Called between steps and for every row of the per-row loops (``index`` names the
-        row, for a reader of a traceback): one clock read costs about 50 ns, far less
-        than a row's work, and a row with costly formulas must not run 64 more times.
+        Called between steps and before every row of the per-row loops: one clock read
+        costs about 50 ns, far less than a row's work, and checking only every few rows
+        would let rows with costly formulas run well past the deadline.
         """
         deadline = self.deadline
         if deadline is not None and time.monotonic() > deadline:
