@@ -52,8 +52,10 @@ class RecordError:
     """One problem with submitted record data.
 
     ``field`` is the field key (``lines.qty`` for a sub-table column), ``row`` the
-    zero-based sub-table row when the problem is inside one, ``code`` a stable machine
-    name (``required``, ``type``, ``min``, ``unique``, ``validation``...).
+    sub-table row when the problem is inside one, counted from 1 as people count (the
+    first row is 1; ``str()`` reads ``lines[2].amount: ...``), ``code`` a stable machine
+    name (``required``, ``type``, ``min``, ``unique``, ``validation``, ``budget``...).
+    A record-level problem (``budget``) has neither field nor row.
     """
 
     field: str | None
@@ -65,7 +67,7 @@ class RecordError:
         where = self.field or "record"
         if self.row is not None:
             head, _, tail = where.partition(".")
-            where = f"{head}[{self.row + 1}].{tail}" if tail else f"{head}[{self.row + 1}]"
+            where = f"{head}[{self.row}].{tail}" if tail else f"{head}[{self.row}]"
         return f"{where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:

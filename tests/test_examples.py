@@ -129,7 +129,7 @@ def test_a_bad_request_reports_every_problem_and_saves_nothing(examples) -> None
         examples.create_record(BUYER, "purchase", "purchase_request", bad)
     problems = {(e.field, e.row, e.code) for e in caught.value.errors}
     assert problems == {
-        ("lines.qty", 0, "min"),
+        ("lines.qty", 1, "min"),
         ("reason", None, "required"),
         ("needed_by", None, "validation"),
     }

@@ -21,7 +21,7 @@ from engine.definitions.schema import COMMON_FIELD_PROPERTIES
 from engine.definitions.source import Path, Source
 
 #: keys that are FieldDefinition attributes; everything else goes to ``options``
-_NOT_OPTIONS = frozenset(COMMON_FIELD_PROPERTIES) | {"fields"}
+_NOT_OPTIONS = frozenset(COMMON_FIELD_PROPERTIES) | {"fields", "validations"}
 
 
 def location(source: Source, path: Path) -> SourceSpan:
@@ -36,6 +36,7 @@ def build_field(key: str, value: Any, source: Source, path: Path) -> FieldDefini
     raw_type = str(definition.get("type"))
     type_name = field_types.canonical(raw_type) or raw_type
     columns = definition.get("fields") if type_name == "subtable" else None
+    rules = definition.get("validations") if type_name == "subtable" else None
     return FieldDefinition(
         key=key,
         type=type_name,
@@ -53,7 +54,21 @@ def build_field(key: str, value: Any, source: Source, path: Path) -> FieldDefini
             build_field(k, v, source, (*path, "fields", k))
             for k, v in (columns.items() if isinstance(columns, dict) else ())
         ),
+        validations=build_validations(rules or [], source, (*path, "validations")),
         location=location(source, path),
+    )
+
+
+def build_validations(items: list[Any], source: Source, path: Path) -> tuple[Validation, ...]:
+    """The validations written at ``path`` (a form's, or a sub-table's row rules)."""
+    return tuple(
+        Validation(
+            item["expr"],
+            I18nText.of(item["message"]),
+            item.get("field"),
+            location(source, (*path, i)),
+        )
+        for i, item in enumerate(items)
     )
 
 
@@ -91,15 +106,7 @@ def build_form(source: Source) -> FormDefinition:
         list_columns=tuple(listing.get("columns", ())),
         list_sort=tuple(listing.get("sort", ("-created_at",))),
         unique=tuple(unique),
-        validations=tuple(
-            Validation(
-                item["expr"],
-                I18nText.of(item["message"]),
-                item.get("field"),
-                location(source, ("validations", i)),
-            )
-            for i, item in enumerate(data.get("validations", []))
-        ),
+        validations=build_validations(data.get("validations", []), source, ("validations",)),
         source_file=source.file,
         location=location(source, ("form",)),
     )

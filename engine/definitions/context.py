@@ -98,6 +98,17 @@ class FormInfo:
         """The columns of a sub-table site (empty for other fields)."""
         return self.children.get(site.dotted_key, {})
 
+    def row_validations(self, site: FieldSite) -> list[tuple[Path, dict[str, Any]]]:
+        """(path, rule) of each row validation written on the sub-table ``site``."""
+        items = self.source.get(site.at("validations")) if site.type == "subtable" else None
+        if not isinstance(items, list):
+            return []
+        return [(site.at("validations", i), v) for i, v in enumerate(items) if isinstance(v, dict)]
+
+    def subtable_sites(self) -> list[FieldSite]:
+        """The form's sub-table fields, in file order."""
+        return [site for site in self.top.values() if site.type == "subtable"]
+
     def siblings(self, site: FieldSite) -> dict[str, FieldSite]:
         """The fields at the same level as ``site``: its sub-table's columns, or the form's."""
         return self.columns(site.parent) if site.parent else self.top

@@ -80,7 +80,8 @@ class FieldDefinition:
     ``options``, ``to``, ``pattern``, ``expr``...); the field type in ``engine.fields``
     interprets them. ``fields`` is only used by sub-tables.
     ``default`` is a literal value; ``default_expr`` an expression evaluated when a
-    record is created.
+    record is created. ``validations`` are a sub-table's row rules: each is checked on
+    every row, over the row's columns and the parent form's fields.
     """
 
     key: str
@@ -96,6 +97,7 @@ class FieldDefinition:
     description: I18nText | None = None
     options: Mapping[str, Any] = dc_field(default_factory=frozen_mapping)
     fields: tuple[FieldDefinition, ...] = ()
+    validations: tuple[Validation, ...] = ()
     location: SourceSpan | None = dc_field(default=None, compare=False, repr=False)
 
     def option(self, name: str, default: Any = None) -> Any:
@@ -111,7 +113,11 @@ class FieldDefinition:
 
 @dataclass(frozen=True)
 class Validation:
-    """A cross-field rule: ``expr`` must be true, else ``message`` (shown on ``field``)."""
+    """A cross-field rule: ``expr`` must be true, else ``message`` (shown on ``field``).
+
+    On a form, ``field`` is one of its fields; on a sub-table (a row rule), one of the
+    row's columns.
+    """
 
     expr: str
     message: I18nText

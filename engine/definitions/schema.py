@@ -125,16 +125,17 @@ _STATIC_DEFS: dict[str, Any] = {
                     "properties": {"fields": _list_of(TEXT, minItems=1), "message": _ref("i18n")},
                 }
             ),
-            "validations": _list_of(
-                {
-                    "type": "object",
-                    "required": ["expr", "message"],
-                    "additionalProperties": False,
-                    "properties": {"expr": EXPRESSION, "message": _ref("i18n"), "field": TEXT},
-                }
-            ),
+            "validations": _ref("validations"),
         },
     },
+    "validations": _list_of(
+        {
+            "type": "object",
+            "required": ["expr", "message"],
+            "additionalProperties": False,
+            "properties": {"expr": EXPRESSION, "message": _ref("i18n"), "field": TEXT},
+        }
+    ),
     "fields": {
         "description": "ordered mapping: field key -> definition (or just its type name)",
         "type": "object",
@@ -161,6 +162,8 @@ def _field_type_defs() -> dict[str, Any]:
         required = list(field_types.required_options(name))
         if name == "subtable":
             properties.setdefault("fields", _ref("fields"))
+            # row rules, over the row's columns and the parent's fields
+            properties.setdefault("validations", _ref("validations"))
             required = sorted({*required, "fields"})
         branch: dict[str, Any] = {"properties": properties, "additionalProperties": False}
         if required:

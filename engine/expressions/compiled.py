@@ -14,6 +14,7 @@ from engine.errors import ExpressionError
 from engine.expressions.checker import check
 from engine.expressions.codegen import GeneratedFormula, generate
 from engine.expressions.context import EvaluationContext
+from engine.expressions.cost import check_cost
 from engine.expressions.parser import parse
 from engine.expressions.scope import ExpressionScope
 
@@ -116,6 +117,7 @@ def _describe(error: Exception) -> tuple[str, str | None]:
 def _compile_cached(source: str, scope: ExpressionScope | None) -> CompiledExpression:
     tree, source_map = parse(source)
     result = check(tree, source_map, scope)
+    check_cost(result.tree)
     return CompiledExpression(
         source=source,
         tree=result.tree,

@@ -31,3 +31,7 @@ DEFAULT_TIME_BUDGET = 0.05
 ROWS_PER_TIME_CHECK = 256
 #: digits accepted by ROUND / CEILING / FLOOR
 MAX_ROUND_DIGITS = 20
+#: estimated steps of one evaluation (see engine.expressions.cost): about a millisecond
+MAX_COST = 1_000
+#: steps charged for a power whose exponent is not a whole-number literal
+POWER_COST = 100

@@ -179,6 +179,8 @@ class SerialType(FieldType):
         "pattern": {"type": "string"},
         "reset": {"enum": list(RESETS), "default": "never"},
         "start": {"type": "integer", "minimum": 0, "default": 1},
+        # an import (source excel/import) may keep the numbers records already had
+        "keep_imported": {"type": "boolean", "default": False},
     }
     required_options = ("pattern",)
 
@@ -211,7 +213,8 @@ class SerialType(FieldType):
         return {"type": "string", "maxLength": SERIAL_LENGTH, "readOnly": True}
 
     def coerce(self, field: FieldDefinition, raw: Any, source: InputSource = "json") -> Any:
-        # Numbers are issued by the store; this keeps numbers brought in by an import.
+        # Numbers are issued by the store; the runtime refuses a client's number except
+        # a legacy one in an import to a field with keep_imported (runtime/forms/intake).
         if is_blank_input(raw):
             return None
         text = plain_text(raw, source)

@@ -17,7 +17,7 @@ from engine.fields.relation import read_record_id
 
 
 class RowValueError(FieldValueError):
-    """A cell of a sub-table row that does not fit: ``row`` is zero-based, ``column`` a key."""
+    """A cell of a sub-table row that does not fit: ``row`` counts from 1, ``column`` is a key."""
 
     def __init__(
         self,
@@ -35,7 +35,15 @@ class RowValueError(FieldValueError):
 def _row_error(index: int, column: str | None, code: str, en: str, zh: str) -> RowValueError:
     """A row-level error in both languages (``zh`` is prefixed with the row number)."""
     zh = f"第 {index + 1} {zh}"
-    return RowValueError(bilingual(en, zh), code, index, column, {"en": en, "zh-CN": zh})
+    return RowValueError(bilingual(en, zh), code, index + 1, column, {"en": en, "zh-CN": zh})
+
+
+def _in_row(index: int, translations: Mapping[str, str]) -> dict[str, str]:
+    """A cell's message per language, prefixed with its 1-based row number."""
+    return {
+        loc: f"第 {index + 1} 行：{text}" if loc == "zh-CN" else f"Row {index + 1}: {text}"
+        for loc, text in translations.items()
+    }
 
 
 def _child_type(child: FieldDefinition) -> FieldType:
@@ -149,9 +157,9 @@ class SubtableType(FieldType):
                 raise RowValueError(
                     f"row {index + 1}, id: {exc.message}",
                     exc.code,
-                    index,
+                    index + 1,
                     "id",
-                    {loc: f"{index + 1}: {text}" for loc, text in exc.translations.items()},
+                    _in_row(index, exc.translations),
                 ) from exc
         for key, child in children.items():
             try:
@@ -160,9 +168,9 @@ class SubtableType(FieldType):
                 raise RowValueError(
                     f"row {index + 1}, {key}: {exc.message}",
                     exc.code,
-                    index,
+                    index + 1,
                     key,
-                    {loc: f"{index + 1}: {text}" for loc, text in exc.translations.items()},
+                    _in_row(index, exc.translations),
                 ) from exc
         return values
 

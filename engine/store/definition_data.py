@@ -43,10 +43,7 @@ def form_from_data(data: Mapping[str, Any]) -> FormDefinition:
             UniqueConstraint(fields=tuple(u["fields"]), message=_text(u.get("message")))
             for u in data.get("unique", ())
         ),
-        validations=tuple(
-            Validation(expr=v["expr"], message=_text(v["message"]), field=v.get("field"))
-            for v in data.get("validations", ())
-        ),
+        validations=_validations(data),
     )
 
 
@@ -66,6 +63,15 @@ def field_from_data(data: Mapping[str, Any]) -> FieldDefinition:
         description=_text(data.get("description")),
         options=frozen_mapping(data.get("options")),
         fields=tuple(field_from_data(f) for f in data.get("fields", ())),
+        validations=_validations(data),
+    )
+
+
+def _validations(data: Mapping[str, Any]) -> tuple[Validation, ...]:
+    """A form's validations, or a sub-table's row rules."""
+    return tuple(
+        Validation(expr=v["expr"], message=_text(v["message"]), field=v.get("field"))
+        for v in data.get("validations", ())
     )
 
 

@@ -114,7 +114,9 @@ def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
     tables.indexes += [
         IndexSpec(index_name("ix", name, (c,)), name, (c,)) for c in ("created_at", "status")
     ]
-    tables.indexes += _field_indexes(name, inline.values())
+    # A serial column gets a unique index among live rows (below) instead of a plain one.
+    serials = [fc for fc in inline.values() if fc.field.type == "serial"]
+    tables.indexes += _field_indexes(name, [fc for fc in inline.values() if fc not in serials])
     for sub in form.fields:
         if is_inline(sub):
             continue
@@ -139,8 +141,12 @@ def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
             IndexSpec(index_name("ix", child_name, ("parent_id",)), child_name, ("parent_id",))
         )
         tables.indexes += _field_indexes(child_name, child_fields.values())
-    for constraint in form.unique:
-        cols = tuple(c for key in constraint.fields for c in inline[key].names)
+    unique_columns = [tuple(fc.names) for fc in serials]
+    unique_columns += [
+        tuple(c for key in constraint.fields for c in inline[key].names)
+        for constraint in form.unique
+    ]
+    for cols in dict.fromkeys(unique_columns):  # `unique: true` on a serial adds nothing
         tables.indexes.append(IndexSpec(index_name("uq", name, cols), name, cols, unique=True))
     return tables
 

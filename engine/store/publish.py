@@ -126,6 +126,9 @@ def publish_form(
     """
     latest = latest_version(conn, app, form.key)
     if latest is not None and latest.content_hash == form.content_hash:
+        # Same content, no new version; but indexes a newer engine declares for it (the
+        # unique index of serial columns) are created now, so an upgrade gets them too.
+        _add_missing_indexes(conn, app, form)
         return PublishedVersion(
             app,
             form.key,
@@ -179,14 +182,21 @@ def _apply(
     }
     old_indexes = {i.name: i for i in old.indexes} if old else {}
     new_indexes = {i.name: i for i in new.indexes}
-    dropped = [
-        i
+    # The database says which indexes exist: one an older engine made (a serial's plain
+    # index) is dropped, and one this engine declares for an unchanged field is created.
+    existing = _index_names(
+        conn, [t.name for t in new.all_tables() if t.name not in plan.new_tables]
+    )
+    managed = {name for name in existing if name.startswith(_MANAGED_PREFIXES)}
+    dropped = {name for name in managed if name not in new_indexes}
+    dropped |= {
+        name
         for name, i in old_indexes.items()
-        if name not in new_indexes or any((i.table, c) in retire for c in i.columns)
-    ]
+        if name in managed and any((i.table, c) in retire for c in i.columns)
+    }
     quote = conn.dialect.identifier_preparer.quote
-    for index in dropped:
-        conn.exec_driver_sql(f"DROP INDEX {quote(index.name)}")
+    for name in sorted(dropped):
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
     for table in new.all_tables():
         if table.name in plan.new_tables:
             table.create(conn)
@@ -208,8 +218,73 @@ def _apply(
         _write_conversions(conn, new.table_named(table_name), rows)
     _record_columns(conn, plan, states, desired)
     for name, index in new_indexes.items():
-        if name not in old_indexes or index in dropped:
-            _create_index(conn, plan, index, new)
+        if name not in existing or name in dropped:
+            table = new.table_named(index.table)
+            _create_index(
+                conn, plan.app, plan.form, index, table, table.name not in plan.new_tables
+            )
+
+
+#: name prefixes of the indexes the engine makes (form_tables.index_name); others are
+#: left alone
+_MANAGED_PREFIXES = ("ix_", "uq_")
+
+
+def _index_names(conn: sa.Connection, table_names: list[str]) -> set[str]:
+    """Names of the indexes that exist on these tables (missing tables have none)."""
+    inspector = sa.inspect(conn)
+    names: set[str] = set()
+    for table_name in table_names:
+        if inspector.has_table(table_name):
+            names |= {i["name"] for i in inspector.get_indexes(table_name) if i.get("name")}
+    return names
+
+
+def _add_missing_indexes(conn: sa.Connection, app: str, form: FormDefinition) -> None:
+    """Create the indexes the published form declares that its tables lack."""
+    tables = build_form_tables(app, form)
+    existing = _index_names(conn, [t.name for t in tables.all_tables()])
+    for index in tables.indexes:
+        if index.name not in existing:
+            _create_index(conn, app, form.key, index, tables.table_named(index.table), True)
+
+
+def _refuse_duplicates(
+    conn: sa.Connection, app: str, form: str, index: Any, table: sa.Table
+) -> None:
+    """MigrationError naming the live records that repeat the new unique index's values.
+
+    Checked before CREATE INDEX so the person publishing learns which records to fix
+    (a failed CREATE on PostgreSQL would also abort the transaction).
+    """
+    cols = [table.c[c] for c in index.columns]
+    live = sa.and_(table.c.deleted_at.is_(None), *(c.is_not(None) for c in cols))
+    groups = conn.execute(
+        sa.select(*cols, sa.func.count().label("n"))
+        .where(live)
+        .group_by(*cols)
+        .having(sa.func.count() > 1)
+        .order_by(*cols)
+        .limit(MAX_LISTED_DUPLICATES + 1)
+    ).all()
+    if not groups:
+        return
+    listed = []
+    for group in groups[:MAX_LISTED_DUPLICATES]:
+        values = tuple(group[: len(cols)])
+        same = sa.and_(live, *(c == v for c, v in zip(cols, values, strict=True)))
+        ids = conn.scalars(
+            sa.select(table.c.id).where(same).order_by(table.c.id).limit(MAX_LISTED_RECORDS)
+        ).all()
+        shown = ", ".join(f"#{i}" for i in ids) + (", ..." if group.n > len(ids) else "")
+        value = values[0] if len(values) == 1 else values
+        listed.append(f"{value!r} in {group.n} records ({shown})")
+    more = "; and more" if len(groups) > MAX_LISTED_DUPLICATES else ""
+    raise MigrationError(
+        f"form {app}.{form}: existing records repeat the values of "
+        f"{', '.join(index.columns)}, which must be unique: {'; '.join(listed)}{more}. "
+        "Change or delete the duplicates, then publish again"
+    )
 
 
 def _write_conversions(
@@ -282,12 +357,21 @@ def _set_state(
     )
 
 
-def _create_index(conn: sa.Connection, plan: MigrationPlan, index: Any, new: FormTables) -> None:
+#: repeated values a refused unique index lists (each with a few of its records)
+MAX_LISTED_DUPLICATES = 10
+MAX_LISTED_RECORDS = 5
+
+
+def _create_index(
+    conn: sa.Connection, app: str, form: str, index: Any, table: sa.Table, has_rows: bool
+) -> None:
+    if index.unique and has_rows:
+        _refuse_duplicates(conn, app, form, index, table)
     try:
-        index.build(new.table_named(index.table)).create(conn)
+        index.build(table).create(conn)
     except sa.exc.IntegrityError as exc:
         raise MigrationError(
-            f"form {plan.app}.{plan.form}: existing records repeat the values of "
+            f"form {app}.{form}: existing records repeat the values of "
             f"{', '.join(index.columns)}, so the new unique rule cannot be enforced; make those "
             f"records unique first ({exc.orig})"
         ) from exc

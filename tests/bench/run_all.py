@@ -2,6 +2,8 @@
 
     python tests/bench/run_all.py [--postgres URL] [--rows N] [--count N]
 
+The hostile-submissions run is in memory (no database) and takes about 15 s.
+
 ``--postgres`` defaults to the local server (postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
 pass ``--postgres none`` to measure SQLite only. Nothing is asserted: the figures go in
 the issue note and docs/benchmarks.md.
@@ -29,6 +31,7 @@ def main() -> int:
         ("expressions", ["bench_expressions.py"]),
         ("submit", ["bench_submit.py", "--count", str(args.count), *postgres]),
         ("query", ["bench_query.py", "--rows", str(args.rows), *postgres]),
+        ("hostile submissions", ["bench_hostile_submissions.py"]),
     ]
     status = 0
     for title, command in runs:

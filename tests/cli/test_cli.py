@@ -189,7 +189,7 @@ def test_demo_runs_end_to_end_as_a_console_command(workdir):
     )
     assert result.returncode == 0, result.stderr
     assert "3 × 19.99 = 59.97 + 10 × 3.50 = 35.00" in result.stdout
-    assert "lines[1].qty: 不能小于 1" in result.stdout
+    assert "lines[1].qty: 第 1 行：不能小于 1" in result.stdout
     assert (workdir / "instance" / "demo.db").exists()
 
 

@@ -29,7 +29,7 @@ def test_a_bad_cell_names_its_row_and_column():
     with pytest.raises(RowValueError) as caught:
         subtable.coerce(lines_field(), [{"qty": 1}, {"qty": 0}])
     error = caught.value
-    assert (error.row, error.column, error.code) == (1, "qty", "min")
+    assert (error.row, error.column, error.code) == (2, "qty", "min")  # rows count from 1
     assert error.message.startswith("row 2, qty: must be at least 1")
 
 

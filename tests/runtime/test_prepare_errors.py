@@ -39,7 +39,7 @@ def test_unknown_column_inside_a_row_names_the_row(purchase_form, env):
     raw = valid_request(lines=[{"product": 7, "qty": 1}, {"product": 8, "qtty": 2}])
     errors = errors_of(purchase_form, raw, env)
 
-    assert [(e.field, e.row, e.code) for e in errors] == [("lines.qtty", 1, "unknown_field")]
+    assert [(e.field, e.row, e.code) for e in errors] == [("lines.qtty", 2, "unknown_field")]
 
 
 def test_system_column_in_input_is_rejected_with_a_reason(purchase_form, env):
@@ -59,7 +59,7 @@ def test_every_problem_is_reported_at_once_with_field_and_row(purchase_form, env
 
     found = {(e.field, e.row, e.code) for e in errors}
     assert ("colour", None, "unknown_field") in found
-    assert ("lines.qty", 1, "type") in found
+    assert ("lines.qty", 2, "type") in found
     assert ("needed_by", None, "required") in found
     assert len(errors) == 3  # total depends on the bad row: no derived error on it
 
@@ -81,10 +81,12 @@ def test_a_missing_required_column_is_reported_per_row(make_form, env):
     errors = errors_of(form, raw, env)
 
     assert [(e.field, e.row, e.code) for e in errors] == [
-        ("lines.sku", 1, "required"),
         ("lines.sku", 2, "required"),
+        ("lines.sku", 3, "required"),
     ]
-    assert str(errors[0]) == "lines[2].sku: “sku” 为必填项"
+    # rows count from 1 in the field, in str() and in the zh-CN message
+    assert str(errors[0]) == "lines[2].sku: 第 2 行：“sku” 为必填项"
+    assert errors[1].as_dict()["row"] == 3
 
 
 def test_fewer_rows_than_min_rows_is_an_error_on_the_subtable(purchase_form, env):
@@ -113,7 +115,7 @@ def test_relation_to_a_missing_record_is_an_error(purchase_form, env):
 
     assert [(e.field, e.row, e.code) for e in errors] == [
         ("supplier", None, "not_found"),
-        ("lines.product", 1, "not_found"),
+        ("lines.product", 2, "not_found"),
     ]
     assert "99" in errors[0].message
 
@@ -225,7 +227,7 @@ def test_row_formula_fault_names_the_row(make_form, env):
     raw = {"lines": [{"amount": "9.00", "parts": 3}, {"amount": "1.00", "parts": 0}]}
     errors = errors_of(form, raw, env)
 
-    assert [(e.field, e.row, e.code) for e in errors] == [("lines.each", 1, "expression")]
+    assert [(e.field, e.row, e.code) for e in errors] == [("lines.each", 2, "expression")]
 
 
 def test_field_type_messages_come_in_the_environments_language():

@@ -83,7 +83,7 @@ def test_row_id_that_is_not_in_the_record_is_rejected(purchase_form, env, stored
             {"lines": [{"id": 555, "qty": 1}]}, existing=stored, env=env
         )
 
-    assert [(e.field, e.row, e.code) for e in caught.value.errors] == [("lines.id", 0, "row_id")]
+    assert [(e.field, e.row, e.code) for e in caught.value.errors] == [("lines.id", 1, "row_id")]
 
 
 def test_readonly_field_keeps_its_stored_value_on_update(purchase_form, env, stored):

@@ -406,6 +406,7 @@ def test_files_in_sub_table_rows_are_checked_per_column(docs):
     assert caught.value.errors[0].message == (
         "file r.pdf was uploaded for another field, not 'scan'; upload it here again"
     )
+    assert str(caught.value).startswith("lines[2].scan: file r.pdf was uploaded for another")
     # moving the record's own file to another row is fine
     row_id = record.values["lines"][0]["id"]
     moved = docs.update_record(

@@ -1,7 +1,8 @@
 """Compile every expression of a form against the names it may use.
 
 Scopes: a form field's expressions see the form's fields (and visible system columns);
-a sub-table column's expressions see its row's columns plus the parent form's fields;
+a sub-table column's expressions, and the sub-table's row validations, see its row's
+columns plus the parent form's fields;
 a relation's ``filter`` sees the target form's fields; an options-from ``filter`` sees
 the fields of the form the options come from.
 """
@@ -85,6 +86,10 @@ def expression_sites(form: FormInfo, app: AppContext) -> Iterator[tuple[Path, An
     items = form.source.get(("validations",))
     for i in range(len(items) if isinstance(items, list) else 0):
         yield ("validations", i, "expr"), scope_for(form, app)
+    # row validations see the row's columns, then the parent form's fields
+    for site in form.subtable_sites():
+        for path, _rule in form.row_validations(site):
+            yield (*path, "expr"), scope_for(form, app, site)
 
 
 def check_expressions(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:

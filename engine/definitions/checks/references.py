@@ -1,5 +1,6 @@
-"""Names that must exist: fields in layout, list, unique and validations; forms and
-fields named by relations and by options taken from another form."""
+"""Names that must exist: fields in layout, list, unique and validations (a sub-table's
+row validations name its columns); forms and fields named by relations and by options
+taken from another form."""
 
 from __future__ import annotations
 
@@ -76,6 +77,13 @@ def check_unique_and_validations(form: FormInfo, app: AppContext) -> Iterator[De
         name = item.get("field")
         if isinstance(name, str) and name not in form.top:
             yield unknown_name(form.source, ("validations", i, "field"), name, form.top)
+    # a sub-table's row rules show their message on one of the row's columns
+    for site in form.subtable_sites():
+        columns = form.columns(site)
+        for path, item in form.row_validations(site):
+            name = item.get("field")
+            if isinstance(name, str) and name not in columns:
+                yield unknown_name(form.source, (*path, "field"), name, columns, "column")
 
 
 def _target_fields(

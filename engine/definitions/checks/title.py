@@ -45,15 +45,19 @@ def check_title(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
 def check_messages(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
     """Validation messages that are templates parse and use only what templates may use."""
     validations = form.source.get(("validations",))
-    if not isinstance(validations, list):
-        return
-    for index, validation in enumerate(validations):
+    rules = [
+        (("validations", index), validation)
+        for index, validation in enumerate(validations if isinstance(validations, list) else ())
+    ]
+    for site in form.subtable_sites():
+        rules += form.row_validations(site)
+    for rule_path, validation in rules:
         message = validation.get("message") if isinstance(validation, dict) else None
         texts = message.items() if isinstance(message, dict) else [(None, message)]
         for locale, text in texts:
             if not isinstance(text, str) or "{" not in text:
                 continue
-            path = ("validations", index, "message") + ((locale,) if locale else ())
+            path = (*rule_path, "message") + ((locale,) if locale else ())
             try:
                 problem = template_problem(TEXT_TEMPLATES.parse(text))
             except TemplateSyntaxError as error:

@@ -40,6 +40,12 @@ Decisions (where the contract left a choice):
 
 from engine.runtime.forms.compiled import CompiledForm
 from engine.runtime.forms.compiler import clear_cache, compile_form
-from engine.runtime.forms.environment import RecordEnvironment
+from engine.runtime.forms.environment import DEFAULT_SUBMISSION_BUDGET_SECONDS, RecordEnvironment
 
-__all__ = ["CompiledForm", "RecordEnvironment", "clear_cache", "compile_form"]
+__all__ = [
+    "DEFAULT_SUBMISSION_BUDGET_SECONDS",
+    "CompiledForm",
+    "RecordEnvironment",
+    "clear_cache",
+    "compile_form",
+]

@@ -1,4 +1,4 @@
-"""Step 7 of preparation: required fields, row counts, and the form's validations.
+"""Step 7 of preparation: required fields, row counts, row validations, form validations.
 
 * A hidden field (``visible_if`` false) is never required; its value is kept as given.
 * Blank means "no value" (``None``, empty text, empty list): zero and ``False`` are
@@ -8,9 +8,16 @@
   is reported once. Otherwise the expression decides with the language's blank rules:
   an ordered comparison with a blank is false, so a rule on an optional field is
   written ``ISBLANK(days) or days > 0``. A blank result (``IF`` without a match) passes.
+* A sub-table's row validations run on every row, over the row's columns and the
+  parent's fields; a row is skipped when a column the rule reads has an error in that
+  row, and the rule is skipped altogether when a parent field it reads has one.
 """
 
 from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Mapping
+from typing import Any
 
 from engine.runtime.forms.messages import message
 from engine.runtime.forms.plan import FieldPlan, ValidationPlan
@@ -53,6 +60,7 @@ def _check_rows(sub: Submission, plan: FieldPlan) -> None:
     if not columns:
         return
     for index, row in enumerate(rows):
+        sub.check_deadline()
         for column in columns:
             if not sub.is_visible(column, row, index):
                 continue
@@ -66,29 +74,68 @@ def _check_rows(sub: Submission, plan: FieldPlan) -> None:
 
 
 def check_validations(sub: Submission) -> None:
-    """Evaluate each form validation; a false result reports its message."""
+    """Evaluate each sub-table's row validations, then each form validation.
+
+    A false result reports the rule's message on its ``field`` (for a row rule, the
+    column of that row, else the row itself).
+    """
+    for table in sub.plan.fields:
+        if table.validations:
+            _check_rows_rules(sub, table)
     for plan in sub.plan.validations:
-        if plan.inputs & (sub.errored_heads | sub.tainted):
+        if sub.reads_error(plan.inputs):
             continue
-        target = plan.validation.field
-        try:
-            result = plan.expression.evaluate(sub.scope(), sub.context)
-        except EXPRESSION_FAULTS as fault:
-            detail = getattr(fault, "message", None) or str(fault)
-            sub.error(
-                target, message("validation_expression", sub.locale, detail=detail), "expression"
-            )
-            continue
-        if result is None or result:
-            continue
-        sub.error(target, _validation_message(sub, plan), "validation")
+        _judge(sub, plan, plan.validation.field, sub.scope(), sub.plan.index, None)
 
 
-def _validation_message(sub: Submission, plan: ValidationPlan) -> str:
+def _check_rows_rules(sub: Submission, table: FieldPlan) -> None:
+    columns = table.column_index
+    index_of_names = ChainMap(columns, sub.plan.index)  # a row's names shadow the parent's
+    for plan in table.validations:
+        own = [name for name in plan.inputs if name in columns]
+        parent = [name for name in plan.inputs if name not in columns]
+        if sub.reads_error(parent):
+            continue  # a parent field it reads is wrong: judged once that is fixed
+        paths = [f"{table.key}.{name}" for name in own]
+        field = plan.validation.field
+        target = f"{table.key}.{field}" if field else table.key
+        for index, row in enumerate(sub.values.get(table.key) or ()):
+            sub.check_deadline()
+            if any(
+                (path, index) in sub.errored or (path, index) in sub.tainted_cells for path in paths
+            ):
+                continue
+            _judge(sub, plan, target, sub.scope(row), index_of_names, index)
+
+
+def _judge(
+    sub: Submission,
+    plan: ValidationPlan,
+    target: str | None,
+    scope: Mapping[str, Any],
+    names: Mapping[str, FieldPlan],
+    row: int | None,
+) -> None:
+    """Evaluate one rule on one scope; false reports its message, a fault says so."""
+    try:
+        result = plan.expression.evaluate(scope, sub.context)
+    except EXPRESSION_FAULTS as fault:
+        detail = getattr(fault, "message", None) or str(fault)
+        text = message("validation_expression", sub.locale, detail=detail)
+        sub.error(target, text, "expression", row)
+        return
+    if result is None or result:
+        return
+    sub.error(target, _validation_message(sub, plan, scope, names), "validation", row)
+
+
+def _validation_message(
+    sub: Submission, plan: ValidationPlan, scope: Mapping[str, Any], names: Mapping[str, FieldPlan]
+) -> str:
     if plan.templates is None:
         return plan.validation.message.get(sub.locale)
     template = plan.templates["en" if sub.locale.startswith("en") else "zh-CN"]
-    context = display_context(template, sub.plan.index, sub.scope(), sub.locale)
+    context = display_context(template, names, scope, sub.locale)
     try:
         return template.render(context)
     except Exception:  # a sandbox refusal must not hide the validation itself

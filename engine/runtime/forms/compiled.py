@@ -7,16 +7,17 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from engine.errors import RecordValidationError
+from engine.errors import RecordError, RecordValidationError
 from engine.runtime.forms.checks import check_required, check_validations
 from engine.runtime.forms.compiler import RECORD_NAMES
 from engine.runtime.forms.computing import compute_formulas
 from engine.runtime.forms.environment import RecordEnvironment
 from engine.runtime.forms.filling import apply_defaults, fill_relations, ignore_readonly_input
 from engine.runtime.forms.intake import take_input
+from engine.runtime.forms.messages import message
 from engine.runtime.forms.options import check_option_sources
 from engine.runtime.forms.plan import FieldPlan, FormPlan
-from engine.runtime.forms.submission import Submission
+from engine.runtime.forms.submission import OutOfTime, Submission
 from engine.runtime.forms.title import display, display_context
 
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -31,6 +32,10 @@ PREPARE_STEPS = (
     check_required,
     check_validations,
 )
+
+
+def _budget_error(sub: Submission) -> RecordError:
+    return RecordError(None, message("budget", sub.locale), "budget")
 
 
 def _no_records(form_key: str, record_id: int) -> None:
@@ -50,22 +55,31 @@ class CompiledForm:
         *,
         existing: Mapping[str, Any] | None = None,
         env: RecordEnvironment,
-        source: Literal["json", "web", "excel"] = "json",
+        source: Literal["json", "web", "excel", "import"] = "json",
     ) -> dict[str, Any]:
         """Validated, computed values of a new record (``existing`` None) or of an update.
 
         For an update ``raw`` holds only the changes. Returns field key -> value with
         sub-tables as lists of row dicts (stored rows keep their ``id``); raises
-        :class:`RecordValidationError` with every problem found.
+        :class:`RecordValidationError` with every problem found. ``source`` says how the
+        values were typed (``json``, ``web``, ``excel``) and whether they are an import
+        (``excel``, ``import``: an import may keep legacy serial numbers where the field
+        says ``keep_imported: true``; ``import`` values read like web input).
         """
         if not isinstance(raw, Mapping):
             raise TypeError(
                 f"prepare() expects a mapping of field key -> value, got {type(raw).__name__}"
             )
         sub = Submission(self.plan, env, existing, source, RECORD_NAMES)
-        take_input(sub, raw)
-        for step in PREPARE_STEPS:
-            step(sub)
+        try:
+            sub.check_deadline()
+            take_input(sub, raw)
+            for step in PREPARE_STEPS:
+                sub.check_deadline()
+                step(sub)
+        except OutOfTime:
+            # The errors found so far may be a fraction of them: report only the budget.
+            raise RecordValidationError([_budget_error(sub)]) from None
         if sub.errors:
             raise RecordValidationError(sub.errors)
         return sub.values

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from engine.definitions.model import FieldDefinition, FormDefinition
+from engine.definitions.model import FieldDefinition, FormDefinition, Validation
 from engine.definitions.naming import SYSTEM_COLUMNS
 from engine.errors import DefinitionError, DefinitionErrors, ExpressionError
 from engine.expressions import CompiledExpression, ExpressionScope, compile_expression
@@ -148,6 +148,11 @@ class _Compiler:
                 if compiled is not None:
                     expressions[name] = compiled
         columns = tuple(self.field(c, definition.key) for c in definition.fields)
+        rules = (
+            self.rules(definition.validations, self.row_scopes[definition.key], f"{base}.")
+            if definition.validations and subtable is None and definition.key in self.row_scopes
+            else ()
+        )
         return FieldPlan(
             definition=definition,
             field_type=registry.get(definition.type),
@@ -155,6 +160,7 @@ class _Compiler:
             expressions=expressions,
             columns=columns,
             target_filter=self.target_filter(definition, base),
+            validations=rules,
         )
 
     def target_filter(self, definition: FieldDefinition, base: str) -> CompiledExpression | None:
@@ -176,10 +182,17 @@ class _Compiler:
         return self.expression(source, None, definition, path)
 
     def validations(self) -> tuple[ValidationPlan, ...]:
+        """The form's own validations, over its fields."""
+        return self.rules(self.form.validations, self.form_scope, "")
+
+    def rules(
+        self, validations: Iterable[Validation], scope: ExpressionScope, prefix: str
+    ) -> tuple[ValidationPlan, ...]:
+        """Validations compiled against ``scope`` (a sub-table's row rules: its row scope)."""
         plans = []
-        for i, validation in enumerate(self.form.validations):
+        for i, validation in enumerate(validations):
             compiled = self.expression(
-                validation.expr, self.form_scope, None, f"validations[{i}].expr"
+                validation.expr, scope, None, f"{prefix}validations[{i}].expr"
             )
             if compiled is None:
                 continue
@@ -192,7 +205,8 @@ class _Compiler:
                         for loc in ("zh-CN", "en")
                     }
                 except Exception as error:  # jinja2.TemplateSyntaxError, ValueError
-                    self.fail(None, f"validations[{i}].message", f"does not compile: {error}")
+                    path = f"{prefix}validations[{i}].message"
+                    self.fail(None, path, f"does not compile: {error}")
                     templates = None
             plans.append(ValidationPlan(validation, compiled, inputs, templates))
         return tuple(plans)

@@ -21,6 +21,7 @@ def compute_formulas(sub: Submission) -> None:
             sub.values[plan.key] = _compute(sub, plan, None, None)
         else:
             for index, row in enumerate(sub.values.get(plan.subtable) or ()):
+                sub.check_deadline()
                 row[plan.key] = _compute(sub, plan, row, index)
 
 
@@ -30,6 +31,8 @@ def _compute(
     if _inputs_have_errors(sub, plan, index):
         # Rules reading this blank result would only echo the original error.
         sub.tainted.add(plan.subtable or plan.key)
+        if index is not None:
+            sub.tainted_cells.add((plan.path, index))
         return None
     ok, value = sub.evaluate(plan, "formula", row, index)
     if not ok:
@@ -42,21 +45,21 @@ def _compute(
 
 
 def _inputs_have_errors(sub: Submission, plan: FieldPlan, index: int | None) -> bool:
-    errored = sub.errored
-    if not errored and not sub.tainted:
+    # Called for every formula of every row: each test is a set or dict lookup, so a
+    # submission with an error in every row stays linear in its rows.
+    errored, tainted = sub.errored, sub.tainted
+    if not errored and not tainted:
         return False
-    heads = sub.errored_heads | sub.tainted
+    heads = sub.errored_heads
     expression = plan.expressions["formula"]
+    columns = sub.plan.index[plan.subtable].column_index if plan.subtable else None
     for name in expression.names:
-        if plan.subtable and (f"{plan.subtable}.{name}", index) in errored:
+        if columns is not None and name in columns:
+            if (f"{plan.subtable}.{name}", index) in errored:
+                return True
+        elif name in heads or name in tainted:
             return True
-        if name in heads and (plan.subtable is None or name not in _columns(sub, plan)):
-            return True
-    return any(subtable in heads for subtable, _ in expression.subtable_refs)
-
-
-def _columns(sub: Submission, plan: FieldPlan) -> set[str]:
-    return {column.key for column in sub.plan.index[plan.subtable].columns}
+    return any(table in heads or table in tainted for table, _ in expression.subtable_refs)
 
 
 def _result_value(plan: FieldPlan, value: Any) -> Any:

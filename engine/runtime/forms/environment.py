@@ -17,6 +17,9 @@ from typing import Any
 
 from engine.expressions import EvaluationContext
 
+#: seconds one submission may take to be checked (the service's default deadline)
+DEFAULT_SUBMISSION_BUDGET_SECONDS = 10
+
 FetchRecord = Callable[[str, int], Mapping[str, Any] | None]
 #: (form key, value field, value) -> live records of that form whose value field equals it
 FindOptions = Callable[[str, str, str], Sequence[Mapping[str, Any]]]
@@ -35,6 +38,12 @@ class RecordEnvironment:
     value, so it returns all of them (the service caps the number) and the option's
     ``filter`` needs to match one. Without it (``None``) such values are not checked:
     only an environment without a database (a preview, a unit test) leaves it out.
+
+    ``deadline`` is a :func:`time.monotonic` value by which the whole submission must be
+    checked (``None``: no limit). Preparation looks at it between steps and every few
+    rows; past it, ``prepare`` raises :class:`RecordValidationError` with one
+    record-level error of code ``budget`` and nothing is returned to write. The service
+    passes ``time.monotonic() + DEFAULT_SUBMISSION_BUDGET_SECONDS``.
     """
 
     now: datetime
@@ -43,6 +52,7 @@ class RecordEnvironment:
     fetch_record: FetchRecord
     locale: str = "zh-CN"
     find_options: FindOptions | None = None
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
         # A naive "now" would make TODAY() depend on the server's zone; refuse it early.

@@ -50,6 +50,7 @@ def apply_defaults(sub: Submission) -> None:
         if not columns:
             continue
         for index, row in enumerate(sub.values[plan.key]):
+            sub.check_deadline()
             if sub.row_origin[plan.key][index] is None:
                 for column in columns:
                     if column.key not in given[index]:
@@ -108,6 +109,7 @@ def _ignore_readonly_columns(sub: Submission, plan: FieldPlan, stored_scope: Map
         return
     origins = sub.row_origin[plan.key]
     for index, row in enumerate(sub.values[plan.key]):
+        sub.check_deadline()
         given = sub.row_given[plan.key][index]
         origin = origins[index]
         for column in columns:
@@ -144,6 +146,7 @@ def _fill_rows(sub: Submission, plan: FieldPlan) -> None:
     if not relations or plan.key not in sub.row_given:
         return  # rows that were not submitted are unchanged
     for index, row in enumerate(sub.values[plan.key]):
+        sub.check_deadline()
         origin = sub.row_origin[plan.key][index]
         given = sub.row_given[plan.key][index]
         for column in relations:

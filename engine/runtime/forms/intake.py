@@ -4,6 +4,11 @@ For an update, fields absent from the input keep their stored value; a sub-table
 is given replaces the stored rows whole, and a row carrying the ``id`` of a stored row
 updates that row (its absent columns keep their stored values). Formula fields are
 computed, so input for them is dropped here without an error.
+
+Serial numbers are issued by the engine, so a number sent by a client is refused (code
+``serial``): on a new record any non-blank value, unless the submission is an import
+(``source`` ``import`` or ``excel``) and the field says ``keep_imported: true``; on an
+update any value other than the stored one (sending it back unchanged is fine).
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from engine.runtime.forms.plan import FieldPlan
 from engine.runtime.forms.submission import Submission
 
 ROW_ID = "id"
+SERIAL = "serial"
+#: sources that bring records from elsewhere, which may keep their legacy numbers
+IMPORT_SOURCES = frozenset({"import", "excel"})
 
 
 def take_input(sub: Submission, raw: Mapping[str, Any]) -> None:
@@ -38,9 +46,32 @@ def take_input(sub: Submission, raw: Mapping[str, Any]) -> None:
             _unknown(sub, key, None, sub.plan.fields, None)
         elif plan.is_subtable:
             _take_rows(sub, plan, value)
+        elif plan.definition.type == SERIAL:
+            _take_serial(sub, plan, value)
         elif not plan.is_formula:
             sub.given.add(key)
             sub.values[key] = coerce(sub, plan, value, None)
+
+
+def _take_serial(sub: Submission, plan: FieldPlan, raw: Any) -> None:
+    """Accept a client's serial only where it cannot forge one (see the module docstring)."""
+    value = coerce(sub, plan, raw, None)
+    if sub.has_error(plan.key):
+        return
+    if sub.is_new:
+        if value is None:
+            return  # blank: the engine numbers the record
+        if sub.source in IMPORT_SOURCES and plan.definition.option("keep_imported", False):
+            sub.given.add(plan.key)
+            sub.values[plan.key] = value
+            return
+        sub.error(plan.key, message("serial", sub.locale, plan.label), SERIAL)
+        return
+    stored = (sub.existing or {}).get(plan.key)
+    if value == stored or (value is None and stored in (None, "")):
+        return  # sent back unchanged: the stored number stays
+    text = message("serial_changed", sub.locale, plan.label, stored=stored or "—")
+    sub.error(plan.key, text, SERIAL)
 
 
 def coerce(sub: Submission, plan: FieldPlan, raw: Any, row: int | None) -> Any:
@@ -92,6 +123,7 @@ def _take_rows(sub: Submission, plan: FieldPlan, raw: Any) -> None:
     column_keys = tuple(plan.column_index)
     source = sub.source
     for index, raw_row in enumerate(raw):
+        sub.check_deadline()
         if not isinstance(raw_row, Mapping):
             sub.error(plan.key, message("row_type", sub.locale), "type", index)
             raw_row = {}

@@ -60,6 +60,21 @@ _MESSAGES = MappingProxyType(
         "validation_expression": I18nText(
             "校验规则无法计算：{detail}", "A validation rule could not be computed: {detail}"
         ),
+        "budget": I18nText(
+            "提交的数据检查耗时过长，未保存任何内容。请减少明细行数、"
+            "分批提交，或请管理员简化表单的公式",
+            "Checking this submission took too long and nothing was "
+            "saved. Submit fewer rows (or in several parts), or ask the admin to simplify "
+            "the form's formulas",
+        ),
+        "serial": I18nText(
+            "“{label_zh}” 由系统自动编号，请不要填写",
+            "'{label_en}' is numbered by the engine; leave it out",
+        ),
+        "serial_changed": I18nText(
+            "“{label_zh}” 是已分配的编号（{stored}），不能修改",
+            "'{label_en}' is an issued number ({stored}) and cannot be changed",
+        ),
     }
 )
 
@@ -81,6 +96,15 @@ def message(code: str, locale: str, label: I18nText | None = None, **params: obj
         params.setdefault("label_zh", label.zh_cn)
         params.setdefault("label_en", label.en)
     return _MESSAGES[code].get(locale).format(**params)
+
+
+#: how a row error names its row (1-based, as people count)
+_ROW = I18nText("第 {row} 行：{text}", "Row {row}: {text}")
+
+
+def row_message(locale: str, row: int, text: str) -> str:
+    """``text`` about row ``row`` (1-based): ``第 2 行：...`` / ``Row 2: ...``."""
+    return _ROW.get(locale).format(row=row, text=text)
 
 
 def expression_message(purpose: str, locale: str, label: I18nText, detail: str) -> str:

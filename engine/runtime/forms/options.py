@@ -29,6 +29,7 @@ def check_option_sources(sub: Submission) -> None:
         elif plan.is_subtable and plan.key in sub.row_given:
             columns = [c for c in plan.columns if c.options_from is not None]
             for index, row in enumerate(sub.values[plan.key] if columns else ()):
+                sub.check_deadline()
                 origin = sub.row_origin[plan.key][index]
                 for column in columns:
                     before = origin.get(column.key) if origin is not None else None

@@ -41,6 +41,8 @@ class FieldPlan:
     columns: tuple[FieldPlan, ...] = ()
     #: a relation's ``filter`` or an options-from ``filter``, over the OTHER form's fields
     target_filter: CompiledExpression | None = None
+    #: a sub-table's row validations, each checked on every row
+    validations: tuple[ValidationPlan, ...] = ()
     key: str = field(init=False)
     #: ``qty`` for a field, ``lines.qty`` for a sub-table column (as in RecordError)
     path: str = field(init=False)
@@ -114,7 +116,11 @@ def _options_from(d: FieldDefinition) -> Mapping[str, Any] | None:
 
 @dataclass(frozen=True)
 class ValidationPlan:
-    """A form validation with its compiled rule and the top-level fields it reads."""
+    """A validation with its compiled rule and the names it reads.
+
+    For a form validation ``inputs`` are top-level fields; for a sub-table's row
+    validation they are the row's columns and the parent's fields.
+    """
 
     validation: Validation
     expression: CompiledExpression
