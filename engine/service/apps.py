@@ -206,7 +206,7 @@ class AppUseCases:
         failures = [f for found in checks.values() for f in found]
         refused = failures if strict else [f for f in failures if f.blocking]
         if refused:
-            raise DataCheckError(_refusal(refused, actor.locale), refused)
+            raise DataCheckError(_refusal(refused), refused)
         return checks
 
     @contextmanager
@@ -270,23 +270,19 @@ def _with_check(
     return replace(result, data_check=tuple(failures)) if failures else result
 
 
-def _refusal(failures: list[RuleFailure], locale: str) -> str:
-    """The DataCheckError message: every rule with its records, then what to do."""
-    english = locale.startswith("en")
-    lines = [f"  - {f.app}.{f.form}: {f.describe(would=True, locale=locale)}" for f in failures]
-    unique = any(f.blocking for f in failures)
-    if english:
-        head = "not published: existing records break new rules"
+def _refusal(failures: list[RuleFailure]) -> str:
+    """The DataCheckError message: every rule with its records, then what to do.
+
+    English, like the MigrationError it is a kind of; the rules' own messages are in the
+    actor's language.
+    """
+    lines = [f"  - {f.app}.{f.form}: {f.describe(would=True)}" for f in failures]
+    repeated = sorted({f.rule.removeprefix("unique: ") for f in failures if f.blocking})
+    if repeated:
         tail = (
-            "Make those records unique first: a unique rule cannot be enforced over repeated values."
-            if unique
-            else "Fix those records first, or publish without strict to accept them."
+            f"Existing records repeat the values of {'; '.join(repeated)}, so the new unique "
+            "rule cannot be enforced: make those records unique first."
         )
     else:
-        head = "未发布：已有记录不满足新的规则"
-        tail = (
-            "请先消除这些记录的重复取值：取值重复时无法启用唯一性规则。"
-            if unique
-            else "请先修正这些记录，或不使用 strict 发布以接受它们。"
-        )
-    return "\n".join([head + (":" if english else "："), *lines, tail])
+        tail = "Fix those records first, or publish without strict to accept them."
+    return "\n".join(["not published: existing records break new rules:", *lines, tail])

@@ -66,15 +66,11 @@ class RuleFailure:
         shown = ", ".join(f"#{i}" for i in self.record_ids[:SHOWN_IDS])
         return shown + (", …" if self.count > SHOWN_IDS else "")
 
-    def describe(self, *, would: bool = False, locale: str = "en") -> str:
+    def describe(self, *, would: bool = False) -> str:
         """One line: ``2 records would fail end_date >= start_date: #2, #4 (message)``."""
-        ids = self.ids_text()
-        if locale.startswith("en"):
-            noun = "record" if self.count == 1 else "records"
-            verb = "would fail" if would else ("fails" if self.count == 1 else "fail")
-            return f"{self.count} {noun} {verb} {self.rule}: {ids} ({self.message})"
-        verb = "将不满足" if would else "不满足"
-        return f"{self.count} 条记录{verb} {self.rule}：{ids}（{self.message}）"
+        noun = "record" if self.count == 1 else "records"
+        verb = "would fail" if would else ("fails" if self.count == 1 else "fail")
+        return f"{self.count} {noun} {verb} {self.rule}: {self.ids_text()} ({self.message})"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -217,12 +213,13 @@ class _DefinitionCheck:
             if rule.fields in old_rules or not _stored_alike(published, self.form, rule.fields):
                 continue
             text = _unique_text(rule.fields)
-            if rule.message is not None:
-                message = rule.message.get(self.locale)
-            elif self.locale.startswith("en"):
-                message = "these records repeat the same values"
+            names = ", ".join(rule.fields)
+            if self.locale.startswith("en"):
+                message = f"these records repeat the values of {names}"
             else:
-                message = "这些记录的取值重复"
+                message = f"这些记录的 {names} 取值重复"
+            if rule.message is not None:
+                message = f"{rule.message.get(self.locale)} ({message})"
             for group in source.duplicates(rule.fields):
                 for record_id in group:
                     self.tally.add(text, "unique", message, record_id, blocking=True)
