@@ -25,6 +25,9 @@ from engine.store.journal import Journal, Subject
 from engine.store.migration import MigrationPlan
 from engine.store.records import ALL_ROWS, RecordSource
 
+#: record ids of each failing rule kept in the audit entry (check-data lists them all)
+AUDITED_IDS = 100
+
 
 class AppUseCases:
     """The app operations of one Service."""
@@ -82,6 +85,7 @@ class AppUseCases:
                     "version": app.version,
                     "previous": previous,
                     "changed_forms": [p.form for p in published if p.changed],
+                    **_audited_checks(published),
                 },
             )
             self._after_publish(tx, actor, journal, [p for p in published if p.changed])
@@ -113,7 +117,7 @@ class AppUseCases:
                 journal.audit(
                     Subject(app_key, None),
                     "form.published",
-                    {"form": form.key, "version": result.version_no},
+                    {"form": form.key, "version": result.version_no, **_audited_checks([result])},
                 )
                 self._after_publish(tx, actor, journal, [result])
         return result
@@ -262,6 +266,21 @@ def _environment(
         )
 
     return make
+
+
+def _audited_checks(published: Iterable[publishing.PublishedVersion]) -> dict[str, Any]:
+    """``{"data_check": [...]}`` for the audit entry: who published over which failures."""
+    found = [
+        {
+            "form": f.form,
+            "rule": f.rule,
+            "count": f.count,
+            "record_ids": list(f.record_ids[:AUDITED_IDS]),
+        }
+        for version in published
+        for f in version.data_check
+    ]
+    return {"data_check": found} if found else {}
 
 
 def _with_check(

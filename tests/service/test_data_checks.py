@@ -325,3 +325,23 @@ def test_check_data_of_an_unknown_app_or_form_says_so(leave):
         leave.check_data(ADMIN, "sales")
     with pytest.raises(NotFoundError, match="has no form 'leave'"):
         leave.check_data(ADMIN, "leave", "leave")
+
+
+def test_the_audit_entry_of_a_publish_over_failing_records_names_them(leave):
+    import sqlalchemy as sa
+
+    from engine.store.engine_tables import audit_log
+
+    leave.publish_form(ADMIN, "leave", _form(LEAVE_V1 + END_AFTER_START))
+    with leave._database.read() as conn:
+        detail = conn.execute(
+            sa.select(audit_log.c.detail).where(audit_log.c.action == "form.published")
+        ).scalar_one()
+    assert detail["data_check"] == [
+        {
+            "form": "leave_request",
+            "rule": "end_date >= start_date",
+            "count": 2,
+            "record_ids": [2, 4],
+        }
+    ]
