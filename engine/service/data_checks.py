@@ -72,17 +72,6 @@ class RuleFailure:
         verb = "would fail" if would else ("fails" if self.count == 1 else "fail")
         return f"{self.count} {noun} {verb} {self.rule}: {self.ids_text()} ({self.message})"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "form": self.form,
-            "rule": self.rule,
-            "kind": self.kind,
-            "message": self.message,
-            "count": self.count,
-            "record_ids": list(self.record_ids),
-            "blocking": self.blocking,
-        }
-
 
 def check_form_data(
     source: RecordSource,

@@ -62,6 +62,9 @@ class RecordUseCases:
             created: list[Record] = []
             failed: list[tuple[int, list[RecordError]]] = []
             for number, data in enumerate(items, start=1):
+                if not isinstance(data, Mapping):
+                    failed.append((number, [_not_an_object(actor, data)]))
+                    continue
                 ctx = self._write_context(tx, actor, app_key, form_key)
                 try:
                     record = writer.create_record(ctx, data, source)
@@ -220,3 +223,13 @@ class RecordUseCases:
             return action(ctx)
 
         return context.transactions.write(app_key, work)
+
+
+def _not_an_object(actor: Actor, data: Any) -> RecordError:
+    """The error of a batch item that is no mapping of field key -> value."""
+    kind = type(data).__name__
+    if actor.locale.startswith("en"):
+        text = f"each item must be an object of field values, got {kind}"
+    else:
+        text = f"每一项应为字段取值的对象，而不是 {kind}"
+    return RecordError(None, text, "type")

@@ -63,3 +63,14 @@ def test_a_value_repeated_inside_the_batch_is_refused_for_the_later_item(purchas
 
 def test_an_empty_batch_saves_nothing(purchase):
     assert purchase.create_records(ZHANG, "purchase", "supplier", []) == []
+
+
+def test_an_item_that_is_no_object_is_named_in_the_actors_language(purchase):
+    with pytest.raises(BatchValidationError) as caught:
+        purchase.create_records(ZHANG, "purchase", "supplier", [{"name": "Acme"}, ["Bolt"]])
+    assert (
+        str(caught.value) == "item 2: record: each item must be an object of field values, got list"
+    )
+    with pytest.raises(BatchValidationError, match="每一项应为字段取值的对象"):
+        purchase.create_records(Actor("wang.fang"), "purchase", "supplier", ["Bolt"])
+    assert _count(purchase, "supplier") == 0
