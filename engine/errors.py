@@ -124,3 +124,34 @@ class UnsupportedDatabaseError(ServiceError):
 
 class MigrationError(ServiceError):
     """A form change would lose or corrupt data; nothing was changed."""
+
+
+class DataCheckError(MigrationError):
+    """Existing records break a new or stricter rule of a form being published.
+
+    Raised by a strict publish or install (and by any publish of a unique rule whose
+    values already repeat, which the database could not enforce); ``failures`` holds
+    one entry per rule with the ids of the records that break it. Nothing was changed.
+    """
+
+    def __init__(self, message: str, failures: Iterable[Any]):
+        self.failures: list[Any] = list(failures)
+        super().__init__(message)
+
+
+class BatchValidationError(RecordValidationError):
+    """Some items of a batch of new records are invalid; none of the batch was saved.
+
+    ``items`` maps the 1-based item number to that item's errors; ``errors`` holds
+    them all, in item order, like a :class:`RecordValidationError`.
+    """
+
+    def __init__(self, items: Iterable[tuple[int, Iterable[RecordError]]]):
+        self.items: dict[int, list[RecordError]] = {n: list(errs) for n, errs in items}
+        super().__init__([e for errs in self.items.values() for e in errs])
+        Exception.__init__(
+            self,
+            "; ".join(
+                f"item {n}: " + ", ".join(str(e) for e in errs) for n, errs in self.items.items()
+            ),
+        )

@@ -67,7 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="when a field's type changes, blank the values that do not convert (the old column is kept)",
     )
+    install.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse to install (nothing changes) when existing records break a new or stricter rule",
+    )
     install.set_defaults(handler=commands.app_install)
+    check_data = app_sub.add_parser(
+        "check-data", help="list live records that break their form's rules (exit 1 if any)"
+    )
+    check_data.add_argument("app")
+    check_data.add_argument("--form", help="check only this form")
+    check_data.set_defaults(handler=commands.app_check_data)
     app_list = app_sub.add_parser("list", help="list installed apps and their forms")
     app_list.set_defaults(handler=commands.app_list)
 
@@ -81,7 +92,32 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--file", help="a JSON file with one object or a list of objects ('-' = stdin)"
     )
+    create.add_argument(
+        "--each",
+        action="store_true",
+        help="with a list: save the valid items one by one and report the others "
+        "(default: all or nothing)",
+    )
     create.set_defaults(handler=commands.records_create)
+
+    update = rec_sub.add_parser("update", help="change a record with a JSON object of changes")
+    update.add_argument("app")
+    update.add_argument("form")
+    update.add_argument("id", type=int)
+    update.add_argument("--json", dest="json_text", required=True, help="the changed fields")
+    update.add_argument(
+        "--version", type=int, help="refuse when the record is no longer at this version"
+    )
+    update.set_defaults(handler=commands.records_update, file=None)
+
+    delete = rec_sub.add_parser("delete", help="delete a record (its history is kept)")
+    delete.add_argument("app")
+    delete.add_argument("form")
+    delete.add_argument("id", type=int)
+    delete.add_argument(
+        "--version", type=int, help="refuse when the record is no longer at this version"
+    )
+    delete.set_defaults(handler=commands.records_delete)
 
     listing = rec_sub.add_parser("list", help="list records with filters, sort and paging")
     listing.add_argument("app")
@@ -106,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("form")
     show.add_argument("id", type=int)
     show.set_defaults(handler=commands.records_show)
+
+    files = sub.add_parser("files", help="upload files for attachment and image fields")
+    files_sub = files.add_subparsers(dest="files_command", required=True, metavar="ACTION")
+    upload = files_sub.add_parser(
+        "upload", help="store a file for a field; prints the metadata its value holds"
+    )
+    upload.add_argument("app")
+    upload.add_argument("form")
+    upload.add_argument("field", help="a field (quote) or a sub-table column (lines.photo)")
+    upload.add_argument("path")
+    upload.set_defaults(handler=commands.files_upload)
 
     demo = sub.add_parser("demo", help="walk through the examples on a fresh SQLite database")
     demo.add_argument(

@@ -12,8 +12,8 @@ from typing import Any
 from engine.cli.output import CommandFailed, format_table, to_json_text
 from engine.service import (
     Actor,
+    BatchValidationError,
     DefinitionErrors,
-    NotFoundError,
     RecordValidationError,
     Service,
     ServiceError,
@@ -117,18 +117,25 @@ def app_install(args: argparse.Namespace) -> int:
         raise CommandFailed(f"{len(exc.errors)} definition error(s): nothing installed") from exc
     service = open_service(args)
     if args.dry_run:
-        return _print_install_plan(service, actor_of(args), app)
+        return _print_install_plan(service, actor_of(args), app, strict=args.strict)
     try:
-        report = service.install_app(actor_of(args), app, allow_blank=args.allow_blank)
+        report = service.install_app(
+            actor_of(args), app, allow_blank=args.allow_blank, strict=args.strict
+        )
     except ServiceError as exc:
         raise CommandFailed(f"nothing installed: {exc}") from exc
     print(report.summary())
     return 0
 
 
-def _print_install_plan(service: Service, actor: Actor, app: Any) -> int:
-    """Print each form's migration plan; exit 1 when some rows would not convert."""
+def _print_install_plan(service: Service, actor: Actor, app: Any, *, strict: bool = False) -> int:
+    """Print each form's migration plan and data check; exit 1 when the install would fail.
+
+    It would when some rows would not convert, when a new unique rule meets repeated
+    values, or (``strict``) when existing records break any new or stricter rule.
+    """
     blocked = False
+    repeated = broken = False
     for form in app.forms:
         plan = service.plan_form_change(actor, app.key, form)
         steps = [f"new table {t}" for t in plan.new_tables]
@@ -143,9 +150,35 @@ def _print_install_plan(service: Service, actor: Actor, app: Any) -> int:
         for problem in plan.problems:
             print(f"  would not convert: {problem}")
         blocked = blocked or not plan.ok
+        for failure in service.check_form_change(actor, app.key, form):
+            print(f"  {failure.describe(would=True)}")
+            repeated = repeated or failure.blocking
+            broken = True
     if blocked:
         print("some values would not convert: fix them, or install with --allow-blank")
-    return 1 if blocked else 0
+    if repeated:
+        print("a new unique rule meets repeated values: make those records unique first")
+    elif broken and strict:
+        print("existing records break new rules: --strict refuses the install")
+    elif broken:
+        print("existing records break new rules: the install publishes anyway (--strict refuses)")
+    return 1 if blocked or repeated or (broken and strict) else 0
+
+
+def app_check_data(args: argparse.Namespace) -> int:
+    """``lowcode app check-data APP [--form FORM]``: one line per broken rule; exit 1 if any."""
+    service = open_service(args)
+    try:
+        failures = service.check_data(actor_of(args), args.app, args.form)
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    for failure in failures:
+        print(f"{failure.form}: {failure.describe()}")
+    if failures:
+        return 1
+    where = f"{args.app}.{args.form}" if args.form else args.app
+    print(f"ok: every live record of {where} passes its rules")
+    return 0
 
 
 def app_list(args: argparse.Namespace) -> int:
@@ -175,21 +208,119 @@ def _read_json(args: argparse.Namespace) -> Any:
 
 
 def records_create(args: argparse.Namespace) -> int:
+    """``records create``: one object, or a list saved all or nothing (``--each``: one by one)."""
     data = _read_json(args)
     items = data if isinstance(data, list) else [data]
     if not all(isinstance(item, dict) for item in items):
         raise CommandFailed("the JSON must be an object, or a list of objects")
     service = open_service(args)
-    for index, item in enumerate(items):
+    actor = actor_of(args)
+    if not isinstance(data, list):
         try:
-            record = service.create_record(actor_of(args), args.app, args.form, item)
+            record = service.create_record(actor, args.app, args.form, data)
         except RecordValidationError as exc:
-            where = f" (item {index + 1})" if len(items) > 1 else ""
-            lines = "\n".join(f"  {e}" for e in exc.errors)
-            raise CommandFailed(f"record not saved{where}:\n{lines}") from exc
-        except NotFoundError as exc:
+            raise CommandFailed(f"record not saved:\n{_error_lines(exc.errors)}") from exc
+        except ServiceError as exc:
             raise CommandFailed(str(exc)) from exc
-        print(f"created {args.app}/{args.form} #{record.id}: {record.title}")
+        _print_created(args, record)
+        return 0
+    if args.each:
+        return _create_each(args, service, actor, items)
+    try:
+        records = service.create_records(actor, args.app, args.form, items)
+    except BatchValidationError as exc:
+        listing = "\n".join(
+            f"  item {number}:\n{_error_lines(errors, indent='    ')}"
+            for number, errors in exc.items.items()
+        )
+        raise CommandFailed(
+            f"nothing saved: {len(exc.items)} of {len(items)} items are invalid "
+            f"(fix them, or pass --each to save the valid ones):\n{listing}"
+        ) from exc
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    for record in records:
+        _print_created(args, record)
+    return 0
+
+
+def _create_each(args: argparse.Namespace, service: Service, actor: Actor, items: list) -> int:
+    """Save the valid items one by one; report every invalid one; exit 1 if any failed."""
+    failed: list[int] = []
+    for number, item in enumerate(items, start=1):
+        try:
+            record = service.create_record(actor, args.app, args.form, item)
+        except RecordValidationError as exc:
+            failed.append(number)
+            print(f"item {number} not saved:\n{_error_lines(exc.errors)}", file=sys.stderr)
+            continue
+        except ServiceError as exc:
+            raise CommandFailed(str(exc)) from exc
+        _print_created(args, record)
+    if failed:
+        sys.stdout.flush()
+        numbers = ", ".join(str(n) for n in failed)
+        raise CommandFailed(
+            f"saved {len(items) - len(failed)} of {len(items)} items; not saved: item(s) {numbers}"
+        )
+    return 0
+
+
+def _print_created(args: argparse.Namespace, record: Any) -> None:
+    print(f"created {args.app}/{args.form} #{record.id}: {record.title}")
+
+
+def _error_lines(errors: Any, indent: str = "  ") -> str:
+    return "\n".join(f"{indent}{e}" for e in errors)
+
+
+def records_update(args: argparse.Namespace) -> int:
+    """``records update APP FORM ID --json '{...}' [--version N]``."""
+    changes = _read_json(args)
+    if not isinstance(changes, dict):
+        raise CommandFailed("the JSON must be an object of the fields to change")
+    service = open_service(args)
+    try:
+        record = service.update_record(
+            actor_of(args), args.app, args.form, args.id, changes, expected_version=args.version
+        )
+    except RecordValidationError as exc:
+        raise CommandFailed(f"record not saved:\n{_error_lines(exc.errors)}") from exc
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    print(f"updated {args.app}/{args.form} #{record.id} (version {record.version}): {record.title}")
+    return 0
+
+
+def records_delete(args: argparse.Namespace) -> int:
+    """``records delete APP FORM ID [--version N]``: soft delete, the history stays."""
+    service = open_service(args)
+    try:
+        record = service.delete_record(
+            actor_of(args), args.app, args.form, args.id, expected_version=args.version
+        )
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    print(f"deleted {args.app}/{args.form} #{record.id} (version {record.version}): {record.title}")
+    return 0
+
+
+def files_upload(args: argparse.Namespace) -> int:
+    """``files upload APP FORM FIELD PATH``: print the metadata an attachment value holds."""
+    path = _existing_path(args.path)
+    if not path.is_file():
+        raise CommandFailed(f"not a file: {args.path}")
+    service = open_service(args)
+    try:
+        with path.open("rb") as stream:
+            metadata = service.save_file(
+                actor_of(args), args.app, args.form, args.field, path.name, stream
+            )
+    except RecordValidationError as exc:
+        raise CommandFailed(f"file not saved:\n{_error_lines(exc.errors)}") from exc
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    print(to_json_text(metadata))
     return 0
 
 

@@ -8,7 +8,9 @@ of the engine (tests/test_boundaries.py checks it).
 
 from engine.definitions import check_app, load_app, load_app_text
 from engine.errors import (
+    BatchValidationError,
     ConflictError,
+    DataCheckError,
     DefinitionError,
     DefinitionErrors,
     MigrationError,
@@ -20,6 +22,7 @@ from engine.errors import (
     UnsupportedDatabaseError,
 )
 from engine.service.actor import SYSTEM_ACTOR, Actor
+from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
 from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
@@ -33,8 +36,10 @@ __all__ = [
     "HOOK_POINTS",
     "SYSTEM_ACTOR",
     "Actor",
+    "BatchValidationError",
     "ConflictError",
     "ConversionProblem",
+    "DataCheckError",
     "DatabaseUnavailableError",
     "DefinitionError",
     "DefinitionErrors",
@@ -55,6 +60,7 @@ __all__ = [
     "RecordPage",
     "RecordValidationError",
     "Revision",
+    "RuleFailure",
     "Service",
     "ServiceError",
     "UnsupportedDatabaseError",

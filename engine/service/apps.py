@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from engine.definitions.model import AppDefinition, FormDefinition, I18nText
-from engine.errors import NotFoundError
+from engine.errors import DataCheckError, NotFoundError
+from engine.runtime.forms import RecordEnvironment
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
+from engine.service.data_checks import RuleFailure, check_form_data
 from engine.service.hooks import PublishContext
+from engine.service.permissions import row_scope
 from engine.service.results import InstalledApp, InstallReport
 from engine.service.transactions import Transaction
 from engine.store import apps as app_table
@@ -18,6 +23,10 @@ from engine.store import publish as publishing
 from engine.store.generations import bump_generation
 from engine.store.journal import Journal, Subject
 from engine.store.migration import MigrationPlan
+from engine.store.records import ALL_ROWS, RecordSource
+
+#: record ids of each failing rule kept in the audit entry (check-data lists them all)
+AUDITED_IDS = 100
 
 
 class AppUseCases:
@@ -27,16 +36,36 @@ class AppUseCases:
         self._context = context
 
     def install(
-        self, actor: Actor, app: AppDefinition, *, allow_blank: bool = False
+        self,
+        actor: Actor,
+        app: AppDefinition,
+        *,
+        allow_blank: bool = False,
+        strict: bool = False,
     ) -> InstallReport:
-        """Install or upgrade an app: publish every form and record the app version, atomically."""
+        """Install or upgrade an app: publish every form and record the app version, atomically.
+
+        Existing records that break a new or stricter rule are reported on each form's
+        ``data_check``; with ``strict`` they refuse the install (:class:`DataCheckError`).
+        """
         now = self._context.clock()
         journal = Journal(actor.user_id, now)
         with self._publishing(app.key) as tx:
             conn = tx.conn
+            # every form is checked before any table changes: the check reads the rows
+            # through the published versions
+            checks = self._checked(tx, actor, app.forms, strict)
             published = tuple(
-                publishing.publish_form(
-                    conn, app.key, form, actor_id=actor.user_id, now=now, allow_blank=allow_blank
+                _with_check(
+                    publishing.publish_form(
+                        conn,
+                        app.key,
+                        form,
+                        actor_id=actor.user_id,
+                        now=now,
+                        allow_blank=allow_blank,
+                    ),
+                    checks[form.key],
                 )
                 for form in app.forms
             )
@@ -56,26 +85,39 @@ class AppUseCases:
                     "version": app.version,
                     "previous": previous,
                     "changed_forms": [p.form for p in published if p.changed],
+                    **_audited_checks(published),
                 },
             )
             self._after_publish(tx, actor, journal, [p for p in published if p.changed])
         return InstallReport(app.key, app.version, previous, published)
 
     def publish(
-        self, actor: Actor, app_key: str, form: FormDefinition, *, allow_blank: bool = False
+        self,
+        actor: Actor,
+        app_key: str,
+        form: FormDefinition,
+        *,
+        allow_blank: bool = False,
+        strict: bool = False,
     ) -> publishing.PublishedVersion:
-        """Publish a new version of one form (MigrationError lists values that would not convert)."""
+        """Publish a new version of one form (MigrationError lists values that would not convert).
+
+        Existing records that break a new or stricter rule are listed in the result's
+        ``data_check``; with ``strict`` they refuse the publish (:class:`DataCheckError`).
+        """
         now = self._context.clock()
         journal = Journal(actor.user_id, now)
         with self._publishing(app_key) as tx:
+            checks = self._checked(tx, actor, (form,), strict)
             result = publishing.publish_form(
                 tx.conn, app_key, form, actor_id=actor.user_id, now=now, allow_blank=allow_blank
             )
+            result = _with_check(result, checks[form.key])
             if result.changed:
                 journal.audit(
                     Subject(app_key, None),
                     "form.published",
-                    {"form": form.key, "version": result.version_no},
+                    {"form": form.key, "version": result.version_no, **_audited_checks([result])},
                 )
                 self._after_publish(tx, actor, journal, [result])
         return result
@@ -84,6 +126,34 @@ class AppUseCases:
         """Dry run of publishing ``form``: added, hidden, changed fields and unconvertible rows."""
         with self._context.transactions.read(app_key) as tx:
             return publishing.dry_run(tx.conn, app_key, form)
+
+    def check_change(self, actor: Actor, app_key: str, form: FormDefinition) -> list[RuleFailure]:
+        """Dry run of the data check: rules of ``form`` that existing records would newly break."""
+        with self._context.transactions.read(app_key) as tx:
+            return self._check_change(tx, actor, form)
+
+    def check_data(
+        self, actor: Actor, app_key: str, form_key: str | None = None
+    ) -> list[RuleFailure]:
+        """Rules of the published forms (or of one) that live records break, form by form.
+
+        Reads the records the actor may see. NotFoundError for an unknown app or form.
+        """
+        with self._context.transactions.read(app_key) as tx:
+            if app_table.app_row(tx.conn, app_key) is None:
+                keys = app_table.app_keys(tx.conn)
+                raise NotFoundError(
+                    f"app {app_key!r} is not installed; installed: {', '.join(keys) or 'none'}"
+                )
+            form_keys = [form_key] if form_key else app_table.app_forms(tx.conn, app_key)
+            failures: list[RuleFailure] = []
+            for key in form_keys:
+                runtime = tx.form(key)
+                source = tx.source(key, row_scope(actor, app_key, key))
+                failures += check_form_data(
+                    source, runtime, _environment(actor, source, self._context.clock())
+                )
+            return failures
 
     def list(self, actor: Actor) -> list[InstalledApp]:
         """Installed apps, by key."""
@@ -110,6 +180,39 @@ class AppUseCases:
             return tx.form(form_key).definition
 
     # -- internals ---------------------------------------------------------------------
+    def _check_change(
+        self, tx: Transaction, actor: Actor, form: FormDefinition
+    ) -> list[RuleFailure]:
+        """The data check of publishing ``form`` (nothing for a new or unchanged form).
+
+        Every record is checked, whoever publishes: a rule binds all of them (as the
+        unique index does), so the engine's own scope reads them.
+        """
+        latest = publishing.latest_version(tx.conn, tx.app, form.key)
+        if latest is None or latest.content_hash == form.content_hash:
+            return []
+        runtime = tx.form(form.key)
+        source = tx.source(form.key, ALL_ROWS)
+        return check_form_data(
+            source, runtime, _environment(actor, source, self._context.clock()), form
+        )
+
+    def _checked(
+        self, tx: Transaction, actor: Actor, forms: Iterable[FormDefinition], strict: bool
+    ) -> dict[str, list[RuleFailure]]:
+        """Each form's data check; raises DataCheckError when it must refuse the publish.
+
+        It must when ``strict`` and any record breaks a new rule, and always when a new
+        unique rule meets repeated values: the database would refuse its index anyway,
+        and this way the person learns which records to fix.
+        """
+        checks = {form.key: self._check_change(tx, actor, form) for form in forms}
+        failures = [f for found in checks.values() for f in found]
+        refused = failures if strict else [f for f in failures if f.blocking]
+        if refused:
+            raise DataCheckError(_refusal(refused), refused)
+        return checks
+
     @contextmanager
     def _publishing(self, app_key: str) -> Iterator[Transaction]:
         """A write transaction that moves the app's generation on first.
@@ -145,3 +248,60 @@ def _installed(row: Mapping[str, Any], forms: tuple[str, ...]) -> InstalledApp:
         row["installed_by"],
         forms,
     )
+
+
+def _environment(
+    actor: Actor, source: RecordSource, now: datetime
+) -> Callable[[], RecordEnvironment]:
+    """The environment a stored record is checked in: now, the actor, related records."""
+
+    def make() -> RecordEnvironment:
+        return RecordEnvironment(
+            now,
+            actor.user_id,
+            actor.department,
+            source.related_record,
+            find_options=source.option_records,
+            locale=actor.locale,
+        )
+
+    return make
+
+
+def _audited_checks(published: Iterable[publishing.PublishedVersion]) -> dict[str, Any]:
+    """``{"data_check": [...]}`` for the audit entry: who published over which failures."""
+    found = [
+        {
+            "form": f.form,
+            "rule": f.rule,
+            "count": f.count,
+            "record_ids": list(f.record_ids[:AUDITED_IDS]),
+        }
+        for version in published
+        for f in version.data_check
+    ]
+    return {"data_check": found} if found else {}
+
+
+def _with_check(
+    result: publishing.PublishedVersion, failures: list[RuleFailure]
+) -> publishing.PublishedVersion:
+    return replace(result, data_check=tuple(failures)) if failures else result
+
+
+def _refusal(failures: list[RuleFailure]) -> str:
+    """The DataCheckError message: every rule with its records, then what to do.
+
+    English, like the MigrationError it is a kind of; the rules' own messages are in the
+    actor's language.
+    """
+    lines = [f"  - {f.app}.{f.form}: {f.describe(would=True)}" for f in failures]
+    repeated = sorted({f.rule.removeprefix("unique: ") for f in failures if f.blocking})
+    if repeated:
+        tail = (
+            f"Existing records repeat the values of {'; '.join(repeated)}, so the new unique "
+            "rule cannot be enforced: make those records unique first."
+        )
+    else:
+        tail = "Fix those records first, or publish without strict to accept them."
+    return "\n".join(["not published: existing records break new rules:", *lines, tail])

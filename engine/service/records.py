@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from engine.errors import BatchValidationError, RecordError, RecordValidationError
 from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
@@ -37,6 +38,45 @@ class RecordUseCases:
         return self._write(
             actor, app_key, form_key, lambda ctx: writer.create_record(ctx, data, source)
         )
+
+    def create_many(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        source: str = "json",
+    ) -> list[Record]:
+        """Create several records in ONE transaction: all of them, or none.
+
+        Every item is prepared and written on the create path in turn (a later item sees
+        the earlier ones, so a repeated unique value inside the batch is refused too);
+        when any item is invalid, the transaction is rolled back and one
+        :class:`BatchValidationError` names the 1-based number of every invalid item
+        with its errors.
+        """
+        items = list(items)
+
+        def work(tx: Transaction) -> list[Record]:
+            created: list[Record] = []
+            failed: list[tuple[int, list[RecordError]]] = []
+            for number, data in enumerate(items, start=1):
+                if not isinstance(data, Mapping):
+                    failed.append((number, [_not_an_object(actor, data)]))
+                    continue
+                ctx = self._write_context(tx, actor, app_key, form_key)
+                try:
+                    record = writer.create_record(ctx, data, source)
+                except RecordValidationError as exc:
+                    failed.append((number, exc.errors))
+                    continue
+                created.append(record)
+            if failed:
+                raise BatchValidationError(failed)
+            return created
+
+        return self._context.transactions.write(app_key, work)
 
     def update(
         self,
@@ -148,6 +188,19 @@ class RecordUseCases:
             return source.candidates(field_key, search, limit)
 
     # -- internals ---------------------------------------------------------------------
+    def _write_context(
+        self, tx: Transaction, actor: Actor, app_key: str, form_key: str
+    ) -> writer.WriteContext:
+        """A WriteContext in ``tx`` built as :meth:`_write` builds it (own journal, deadline)."""
+        context = self._context
+        budget = context.submission_budget
+        deadline = None if budget is None else time.monotonic() + budget
+        source = tx.source(form_key, row_scope(actor, app_key, form_key))
+        journal = Journal(actor.user_id, context.clock())
+        return writer.WriteContext(
+            tx, tx.form(form_key), actor, journal.at, source, journal, context.hooks, deadline
+        )
+
     def _write(
         self,
         actor: Actor,
@@ -170,3 +223,13 @@ class RecordUseCases:
             return action(ctx)
 
         return context.transactions.write(app_key, work)
+
+
+def _not_an_object(actor: Actor, data: Any) -> RecordError:
+    """The error of a batch item that is no mapping of field key -> value."""
+    kind = type(data).__name__
+    if actor.locale.startswith("en"):
+        text = f"each item must be an object of field values, got {kind}"
+    else:
+        text = f"每一项应为字段取值的对象，而不是 {kind}"
+    return RecordError(None, text, "type")

@@ -104,4 +104,5 @@ class InstallReport:
         for form in self.forms:
             state = f"published v{form.version_no}" if form.changed else "unchanged"
             lines.append(f"  {form.form}: {state}")
+            lines.extend(f"    warning: {failure.describe()}" for failure in form.data_check)
         return "\n".join(lines)

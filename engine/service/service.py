@@ -20,6 +20,7 @@ from engine.errors import NotFoundError
 from engine.service.actor import Actor
 from engine.service.apps import AppUseCases
 from engine.service.context import ServiceContext
+from engine.service.data_checks import RuleFailure
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.records import RecordUseCases
@@ -103,10 +104,14 @@ class Service:
 
     # -- apps ---------------------------------------------------------------------------
     def install_app(
-        self, actor: Actor, app: AppDefinition, *, allow_blank: bool = False
+        self, actor: Actor, app: AppDefinition, *, allow_blank: bool = False, strict: bool = False
     ) -> InstallReport:
-        """Install or upgrade an app: publish every form and record the app version, atomically."""
-        return self.apps.install(actor, app, allow_blank=allow_blank)
+        """Install or upgrade an app: publish every form and record the app version, atomically.
+
+        Existing records breaking a new or stricter rule are listed on each form's
+        ``data_check``; with ``strict`` they refuse the install (DataCheckError).
+        """
+        return self.apps.install(actor, app, allow_blank=allow_blank, strict=strict)
 
     def list_apps(self, actor: Actor) -> list[InstalledApp]:
         """Installed apps, by key."""
@@ -125,10 +130,32 @@ class Service:
         return self.apps.plan_change(actor, app_key, form)
 
     def publish_form(
-        self, actor: Actor, app_key: str, form: FormDefinition, *, allow_blank: bool = False
+        self,
+        actor: Actor,
+        app_key: str,
+        form: FormDefinition,
+        *,
+        allow_blank: bool = False,
+        strict: bool = False,
     ) -> publishing.PublishedVersion:
-        """Publish a new version of one form (MigrationError lists values that would not convert)."""
-        return self.apps.publish(actor, app_key, form, allow_blank=allow_blank)
+        """Publish a new version of one form (MigrationError lists values that would not convert).
+
+        With ``strict``, existing records breaking a new or stricter rule refuse it
+        (DataCheckError); without, they are listed in the result's ``data_check``.
+        """
+        return self.apps.publish(actor, app_key, form, allow_blank=allow_blank, strict=strict)
+
+    def check_form_change(
+        self, actor: Actor, app_key: str, form: FormDefinition
+    ) -> list[RuleFailure]:
+        """Dry run of the data check: rules of ``form`` that existing records would newly break."""
+        return self.apps.check_change(actor, app_key, form)
+
+    def check_data(
+        self, actor: Actor, app_key: str, form_key: str | None = None
+    ) -> list[RuleFailure]:
+        """Rules of the published forms (or of ``form_key``) that live records break."""
+        return self.apps.check_data(actor, app_key, form_key)
 
     # -- records ------------------------------------------------------------------------
     def create_record(
@@ -142,6 +169,21 @@ class Service:
     ) -> Record:
         """Validate, compute and save a new record (with revision, audit and outbox event)."""
         return self.records.create(actor, app_key, form_key, data, source=source)
+
+    def create_records(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        source: str = "json",
+    ) -> list[Record]:
+        """Create several records in one transaction: all of them, or none.
+
+        BatchValidationError names the 1-based item number of every invalid item.
+        """
+        return self.records.create_many(actor, app_key, form_key, items, source=source)
 
     def update_record(
         self,

@@ -43,6 +43,9 @@ class PublishedVersion:
     published_by: str
     changed: bool
     plan: MigrationPlan | None = None
+    #: what the service's data check found: rules of this version that existing records
+    #: break (``engine.service.data_checks.RuleFailure``), reported as warnings
+    data_check: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ row (the organisation and permissions issue fills the predicate in, here, in one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +147,74 @@ class RecordSource:
         children = self.children([r["id"] for r in rows]) if with_subtables else {}
         total = self.conn.execute(query.count).scalar_one() if with_total else None
         return QueryPage(list(rows), children, total)
+
+    def batches(
+        self, size: int = 500
+    ) -> Iterator[list[tuple[Mapping[str, Any], dict[str, list[dict[str, Any]]]]]]:
+        """Every live, visible record in id order, ``size`` at a time, with its sub-table rows.
+
+        Each batch is a list of (row, sub-table key -> rows). Keyset paging on ``id``
+        (never OFFSET): each batch is one indexed range read however far the walk is,
+        and a record written meanwhile is seen at most once.
+        """
+        if size < 1:
+            raise ValueError(f"batch size must be at least 1, got {size}")
+        table = self.form.tables.table
+        stmt = self._scoped(
+            self.form,
+            sa.select(table)
+            .where(table.c.deleted_at.is_(None), table.c.id > sa.bindparam("after"))
+            .order_by(table.c.id)
+            .limit(size),
+        )
+        after = 0
+        while True:
+            rows = self.conn.execute(stmt, {"after": after}).mappings().all()
+            if not rows:
+                return
+            children = self.children([r["id"] for r in rows])
+            yield [(row, children[row["id"]]) for row in rows]
+            if len(rows) < size:
+                return
+            after = rows[-1]["id"]
+
+    def duplicates(self, field_keys: Sequence[str]) -> list[list[int]]:
+        """Groups of live, visible records that share the values of ``field_keys``.
+
+        What a unique rule over those fields would refuse: one GROUP BY ... HAVING
+        COUNT(*) > 1 on the stored columns, joined back for the ids. A blank column never
+        repeats (as in the partial unique index). Groups in value order, ids ascending.
+        """
+        tables = self.form.tables
+        table = tables.table
+        try:
+            names = [name for key in field_keys for name in tables.fields[key].names]
+        except KeyError as exc:
+            raise NotFoundError(
+                f"{self.form.app}.{self.form.key} has no stored field {exc.args[0]!r}"
+            ) from None
+        columns = [table.c[name] for name in names]
+        live = [table.c.deleted_at.is_(None), *(c.is_not(None) for c in columns)]
+        groups = self._scoped(
+            self.form,
+            sa.select(*columns).where(*live).group_by(*columns).having(sa.func.count() > 1),
+        ).subquery("repeated")
+        stmt = self._scoped(
+            self.form,
+            sa.select(table.c.id, *columns)
+            .join(groups, sa.and_(*(c == groups.c[c.name] for c in columns)))
+            .where(table.c.deleted_at.is_(None))
+            .order_by(*columns, table.c.id),
+        )
+        out: list[list[int]] = []
+        last: tuple[Any, ...] | None = None
+        for row in self.conn.execute(stmt):
+            values = tuple(row[1:])
+            if values != last:
+                out.append([])
+                last = values
+            out[-1].append(row[0])
+        return out
 
     def history(self, record_id: int) -> list[Mapping[str, Any]]:
         """Every revision row of a record, oldest first (deleted records keep theirs).
