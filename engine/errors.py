@@ -122,3 +122,11 @@ class UnsupportedDatabaseError(ServiceError):
 
 class MigrationError(ServiceError):
     """A form change would lose or corrupt data; nothing was changed."""
+
+
+class EngineSchemaError(ServiceError):
+    """The engine tables are in a state this version of the engine cannot upgrade."""
+
+
+class DefinitionFormatError(ServiceError):
+    """A stored definition uses a format this version of the engine cannot read."""
