@@ -76,9 +76,7 @@ def upgrade() -> None:
         sa.Column("changes", sa.JSON, nullable=False),
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("at", Aware, nullable=False),
-        sa.UniqueConstraint(
-            "app", "form", "record_id", "revision_no", name="uq_record_revisions"
-        ),
+        sa.UniqueConstraint("app", "form", "record_id", "revision_no", name="uq_record_revisions"),
     )
     op.create_table(
         "audit_log",
