@@ -8,10 +8,13 @@ needs for most ALTERs; :func:`include_name` keeps form tables (``f_*``) out.
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from engine.store.engine_tables import metadata
 from engine.store.migrations import VERSION_TABLE, include_name
+from engine.store.types import AwareDateTime
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -21,6 +24,14 @@ if connection is None or context.is_offline_mode():
         "engine.store.migrations.upgrade_to_head(conn) (or `lowcode init`)"
     )
 
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Autogenerate writes types out (a revision must not change when the code does)."""
+    if type_ == "type" and isinstance(obj, AwareDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 context.configure(
     connection=connection,
     target_metadata=metadata,
@@ -28,6 +39,7 @@ context.configure(
     render_as_batch=True,
     include_name=include_name,
     compare_type=True,
+    render_item=render_item,
 )
 with context.begin_transaction():  # nothing is begun: the caller's transaction is used
     context.run_migrations()
