@@ -16,14 +16,6 @@ from engine.store.engine_tables import metadata
 from engine.store.migrations import VERSION_TABLE, include_name
 from engine.store.types import AwareDateTime
 
-config = context.config
-connection = config.attributes.get("connection")
-if connection is None or context.is_offline_mode():
-    raise RuntimeError(
-        "the engine's migrations run on a connection: call "
-        "engine.store.migrations.upgrade_to_head(conn) (or `lowcode init`)"
-    )
-
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Autogenerate writes types out (a revision must not change when the code does)."""
@@ -32,14 +24,28 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-context.configure(
-    connection=connection,
-    target_metadata=metadata,
-    version_table=VERSION_TABLE,
-    render_as_batch=True,
-    include_name=include_name,
-    compare_type=True,
-    render_item=render_item,
-)
-with context.begin_transaction():  # nothing is begun: the caller's transaction is used
-    context.run_migrations()
+def run_migrations() -> None:
+    """Run the revisions on the connection the caller handed over."""
+    connection = context.config.attributes.get("connection")
+    if connection is None or context.is_offline_mode():
+        raise RuntimeError(
+            "the engine's migrations run on a connection: call "
+            "engine.store.migrations.upgrade_to_head(conn) (or `lowcode init`)"
+        )
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=VERSION_TABLE,
+        render_as_batch=True,
+        include_name=include_name,
+        compare_type=True,
+        render_item=render_item,
+    )
+    with context.begin_transaction():  # nothing is begun: the caller's transaction is used
+        context.run_migrations()
+
+
+# Alembic runs this file with its context set up; a plain import (tools, the layer test)
+# finds no context and only defines the functions above
+if hasattr(context, "config"):
+    run_migrations()
