@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -22,6 +23,7 @@ from engine.store.migrations import (
     current_revision,
     head_revision,
     include_name,
+    needs_upgrade,
 )
 from engine.store.outbox import claim_due
 from engine.store.publish import latest_version
@@ -391,3 +393,35 @@ def test_form_tables_are_outside_the_migrations(database):
         assert schema_differences(conn, metadata) == []  # no "remove f_shop_item"
     assert include_name("f_shop_item", "table", {}) is False
     assert include_name("outbox", "table", {}) is True
+
+
+def test_needs_upgrade_tells_a_database_behind_this_engine(database):
+    make_legacy_database(database)
+    with database.read() as conn:
+        assert needs_upgrade(conn) is True
+    with database.write() as conn:
+        upgrade_engine_tables(conn)
+    with database.read() as conn:
+        assert needs_upgrade(conn) is False
+
+
+def test_two_initialisers_at_once_both_succeed_and_migrate_once(database):
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def initialise() -> None:
+        barrier.wait()
+        try:
+            with database.write() as conn:
+                results.append(upgrade_engine_tables(conn))
+        except Exception as exc:  # recorded for the assertion below
+            results.append(exc)
+
+    threads = [threading.Thread(target=initialise) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == ["0002", "0002"]
+    with database.read() as conn:
+        assert conn.execute(sa.text(f"select count(*) from {VERSION_TABLE}")).scalar() == 1

@@ -15,6 +15,7 @@ has, and upgraded from there, data kept. Form tables (``f_*``) are never touched
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ BASELINE = "0001"
 LEGACY_TABLE = "engine_schema"
 #: PostgreSQL transaction-level advisory lock key: concurrent ``init`` runs queue
 UPGRADE_LOCK_KEY = 0x6C6F77636F6465  # "lowcode"
+#: Alembic keeps the running migration's context in module globals (``alembic.op``,
+#: ``alembic.context``): two upgrades in threads of one process must take turns
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def alembic_config(conn: sa.Connection | None = None) -> Config:
@@ -66,6 +70,11 @@ def current_revision(conn: sa.Connection) -> str | None:
     return context.get_current_revision()
 
 
+def needs_upgrade(conn: sa.Connection) -> bool:
+    """Whether the engine tables are missing or behind this engine (``lowcode init`` due)."""
+    return current_revision(conn) != head_revision()
+
+
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic's filter: only the engine's own tables are compared or migrated."""
     if type_ == "table":
@@ -86,6 +95,11 @@ def upgrade_to_head(conn: sa.Connection) -> str:
         # two processes running init on a fresh database would both create the tables
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(UPGRADE_LOCK_KEY)))
     # SQLite: the write transaction (BEGIN IMMEDIATE) already serialises initialisers
+    with _ALEMBIC_LOCK:
+        return _upgrade(conn)
+
+
+def _upgrade(conn: sa.Connection) -> str:
     config = alembic_config(conn)
     script = ScriptDirectory.from_config(config)
     current = current_revision(conn)
