@@ -425,3 +425,17 @@ def test_two_initialisers_at_once_both_succeed_and_migrate_once(database):
     assert results == ["0002", "0002"]
     with database.read() as conn:
         assert conn.execute(sa.text(f"select count(*) from {VERSION_TABLE}")).scalar() == 1
+
+
+def test_revision_0002_downgrades_to_the_schema_before_migrations(database):
+    make_legacy_database(database)
+    with database.write() as conn:
+        upgrade_engine_tables(conn)
+    with database.write() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+    with database.read() as conn:
+        assert current_revision(conn) == "0001"
+        assert schema_differences(conn, legacy_metadata()) == []
+        assert conn.execute(sa.text("select count(*) from outbox")).scalar() == 3
+    with database.write() as conn:  # and up again
+        assert upgrade_engine_tables(conn) == "0002"
