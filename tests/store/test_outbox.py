@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -213,7 +214,11 @@ def test_two_consumer_processes_never_claim_the_same_event(database, tmp_path):
         )
         for name in ("consumer-1", "consumer-2")
     ]
-    start.touch()
+    ready = [tmp_path / f"start.ready-{name}" for name in ("consumer-1", "consumer-2")]
+    deadline = time.monotonic() + 60
+    while not all(path.exists() for path in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    start.touch()  # both are past their imports: they start together
     claimed = []
     for process in consumers:
         out, err = process.communicate(timeout=120)
