@@ -155,3 +155,11 @@ class BatchValidationError(RecordValidationError):
                 f"item {n}: " + ", ".join(str(e) for e in errs) for n, errs in self.items.items()
             ),
         )
+
+
+class EngineSchemaError(ServiceError):
+    """The engine tables are in a state this version of the engine cannot upgrade."""
+
+
+class DefinitionFormatError(ServiceError):
+    """A stored definition uses a format this version of the engine cannot read."""

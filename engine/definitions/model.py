@@ -22,6 +22,12 @@ from typing import Any
 
 LOCALES = ("zh-CN", "en")
 
+#: the layout of :func:`to_data`'s output for a form, stored with every published version
+#: (``form_versions.format_version``). Bump it when that output changes in a way an older
+#: reader would misread (a renamed or re-shaped key), and teach
+#: ``engine.store.definition_data`` to read the older formats it still finds.
+DEFINITION_FORMAT_VERSION = 1
+
 
 @dataclass(frozen=True)
 class SourceSpan:

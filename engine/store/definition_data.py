@@ -3,6 +3,10 @@
 ``engine.definitions.model.to_data`` writes a form as plain data (locations left out,
 empty values omitted); this is its inverse, so a service started later can serve the
 published form without the YAML files.
+
+Each stored definition carries the format it was written in
+(``DEFINITION_FORMAT_VERSION``); :func:`stored_form` refuses a newer format than this
+engine knows instead of misreading it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.definitions.model import (
+    DEFINITION_FORMAT_VERSION,
     FieldDefinition,
     FormDefinition,
     I18nText,
@@ -19,6 +24,28 @@ from engine.definitions.model import (
     Validation,
     frozen_mapping,
 )
+from engine.errors import DefinitionFormatError
+
+
+def stored_form(data: Mapping[str, Any], format_version: int, *, where: str) -> FormDefinition:
+    """The form of a ``form_versions`` row, after checking its format version.
+
+    ``where`` names the row for the message (``purchase.supplier version 3``). Raises
+    :class:`DefinitionFormatError` for a format this engine does not read (written by a
+    newer engine, or not a format at all), so nothing is served from a misread definition.
+    """
+    if format_version != DEFINITION_FORMAT_VERSION:
+        newer = isinstance(format_version, int) and format_version > DEFINITION_FORMAT_VERSION
+        why = (
+            "written by a newer version of the engine: upgrade the engine to read it"
+            if newer
+            else "which no version of the engine writes: the row was changed by hand"
+        )
+        raise DefinitionFormatError(
+            f"form {where} is stored in definition format {format_version!r}, and this engine "
+            f"reads format {DEFINITION_FORMAT_VERSION} only; it was {why}"
+        )
+    return form_from_data(data)
 
 
 def form_from_data(data: Mapping[str, Any]) -> FormDefinition:

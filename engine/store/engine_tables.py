@@ -1,8 +1,11 @@
 """The engine's own tables: installed apps, published form versions, column state,
 record revisions, audit log, outbox, serial counters and uploaded files.
 
-Created with ``metadata.create_all`` plus a schema-version row; versioned migrations
-(Alembic) can take over once the schema starts to change between releases.
+This module is the schema as the code expects it at the newest migration. The database
+gets there through the Alembic revisions in :mod:`engine.store.migrations` (run by
+:func:`upgrade_engine_tables`, i.e. ``lowcode init``); a change here comes with a new
+revision there, and ``tests/store/test_engine_migrations.py`` checks that the two agree.
+Form tables (``f_*``) are not in this metadata: publishing manages them.
 """
 
 from __future__ import annotations
@@ -11,20 +14,10 @@ import sqlalchemy as sa
 
 from engine.store.types import AwareDateTime
 
-SCHEMA_VERSION = 1
-
 metadata = sa.MetaData()
 
 #: an auto-incrementing 64-bit key on PostgreSQL; SQLite only auto-increments INTEGER
 IdType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-schema_info = sa.Table(
-    "engine_schema",
-    metadata,
-    sa.Column("component", sa.String(50), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("applied_at", AwareDateTime, nullable=False),
-)
 
 apps = sa.Table(
     "apps",
@@ -39,7 +32,7 @@ apps = sa.Table(
 
 # One row per app whose definitions were ever published: every publish moves the
 # generation on, and each process compares it with the generation of its cached
-# definitions in every transaction (see engine/store/forms.py). A table of its own, not a
+# definitions in every transaction (see engine/store/generations.py). A table of its own, not a
 # column of ``apps``: a form can be published before (or without) its app's install row.
 app_generations = sa.Table(
     "app_generations",
@@ -57,6 +50,8 @@ form_versions = sa.Table(
     sa.Column("version_no", sa.Integer, nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("definition", sa.JSON, nullable=False),
+    # the layout of ``definition`` (engine.definitions.model.DEFINITION_FORMAT_VERSION)
+    sa.Column("format_version", sa.Integer, nullable=False, server_default=sa.text("1")),
     sa.Column("published_at", AwareDateTime, nullable=False),
     sa.Column("published_by", sa.String(100), nullable=False),
     sa.UniqueConstraint("app", "form", "version_no", name="uq_form_versions_app_form_no"),
@@ -91,7 +86,8 @@ record_revisions = sa.Table(
     sa.Column("changes", sa.JSON, nullable=False),
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("at", AwareDateTime, nullable=False),
-    # the definition version the revision was written under (NULL: before it was kept)
+    # the form_versions.version_no the revision was written under (NULL: written before
+    # the column existed)
     sa.Column("form_version", sa.Integer),
     sa.UniqueConstraint("app", "form", "record_id", "revision_no", name="uq_record_revisions"),
 )
@@ -122,7 +118,19 @@ outbox = sa.Table(
     sa.Column("delivered_at", AwareDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text),
-    sa.Index("ix_outbox_pending", "delivered_at", "available_at"),
+    # the consumer holding the event (engine.store.outbox) and until when; a lease
+    # that ran out lets another consumer claim the event again
+    sa.Column("claimed_by", sa.String(100)),
+    sa.Column("claimed_until", AwareDateTime),
+    # set when the event failed MAX_ATTEMPTS times: never claimed again
+    sa.Column("dead_at", AwareDateTime),
+    # the claim query walks the undelivered, live events in id order
+    sa.Index(
+        "ix_outbox_due",
+        "id",
+        sqlite_where=sa.text("delivered_at IS NULL AND dead_at IS NULL"),
+        postgresql_where=sa.text("delivered_at IS NULL AND dead_at IS NULL"),
+    ),
 )
 
 serial_counters = sa.Table(
@@ -155,13 +163,18 @@ files = sa.Table(
 )
 
 
-def create_engine_tables(conn: sa.Connection, now: object) -> None:
-    """Create missing engine tables and record the schema version (idempotent)."""
-    metadata.create_all(conn)
-    exists = conn.execute(
-        sa.select(schema_info.c.version).where(schema_info.c.component == "engine")
-    ).scalar()
-    if exists is None:
-        conn.execute(
-            schema_info.insert().values(component="engine", version=SCHEMA_VERSION, applied_at=now)
-        )
+def upgrade_engine_tables(conn: sa.Connection) -> str:
+    """Bring the engine tables to the newest revision on ``conn``, inside its transaction.
+
+    A fresh database gets every table; one made before migrations existed is adopted
+    and upgraded in place; one already at the newest revision is left alone. Returns
+    the revision the database is at (see :mod:`engine.store.migrations`).
+    """
+    from engine.store.migrations import upgrade_to_head  # alembic is imported on demand
+
+    return upgrade_to_head(conn)
+
+
+def create_engine_tables(conn: sa.Connection, now: object = None) -> str:
+    """The former name of :func:`upgrade_engine_tables` (``now`` is no longer used)."""
+    return upgrade_engine_tables(conn)

@@ -124,6 +124,9 @@ class Journal:
                     attempts=0,
                     delivered_at=None,
                     last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                    dead_at=None,
                 ),
             )
         )

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from engine.definitions.model import FormDefinition
 from engine.definitions.naming import form_table_name
 from engine.fields.base import ColumnSpec, FieldValueError
-from engine.store.definition_data import form_from_data
+from engine.store.definition_data import stored_form
 from engine.store.engine_tables import form_columns, form_versions
 from engine.store.form_tables import FieldColumns, FormTables, build_form_tables
 
@@ -233,13 +233,20 @@ class _LastLayouts:
         if self._rows is None:
             self._rows = iter(
                 self._conn.execute(
-                    sa.select(form_versions.c.definition)
+                    sa.select(
+                        form_versions.c.definition,
+                        form_versions.c.format_version,
+                        form_versions.c.version_no,
+                    )
                     .where(form_versions.c.app == self._app, form_versions.c.form == self._form)
                     .order_by(form_versions.c.version_no.desc())
                 ).all()
             )
-        for (definition,) in self._rows:
-            tables = build_form_tables(self._app, form_from_data(definition))
+        for definition, format_version, version_no in self._rows:
+            where = f"{self._app}.{self._form} version {version_no}"
+            tables = build_form_tables(
+                self._app, stored_form(definition, format_version, where=where)
+            )
             for key, (table, fc) in field_layout(tables).items():
                 self._found.setdefault(key, (tables.table_named(table), fc))
             if path in self._found:

@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.definitions.model import FormDefinition, to_data
+from engine.definitions.model import DEFINITION_FORMAT_VERSION, FormDefinition, to_data
 from engine.definitions.naming import form_table_name
 from engine.errors import MigrationError
-from engine.store.definition_data import form_from_data
+from engine.store.definition_data import stored_form
 from engine.store.engine_tables import form_columns, form_versions
 from engine.store.form_tables import FormTables, build_form_tables
 from engine.store.migration import (
@@ -76,7 +76,11 @@ def latest_version(conn: sa.Connection, app: str, form: str) -> StoredVersion | 
     return StoredVersion(
         row["version_no"],
         row["content_hash"],
-        form_from_data(row["definition"]),
+        stored_form(
+            row["definition"],
+            row["format_version"],
+            where=f"{app}.{form} version {row['version_no']}",
+        ),
         row["published_at"],
         row["published_by"],
     )
@@ -157,6 +161,7 @@ def publish_form(
             version_no=plan.to_version,
             content_hash=form.content_hash,
             definition=to_data(form),
+            format_version=DEFINITION_FORMAT_VERSION,
             published_at=now,
             published_by=actor_id,
         )
