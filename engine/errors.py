@@ -163,3 +163,7 @@ class EngineSchemaError(ServiceError):
 
 class DefinitionFormatError(ServiceError):
     """A stored definition uses a format this version of the engine cannot read."""
+
+
+class InvalidArgumentError(ServiceError):
+    """An argument of a public call has the wrong type, size or encoding."""

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path")
     check.set_defaults(handler=commands.check)
 
-    init = sub.add_parser("init", help="create the database tables")
+    init = sub.add_parser(
+        "init", help="create the database tables, or upgrade older ones in place (data kept)"
+    )
     init.set_defaults(handler=commands.init)
 
     app = sub.add_parser("app", help="install and list apps")

@@ -17,10 +17,12 @@ from typing import Any, BinaryIO
 
 from engine.definitions.model import AppDefinition, FormDefinition
 from engine.errors import NotFoundError
-from engine.service.actor import Actor
+from engine.runtime.forms import DEFAULT_SUBMISSION_BUDGET_SECONDS
+from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.apps import AppUseCases
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure
+from engine.service.events import EventUseCases
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.records import RecordUseCases
@@ -32,6 +34,7 @@ from engine.store.apps import has_engine_tables
 from engine.store.database import Database
 from engine.store.engine_tables import create_engine_tables
 from engine.store.migration import MigrationPlan
+from engine.store.migrations import current_revision, head_revision, needs_upgrade
 from engine.store.query import Filter
 from engine.store.types import DEFAULT_TZ
 
@@ -42,7 +45,12 @@ def shanghai_now() -> datetime:
 
 
 class Service:
-    """One database (SQLite file or PostgreSQL) and the operations on its apps and records."""
+    """One database (SQLite file or PostgreSQL) and the operations on its apps and records.
+
+    ``submission_budget`` is the number of seconds checking one submission (defaults,
+    formulas, validations of the record and its rows) may take before it is refused
+    with a ``budget`` error and nothing written; None means unbounded.
+    """
 
     def __init__(
         self,
@@ -51,7 +59,7 @@ class Service:
         files_dir: str | Path | None = None,
         clock: Callable[[], datetime] = shanghai_now,
         engine_options: Mapping[str, Any] | None = None,
-        submission_budget: float | None = None,
+        submission_budget: float | None = DEFAULT_SUBMISSION_BUDGET_SECONDS,
     ):
         self._database = Database(database_url, **dict(engine_options or {}))
         self._forms = FormCatalog()
@@ -70,6 +78,7 @@ class Service:
         self.records = RecordUseCases(self._context)
         self.apps = AppUseCases(self._context)
         self.files = FileUseCases(self._context)
+        self.events = EventUseCases(self._context)
 
     # -- database -----------------------------------------------------------------------
     @property
@@ -88,11 +97,22 @@ class Service:
                 raise NotFoundError(
                     f"the database {self.database_url} has no engine tables: run `lowcode init`"
                 )
+            if needs_upgrade(conn):
+                raise NotFoundError(
+                    f"the engine tables of {self.database_url} are at schema revision "
+                    f"{current_revision(conn) or 'none'}, this engine needs {head_revision()}: "
+                    "run `lowcode init` to upgrade them in place (the data is kept)"
+                )
 
     def init_database(self) -> None:
-        """Create or upgrade the engine tables (safe to call on every start)."""
+        """Create or upgrade the engine tables (safe to call on every start).
+
+        With a files folder, partial files that interrupted uploads left are removed too.
+        """
         with self._database.write() as conn:
             create_engine_tables(conn, self.clock())
+        if self.files_dir is not None and self.files_dir.exists():
+            self.files.sweep(SYSTEM_ACTOR)
 
     def forget_cached_definitions(self) -> None:
         """Drop this process's cached definitions (they are re-read on next use)."""

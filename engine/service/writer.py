@@ -65,6 +65,7 @@ class WriteContext:
             self.source.related_record,
             find_options=self.source.option_records,
             locale=self.actor.locale,
+            deadline=self.deadline,
         )
 
 
