@@ -79,9 +79,23 @@ def build_stored_form(app: str, version_no: int, form: FormDefinition) -> Stored
         # read, and on PostgreSQL the first read of a write carries the BEGIN along
         fetch_live=DriverStatement(select_live),
         lock_live=DriverStatement(select_live.with_for_update()),
-        unique_checks=tuple(_unique_check(tables, rule) for rule in form.unique),
+        unique_checks=tuple(_unique_check(tables, rule) for rule in _unique_rules(form)),
         inserter=RecordInserter(tables),
     )
+
+
+def _unique_rules(form: FormDefinition) -> tuple[UniqueConstraint, ...]:
+    """The form's unique rules, plus serial fields that may keep an imported number.
+
+    The engine never hands out a number twice, but an imported legacy number may repeat
+    one: checking it like a unique rule names the record instead of the index refusing.
+    """
+    imported = tuple(
+        UniqueConstraint(fields=(f.key,))
+        for f in form.fields
+        if f.type == "serial" and f.option("keep_imported", False)
+    )
+    return tuple(form.unique) + imported
 
 
 def _unique_check(tables: FormTables, rule: UniqueConstraint) -> UniqueCheck:

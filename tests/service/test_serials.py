@@ -139,6 +139,23 @@ def test_an_import_keeps_legacy_numbers_only_where_the_field_allows_it(make_serv
     assert _codes(caught) == [("number", None, "serial")]
 
 
+def test_an_imported_number_that_repeats_one_names_the_record(make_service):
+    from engine.definitions import load_app_text
+    from engine.service import SYSTEM_ACTOR
+
+    desk = make_service()
+    desk.install_app(SYSTEM_ACTOR, load_app_text(TICKETS))
+    desk.create_record(
+        ZHANG, "desk", "ticket", {"number": "OLD-42", "subject": "a"}, source="import"
+    )
+    with pytest.raises(RecordValidationError) as caught:
+        desk.create_record(
+            ZHANG, "desk", "ticket", {"number": "OLD-42", "subject": "b"}, source="import"
+        )
+    assert _codes(caught) == [("number", None, "unique")]
+    assert desk.query_records(ZHANG, "desk", "ticket").total == 1
+
+
 def _indexes(service, table: str) -> dict[str, bool]:
     import sqlalchemy as sa
 
