@@ -44,8 +44,15 @@ class ConversionProblem:
     record_id: int
     field: str
     value: Any
+    #: in English, like the rest of a migration report
     reason: str
     row: int | None = None
+    #: the reason per locale (``zh-CN``, ``en``), for a report in the reader's language
+    reasons: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def reason_in(self, locale: str) -> str:
+        """The reason in ``locale`` (English when there is no such text)."""
+        return self.reasons.get(locale, self.reason)
 
     def __str__(self) -> str:
         where = self.field if self.row is None else f"{self.field} (row {self.row + 1})"
@@ -279,7 +286,9 @@ def _check_conversion(
         try:
             new_value = new_fc.type.coerce(new_fc.field, raw, "json")
         except FieldValueError as exc:
-            _add_problem(plan, path, row, raw, exc.message)
+            # English, like the report around it (exc.message holds both languages)
+            reasons = dict(exc.translations)
+            _add_problem(plan, path, row, raw, reasons.get("en", exc.message), reasons)
             new_value = None
         checked.append((row, raw, new_value))
     # a relation must name live records of its target form; values already kept as
@@ -298,11 +307,18 @@ def _check_conversion(
     )
 
 
-def _add_problem(plan: MigrationPlan, path: str, row: Any, raw: Any, reason: str) -> None:
+def _add_problem(
+    plan: MigrationPlan,
+    path: str,
+    row: Any,
+    raw: Any,
+    reason: str,
+    reasons: Mapping[str, str] | None = None,
+) -> None:
     is_child = "." in path
     record_id = row["parent_id"] if is_child else row["id"]
     index = row["row_index"] if is_child else None
-    plan.problems.append(ConversionProblem(record_id, path, raw, reason, index))
+    plan.problems.append(ConversionProblem(record_id, path, raw, reason, index, reasons or {}))
 
 
 def _check_relation_targets(
