@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 from engine.definitions.model import AppDefinition, FormDefinition
 from engine.errors import NotFoundError, RecordError, RecordValidationError, ServiceError
+from engine.service import arguments as check
 from engine.service.actor import Actor
 from engine.service.apps import AppUseCases
 from engine.service.context import ServiceContext
@@ -105,28 +106,41 @@ class Service:
         self, actor: Actor, app: AppDefinition, *, allow_blank: bool = False
     ) -> InstallReport:
         """Install or upgrade an app: publish every form and record the app version, atomically."""
+        locale = check.actor_locale(actor)
+        check.check_app_definition(app, locale)
+        check.check_flag("allow_blank", allow_blank, locale)
         return self.apps.install(actor, app, allow_blank=allow_blank)
 
     def list_apps(self, actor: Actor) -> list[InstalledApp]:
         """Installed apps, by key."""
+        check.actor_locale(actor)
         return self.apps.list(actor)
 
     def get_app(self, actor: Actor, app_key: str) -> InstalledApp:
         """One installed app; NotFoundError names the installed ones."""
+        check.check_app_key(check.actor_locale(actor), app_key)
         return self.apps.get(actor, app_key)
 
     def get_form(self, actor: Actor, app_key: str, form_key: str) -> FormDefinition:
         """The published definition of a form (cached by version)."""
+        check.check_form(check.actor_locale(actor), app_key, form_key)
         return self.apps.form(actor, app_key, form_key)
 
     def plan_form_change(self, actor: Actor, app_key: str, form: FormDefinition) -> MigrationPlan:
         """Dry run of publishing ``form``: added, hidden, changed fields and unconvertible rows."""
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        check.check_form_definition(form, locale)
         return self.apps.plan_change(actor, app_key, form)
 
     def publish_form(
         self, actor: Actor, app_key: str, form: FormDefinition, *, allow_blank: bool = False
     ) -> publishing.PublishedVersion:
         """Publish a new version of one form (MigrationError lists values that would not convert)."""
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        check.check_form_definition(form, locale)
+        check.check_flag("allow_blank", allow_blank, locale)
         return self.apps.publish(actor, app_key, form, allow_blank=allow_blank)
 
     # -- records ------------------------------------------------------------------------
@@ -223,6 +237,10 @@ class Service:
 
         ``field_key`` names a field (``quote``) or a sub-table column (``lines.photo``).
         """
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_field_path("field_key", field_key, locale)
+        check.check_upload(filename, stream, locale)
         if self.files_dir is None:
             raise ServiceError("this service has no files_dir; pass Service(..., files_dir=...)")
         with self._context.transactions.read(app_key) as tx:
