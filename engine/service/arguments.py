@@ -38,9 +38,6 @@ from engine.store.messages import message, shorten
 #: how ``create_record`` may be told where the data came from (engine/fields/base.py)
 SOURCES = ("json", "web", "excel")
 LOCALES = ("zh-CN", "en")
-#: levels of nesting of record data: a record, a sub-table, a row, a value, the parts
-#: of a file or address value; deeper data is no form's data
-MAX_DATA_DEPTH = 16
 
 
 def actor_locale(actor: object) -> str:
@@ -117,10 +114,11 @@ def check_choice(argument: str, value: object, choices: tuple[str, ...], locale:
 
 
 def check_values(argument: str, value: object, locale: str) -> Mapping[str, Any]:
-    """Record data or changes: a mapping with text keys, nested at most MAX_DATA_DEPTH.
+    """Record data or changes: a mapping with text keys.
 
-    The values themselves are judged by the field types (a RecordValidationError per
-    field); this only refuses what no form could hold, before it reaches them.
+    The values are judged by the field types, each refusal a RecordValidationError that
+    names the field (deeply nested lists included: "name: expected text"); walking the
+    values here as well cost 450 us for a record of 50 sub-table rows.
     """
     if not isinstance(value, Mapping):
         raise wrong(argument, value, locale, "expect.mapping")
@@ -132,30 +130,7 @@ def check_values(argument: str, value: object, locale: str) -> Mapping[str, Any]
                 given=shorten(key),
                 code="type",
             )
-    if _too_deep(value, MAX_DATA_DEPTH):
-        raise InvalidArgumentError(
-            message("argument.too_deep", locale, argument=argument, limit=MAX_DATA_DEPTH),
-            argument=argument,
-            code="too_deep",
-        )
     return value
-
-
-def _too_deep(value: object, budget: int) -> bool:
-    """Whether containers nest deeper than ``budget`` (without recursing past it)."""
-    stack: list[tuple[object, int]] = [(value, budget)]
-    while stack:
-        item, left = stack.pop()
-        if isinstance(item, Mapping):
-            children: Any = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
-        if left == 0:
-            return True
-        stack.extend((child, left - 1) for child in children)
-    return False
 
 
 def check_definition(argument: str, value: object, kind: type, locale: str) -> Any:

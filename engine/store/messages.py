@@ -36,10 +36,6 @@ MESSAGES = MappingProxyType(
             "zh-CN": "参数 {argument} 有 {length} 个字符，最多允许 {limit} 个：{given}",
             "en": "{argument} is {length} characters long; at most {limit} are allowed: {given}",
         },
-        "argument.too_deep": {
-            "zh-CN": "参数 {argument} 嵌套超过 {limit} 层，请展平数据",
-            "en": "{argument} is nested more than {limit} levels deep; flatten it",
-        },
         "argument.bad_key": {
             "zh-CN": "参数 {argument} 的键应为文本（str），收到 {given}",
             "en": "the keys of {argument} must be text (str); got {given}",

@@ -232,11 +232,15 @@ def test_a_user_id_with_nul_writes_nothing(stocked):
     assert service.query_records(EN, "purchase", "supplier").total == 2
 
 
-def test_deeply_nested_data_is_refused_before_the_field_types(stocked):
+def test_deeply_nested_data_gets_the_fields_own_message(stocked):
+    """No RecursionError: the field types refuse a nested value where a scalar belongs."""
+    from engine.service import RecordValidationError
+
     service, _ = stocked
     value: object = "x"
     for _ in range(5000):
         value = [value]
-    with pytest.raises(InvalidArgumentError) as caught:
-        service.create_record(EN, "purchase", "supplier", {"name": value})
-    assert str(caught.value) == "data is nested more than 16 levels deep; flatten it"
+    with pytest.raises(RecordValidationError) as caught:
+        service.create_record(EN, "purchase", "supplier", {"name": value, "city": {"a": value}})
+    # the wording is the field types' (engine/fields); where it points is checked here
+    assert [(e.field, e.code) for e in caught.value.errors] == [("name", "type"), ("city", "type")]
