@@ -13,7 +13,6 @@ from engine.cli.output import CommandFailed, format_table, to_json_text
 from engine.service import (
     Actor,
     DefinitionErrors,
-    NotFoundError,
     RecordValidationError,
     Service,
     ServiceError,
@@ -172,6 +171,14 @@ def _read_json(args: argparse.Namespace) -> Any:
         raise CommandFailed(
             f"bad JSON in {origin} at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    except RecursionError as exc:
+        # the json module parses nested arrays and objects recursively; no record is
+        # nested anywhere near Python's recursion limit, so say what is wrong instead
+        raise CommandFailed(
+            f"the JSON in {origin} is nested too deeply to be a record "
+            "(arrays or objects inside each other hundreds of levels deep): "
+            "give one object per record, with sub-table rows as a list of objects"
+        ) from exc
 
 
 def records_create(args: argparse.Namespace) -> int:
@@ -187,7 +194,7 @@ def records_create(args: argparse.Namespace) -> int:
             where = f" (item {index + 1})" if len(items) > 1 else ""
             lines = "\n".join(f"  {e}" for e in exc.errors)
             raise CommandFailed(f"record not saved{where}:\n{lines}") from exc
-        except NotFoundError as exc:
+        except ServiceError as exc:  # not found, an invalid app or form key...
             raise CommandFailed(str(exc)) from exc
         print(f"created {args.app}/{args.form} #{record.id}: {record.title}")
     return 0
