@@ -179,9 +179,18 @@ MESSAGES = MappingProxyType(
             "en": "filter {field} {op} {given}: outside the range the column holds "
             "({low} to {high})",
         },
+        "query.json_operator": {
+            "zh-CN": "筛选 {field} {op}：该字段保存的是列表，只能用 blank 或 not_blank 筛选",
+            "en": "filter {field} {op}: the field holds a list; filter it with blank or "
+            "not_blank only",
+        },
         "query.cannot_sort": {
             "zh-CN": "表单 {form} 不能按 {name} 排序{hint}",
             "en": "cannot sort form {form} by {name}{hint}",
+        },
+        "query.unordered": {
+            "zh-CN": "：该字段保存的是列表或存储在多列中，没有顺序",
+            "en": ": the field holds a list or is stored in several columns, which has no order",
         },
         "query.did_you_mean": {
             "zh-CN": "（是否想输入 {word}？）",

@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -163,6 +163,8 @@ class _Target:
     text: bool
     label: str
     bounds: tuple[Any, Any] | None = None
+    #: stored as JSON (a multiselect, files): no order and no equality on PostgreSQL
+    json: bool = False
 
 
 #: the rows of a table (or of an alias of it) the actor may see: a SQL condition, or
@@ -253,6 +255,8 @@ def _condition(compiler: _Compiler, flt: Filter) -> Any:
             code="unknown_operator",
         ) from None
     target = _resolve(compiler, flt.field)
+    if target.json and reading != "none":
+        raise _refused(locale, "query.json_operator", flt)
     if _rejects_missing(flt):
         steps = flt.field.split(".")
         for depth in range(1, len(steps)):
@@ -329,13 +333,24 @@ def _coerce(target: _Target, flt: Filter, raw: Any, locale: object) -> Any:
     if reason:
         raise _refused(locale, "query.value", flt, given=given, reason=reason)
     if not _fits(target.bounds, value):
-        low, high = target.bounds or ("-", "-")
+        low, high = DATETIME_RANGE if isinstance(value, datetime) else target.bounds or ("", "")
         raise _refused(locale, "query.out_of_range", flt, given=given, low=low, high=high)
     return value
 
 
+#: the times every database holds once stored as UTC (a day inside Python's own range)
+DATETIME_RANGE = ("0001-01-02", "9999-12-30")
+
+
 def _fits(bounds: tuple[Any, Any] | None, value: Any) -> bool:
-    """Whether a coerced number lies in its column's range (non-numbers always fit)."""
+    """Whether a coerced number lies in its column's range, and a time can be stored as UTC
+    (0001-01-01 00:00 in Shanghai is in year 0 in UTC: an OverflowError when bound)."""
+    if isinstance(value, datetime):
+        try:
+            value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return False
+        return value.tzinfo is not None  # a naive time is refused by the store's type
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return True
     if isinstance(value, (float, Decimal)) and not math.isfinite(value):
@@ -411,7 +426,8 @@ def _resolve(compiler: _Compiler, path: str) -> _Target:
         raise _path_error("query.several_columns", locale, path, head=head)
     spec = fc.specs[0]
     column = table.c[fc.names[0]]
-    return _Target(column, _field_coercion(fc), spec.kind in _TEXT_KINDS, head, _bounds(spec))
+    text = spec.kind in _TEXT_KINDS
+    return _Target(column, _field_coercion(fc), text, head, _bounds(spec), spec.kind == "json")
 
 
 def _shown(path: str) -> str:
@@ -460,6 +476,12 @@ def _search(tables: FormTables, text: str) -> Any:
     return sa.or_(*(col.icontains(text, autoescape=True) for col in columns))
 
 
+def _sortable(tables: FormTables, name: str) -> bool:
+    """A field stored in one column that has an order (not JSON: lists have none)."""
+    fc = tables.fields.get(name)
+    return fc is not None and len(fc.specs) == 1 and fc.specs[0].kind != "json"
+
+
 def _order_by(tables: FormTables, sort: list[str] | None, locale: object) -> list[Any]:
     keys = tables.form.list_sort if sort is None else sort
     table = tables.table
@@ -470,17 +492,19 @@ def _order_by(tables: FormTables, sort: list[str] | None, locale: object) -> lis
         name = key.lstrip("-+")
         if name in SYSTEM_COERCE:
             column = table.c[name]
-        elif name in tables.fields and len(tables.fields[name].specs) == 1:
+        elif _sortable(tables, name):
             column = table.c[tables.fields[name].names[0]]
         else:
             known = [*tables.fields, *SYSTEM_COERCE]
+            # a field that exists but has no one ordered column: say why, not "did you mean"
+            hint = (
+                message("query.unordered", locale)
+                if name in tables.fields
+                else _did_you_mean(name, known, locale)
+            )
             raise QueryError(
                 message(
-                    "query.cannot_sort",
-                    locale,
-                    form=tables.form.key,
-                    name=shorten(name),
-                    hint=_did_you_mean(name, known, locale),
+                    "query.cannot_sort", locale, form=tables.form.key, name=shorten(name), hint=hint
                 ),
                 argument="sort",
                 given=shorten(key),

@@ -87,7 +87,10 @@ def read_sort(sort: object, locale: object) -> list[str] | None:
 
 def read_filters(filters: object, locale: object) -> list[Filter]:
     """Each filter as a :class:`Filter` with a text field path, a text operator and a value
-    the database can compare with (text checked for NUL, surrogates and length)."""
+    the database can compare with (text checked for NUL, surrogates and length).
+    ``None`` is no filters."""
+    if filters is None:
+        return []
     if isinstance(filters, (str, bytes, Mapping, Filter)) or not isinstance(filters, Iterable):
         raise wrong("filters", filters, locale, "expect.filters", error=QueryError)
     return [_read_filter(f"filters[{i}]", item, locale) for i, item in enumerate(filters)]

@@ -244,3 +244,26 @@ def test_deeply_nested_data_gets_the_fields_own_message(stocked):
         service.create_record(EN, "purchase", "supplier", {"name": value, "city": {"a": value}})
     # the wording is the field types' (engine/fields); where it points is checked here
     assert [(e.field, e.code) for e in caught.value.errors] == [("name", "type"), ("city", "type")]
+
+
+def test_a_list_field_is_filtered_by_blank_only_and_never_sorted(stocked):
+    """Files and multiselects are JSON: PostgreSQL has no order or equality for them."""
+    service, _ = stocked
+    form = ("purchase", "purchase_request")
+    assert service.query_records(EN, *form, filters=[("quote", "blank")]).total == 0
+    with pytest.raises(QueryError) as caught:
+        service.query_records(EN, *form, filters=[("quote", "contains", "x")])
+    assert str(caught.value) == (
+        "filter quote contains: the field holds a list; filter it with blank or not_blank only"
+    )
+    with pytest.raises(QueryError) as caught:
+        service.query_records(EN, *form, sort="-quote")
+    assert str(caught.value) == (
+        "cannot sort form purchase_request by 'quote': the field holds a list or is stored "
+        "in several columns, which has no order"
+    )
+
+
+def test_no_filters_may_be_given_as_none(stocked):
+    service, _ = stocked
+    assert service.query_records(EN, "purchase", "supplier", filters=None).total == 2
