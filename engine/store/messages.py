@@ -224,6 +224,9 @@ def shorten(value: object) -> str:
     control characters and lone surrogates escaped (it is a ``repr``); never raises,
     whatever the value (a huge int, an object whose ``__repr__`` fails).
     """
+    if isinstance(value, int) and value.bit_length() > 128:
+        # str() refuses ints over 4300 digits; and no person reads forty of them anyway
+        return f"<int of about {int(value.bit_length() * 0.30103) + 1} digits>"
     try:
         text = _SHORT.repr(value)
     except Exception:  # a repr that fails (or an int too long to print) still gets named
