@@ -12,19 +12,14 @@ refusal is a :class:`QueryError` in the caller's locale (:mod:`engine.store.mess
 from __future__ import annotations
 
 import difflib
-import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from engine.fields.base import ColumnSpec, FieldValueError
-from engine.store.form_tables import FieldColumns, FormTables
-from engine.store.limits import INT64_RANGE, MAX_FILTER_TEXT, MAX_PAGE_SIZE, refuse_bad_text
+from engine.store.form_tables import FormTables
+from engine.store.limits import INT64_RANGE, MAX_PAGE_SIZE
 from engine.store.messages import message, shorten
 from engine.store.query_input import (
     VALUE_LISTS,
@@ -35,7 +30,16 @@ from engine.store.query_input import (
     read_search,
     read_sort,
 )
-from engine.store.types import DEFAULT_TZ
+from engine.store.query_values import (
+    SYSTEM_COERCE,
+    SYSTEM_INTEGERS,
+    Target,
+    coerce_value,
+    column_bounds,
+    field_coercion,
+    refused,
+    search_text,
+)
 
 __all__ = ["MAX_PAGE_SIZE", "OPERATORS", "Filter", "QueryError", "RecordQuery", "build_query"]
 
@@ -67,57 +71,6 @@ class _Join:
     onclause: Any
     inner: bool = False
 
-
-class _NotA(ValueError):
-    """A system column's coercion refused a value; ``args[0]`` is the message code."""
-
-
-_WHOLE = re.compile(r"[+-]?\d{1,19}")
-
-
-def _whole(raw: Any) -> int:
-    # strict on purpose: int(1.6) is 1, and PostgreSQL rounds 1.6 to 2, so an id filter
-    # of 1.6 would find a different record on each database
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and _WHOLE.fullmatch(raw.strip()):
-        return int(raw)
-    if isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
-        return int(raw)
-    raise _NotA("query.whole")
-
-
-def _text(raw: Any) -> str:
-    if isinstance(raw, str):
-        return raw
-    raise _NotA("query.text")
-
-
-def _parse_datetime(raw: Any) -> datetime:
-    if isinstance(raw, datetime):
-        value = raw
-    elif isinstance(raw, str):
-        try:
-            value = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            raise _NotA("query.datetime") from None
-    else:
-        raise _NotA("query.datetime")
-    return value if value.tzinfo else value.replace(tzinfo=DEFAULT_TZ)
-
-
-#: system columns filterable and sortable on every form, with their value coercion
-SYSTEM_COERCE: dict[str, Callable[[Any], Any]] = {
-    "id": _whole,
-    "version": _whole,
-    "status": _text,
-    "title": _text,
-    "created_by": _text,
-    "updated_by": _text,
-    "created_at": _parse_datetime,
-    "updated_at": _parse_datetime,
-}
-_SYSTEM_INTEGERS = frozenset({"id", "version"})
 
 _TEXT_KINDS = frozenset({"text", "string"})
 
@@ -151,20 +104,6 @@ OPERATORS: dict[str, tuple[str, Callable[..., Any]]] = {
     "blank": ("none", _blank),
     "not_blank": ("none", _not_blank),
 }
-
-
-@dataclass(frozen=True)
-class _Target:
-    """A resolved filter or sort target: the column, its value coercion, text or not,
-    and for a number column the lowest and highest value it holds."""
-
-    column: Any
-    coerce: Callable[[Any], Any]
-    text: bool
-    label: str
-    bounds: tuple[Any, Any] | None = None
-    #: stored as JSON (a multiselect, files): no order and no equality on PostgreSQL
-    json: bool = False
 
 
 #: the rows of a table (or of an alias of it) the actor may see: a SQL condition, or
@@ -256,7 +195,7 @@ def _condition(compiler: _Compiler, flt: Filter) -> Any:
         ) from None
     target = _resolve(compiler, flt.field)
     if target.json and reading != "none":
-        raise _refused(locale, "query.json_operator", flt)
+        raise refused(locale, "query.json_operator", flt)
     if _rejects_missing(flt):
         steps = flt.field.split(".")
         for depth in range(1, len(steps)):
@@ -264,44 +203,18 @@ def _condition(compiler: _Compiler, flt: Filter) -> Any:
     if reading == "none":
         return build(target.column, target.text)
     if reading == "text":
-        return build(target.column, _search_text(flt, locale))
+        return build(target.column, search_text(flt, locale))
     if reading == "many":
         values = flt.value if isinstance(flt.value, VALUE_LISTS) else [flt.value]
-        return build(target.column, [_coerce(target, flt, v, locale) for v in values])
+        return build(target.column, [coerce_value(target, flt, v, locale) for v in values])
     if reading == "two":
         if not isinstance(flt.value, (list, tuple)) or len(flt.value) != 2:
-            raise _refused(locale, "query.two_values", flt, field=flt.field)
-        return build(target.column, [_coerce(target, flt, v, locale) for v in flt.value])
+            raise refused(locale, "query.two_values", flt, field=flt.field)
+        return build(target.column, [coerce_value(target, flt, v, locale) for v in flt.value])
     if isinstance(flt.value, VALUE_LISTS):
         reason = message("query.one_value", locale)
-        raise _refused(locale, "query.value", flt, given=shorten(flt.value), reason=reason)
-    return build(target.column, _coerce(target, flt, flt.value, locale))
-
-
-def _refused(locale: object, code: str, flt: Filter, **params: Any) -> QueryError:
-    params.setdefault("field", flt.field)
-    params.setdefault("op", flt.op)
-    return QueryError(
-        message(code, locale, **params),
-        argument="filters",
-        given=shorten(flt.value),
-        code=code.removeprefix("query."),
-    )
-
-
-def _search_text(flt: Filter, locale: object) -> str:
-    """The text a contains / startswith filter looks for (a number is looked for as text)."""
-    value = flt.value
-    if value is None or value == "":
-        raise _refused(locale, "query.text_needed", flt)
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal, float)):
-        raise _refused(locale, "query.text_type", flt, given=shorten(value))
-    try:
-        text = str(value)
-    except ValueError:  # an int too long to print as text
-        raise _refused(locale, "query.text_type", flt, given=shorten(value)) from None
-    refuse_bad_text("filters", text, MAX_FILTER_TEXT, locale, error=QueryError)
-    return text
+        raise refused(locale, "query.value", flt, given=shorten(flt.value), reason=reason)
+    return build(target.column, coerce_value(target, flt, flt.value, locale))
 
 
 #: operators that are false on a missing (NULL) value, whatever value they compare with
@@ -315,62 +228,7 @@ def _rejects_missing(flt: Filter) -> bool:
     return flt.op == "eq" and flt.value is not None and flt.value != ""
 
 
-def _coerce(target: _Target, flt: Filter, raw: Any, locale: object) -> Any:
-    if raw is None:
-        return None
-    given = shorten(raw)
-    reason = ""
-    try:
-        value = target.coerce(raw)
-    except _NotA as exc:
-        reason = message(exc.args[0], locale)
-    except FieldValueError as exc:
-        reason = exc.in_locale(locale if isinstance(locale, str) else "zh-CN")
-    except ArithmeticError:  # decimal.InvalidOperation, OverflowError: too big to hold
-        value = math.inf
-    except (TypeError, ValueError) as exc:
-        reason = str(exc)[:200]
-    if reason:
-        raise _refused(locale, "query.value", flt, given=given, reason=reason)
-    if not _fits(target.bounds, value):
-        low, high = DATETIME_RANGE if isinstance(value, datetime) else target.bounds or ("", "")
-        raise _refused(locale, "query.out_of_range", flt, given=given, low=low, high=high)
-    return value
-
-
-#: the times every database holds once stored as UTC (a day inside Python's own range)
-DATETIME_RANGE = ("0001-01-02", "9999-12-30")
-
-
-def _fits(bounds: tuple[Any, Any] | None, value: Any) -> bool:
-    """Whether a coerced number lies in its column's range, and a time can be stored as UTC
-    (0001-01-01 00:00 in Shanghai is in year 0 in UTC: an OverflowError when bound)."""
-    if isinstance(value, datetime):
-        try:
-            value.astimezone(UTC)
-        except (OverflowError, ValueError):
-            return False
-        return value.tzinfo is not None  # a naive time is refused by the store's type
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return True
-    if isinstance(value, (float, Decimal)) and not math.isfinite(value):
-        return False
-    return bounds is None or bounds[0] <= value <= bounds[1]
-
-
-def _bounds(spec: ColumnSpec) -> tuple[Any, Any] | None:
-    """The lowest and highest value a number column holds (None: not a number column)."""
-    if spec.kind == "integer":
-        return INT64_RANGE
-    if spec.kind == "decimal":
-        # the same defaults as engine/store/types.py gives the column
-        precision, scale = spec.precision or 20, spec.scale if spec.scale is not None else 2
-        high = Decimal(10) ** (precision - scale) - Decimal(10) ** -scale
-        return -high, high
-    return None
-
-
-def _resolve(compiler: _Compiler, path: str) -> _Target:
+def _resolve(compiler: _Compiler, path: str) -> Target:
     """The column a field path names, adding one outer join per relation step.
 
     Joins are keyed by the path prefix (``supplier``, ``supplier.region``), so each step
@@ -406,9 +264,9 @@ def _resolve(compiler: _Compiler, path: str) -> _Target:
         tables, table = target_tables, join.alias
     head = steps[-1]
     if head in SYSTEM_COERCE:
-        bounds = INT64_RANGE if head in _SYSTEM_INTEGERS else None
+        bounds = INT64_RANGE if head in SYSTEM_INTEGERS else None
         text = head in ("status", "title")
-        return _Target(table.c[head], SYSTEM_COERCE[head], text, head, bounds)
+        return Target(table.c[head], SYSTEM_COERCE[head], text, head, bounds)
     fc = tables.fields.get(head)
     if fc is None:
         known = [*tables.fields, *SYSTEM_COERCE]
@@ -427,7 +285,7 @@ def _resolve(compiler: _Compiler, path: str) -> _Target:
     spec = fc.specs[0]
     column = table.c[fc.names[0]]
     text = spec.kind in _TEXT_KINDS
-    return _Target(column, _field_coercion(fc), text, head, _bounds(spec), spec.kind == "json")
+    return Target(column, field_coercion(fc), text, head, column_bounds(spec), spec.kind == "json")
 
 
 def _shown(path: str) -> str:
@@ -443,16 +301,6 @@ def _path_error(code: str, locale: object, path: str, **params: Any) -> QueryErr
         given=shorten(path),
         code=code.removeprefix("query."),
     )
-
-
-def _field_coercion(fc: FieldColumns) -> Callable[[Any], Any]:
-    column = fc.names[0]
-
-    def coerce(raw: Any) -> Any:
-        value = fc.type.coerce(fc.field, raw, "json")
-        return fc.type.to_storage(fc.field, value).get(column)
-
-    return coerce
 
 
 def _relations(tables: FormTables) -> list[str]:
