@@ -137,7 +137,9 @@ def check_definition(argument: str, value: object, kind: type, locale: str) -> A
     """An AppDefinition or FormDefinition as the loader builds them."""
     if isinstance(value, kind):
         return value
-    raise wrong(argument, value, locale, "expect.definition", kind=kind.__name__)
+    name = kind.__name__
+    article = "an" if name[:1] in "AEIOU" else "a"
+    raise wrong(argument, value, locale, "expect.definition", kind=name, article=article)
 
 
 def check_app_definition(value: object, locale: str) -> AppDefinition:

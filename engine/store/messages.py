@@ -91,7 +91,7 @@ MESSAGES = MappingProxyType(
         },
         "expect.definition": {
             "zh-CN": "{kind}（用 load_app 或 load_app_text 读取）",
-            "en": "a {kind} (read it with load_app or load_app_text)",
+            "en": "{article} {kind} (read it with load_app or load_app_text)",
         },
         "expect.stream": {
             "zh-CN": "以二进制方式打开的文件（有 read() 方法）",

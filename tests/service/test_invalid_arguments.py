@@ -202,7 +202,7 @@ WRONG_ARGUMENTS = [
     ),
     (
         lambda s: s.install_app(EN, "purchase"),
-        "app must be a AppDefinition (read it with load_app or load_app_text); got 'purchase'",
+        "app must be an AppDefinition (read it with load_app or load_app_text); got 'purchase'",
     ),
 ]
 
