@@ -106,6 +106,26 @@ class ServiceError(Exception):
     """Base of errors raised by the service facade for a caller to show as-is."""
 
 
+class InvalidArgumentError(ServiceError):
+    """An argument of a service call has the wrong type, size or encoding; nothing was done.
+
+    ``argument`` names it (``record_id``, ``filters[0].field``), ``given`` is a short,
+    printable rendering of what was passed, ``expected`` what is accepted, and ``code``
+    a stable machine name (``type``, ``range``, ``nul``, ``surrogate``, ``too_long``...).
+    The message, in the actor's language, says all three.
+    """
+
+    def __init__(
+        self, message: str, *, argument: str, given: str = "", expected: str = "", code: str = ""
+    ):
+        super().__init__(message)
+        self.message = message
+        self.argument = argument
+        self.given = given
+        self.expected = expected
+        self.code = code
+
+
 class NotFoundError(ServiceError):
     """An app, form or record that does not exist (or that the actor may not see)."""
 
@@ -163,7 +183,3 @@ class EngineSchemaError(ServiceError):
 
 class DefinitionFormatError(ServiceError):
     """A stored definition uses a format this version of the engine cannot read."""
-
-
-class InvalidArgumentError(ServiceError):
-    """An argument of a public call has the wrong type, size or encoding."""

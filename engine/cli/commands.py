@@ -205,6 +205,14 @@ def _read_json(args: argparse.Namespace) -> Any:
         raise CommandFailed(
             f"bad JSON in {origin} at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    except RecursionError as exc:
+        # the json module parses nested arrays and objects recursively; no record is
+        # nested anywhere near Python's recursion limit, so say what is wrong instead
+        raise CommandFailed(
+            f"the JSON in {origin} is nested too deeply to be a record "
+            "(arrays or objects inside each other hundreds of levels deep): "
+            "give one object per record, with sub-table rows as a list of objects"
+        ) from exc
 
 
 def records_create(args: argparse.Namespace) -> int:
@@ -220,7 +228,7 @@ def records_create(args: argparse.Namespace) -> int:
             record = service.create_record(actor, args.app, args.form, data)
         except RecordValidationError as exc:
             raise CommandFailed(f"record not saved:\n{_error_lines(exc.errors)}") from exc
-        except ServiceError as exc:
+        except ServiceError as exc:  # not found, an invalid app or form key...
             raise CommandFailed(str(exc)) from exc
         _print_created(args, record)
         return 0

@@ -49,6 +49,7 @@ __all__ = [
     "InvalidArgumentError",
     "InstallReport",
     "InstalledApp",
+    "InvalidArgumentError",
     "MigrationError",
     "MigrationPlan",
     "NotFoundError",

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from engine.errors import InvalidArgumentError
+from engine.service import arguments as check
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.store import outbox
@@ -33,12 +34,11 @@ class EventUseCases:
     ) -> list[OutboxEvent]:
         """Due events, oldest first, now held by ``consumer`` until the lease runs out."""
         _check_consumer(consumer)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_BATCH:
-            raise InvalidArgumentError(
-                f"limit must be a whole number from 1 to {MAX_BATCH}, got {limit!r}"
-            )
+        check.check_whole_number("limit", limit, 1, MAX_BATCH, check.actor_locale(actor))
         if not isinstance(lease, timedelta) or lease <= timedelta(0):
-            raise InvalidArgumentError(f"lease must be a positive timedelta, got {lease!r}")
+            raise InvalidArgumentError(
+                f"lease must be a positive timedelta, got {lease!r}", argument="lease", code="type"
+            )
         with self._context.transactions.database.write() as conn:
             return outbox.claim_due(
                 conn, consumer, now=self._context.clock(), limit=limit, lease=lease
@@ -47,7 +47,8 @@ class EventUseCases:
     def acknowledge(self, actor: Actor, consumer: str, event_ids: Iterable[int]) -> set[int]:
         """Mark handled events delivered; the ids this consumer still held (others unchanged)."""
         _check_consumer(consumer)
-        ids = list(event_ids)
+        locale = check.actor_locale(actor)
+        ids = [check.check_record_id(i, locale, "event_ids") for i in event_ids]
         with self._context.transactions.database.write() as conn:
             return outbox.acknowledge(conn, consumer, ids, self._context.clock())
 
@@ -62,6 +63,7 @@ class EventUseCases:
     ) -> FailureRecorded | None:
         """Record a failed attempt (retried with backoff); None when the lease was lost."""
         _check_consumer(consumer)
+        check.check_record_id(event_id, check.actor_locale(actor), "event_id")
         with self._context.transactions.database.write() as conn:
             return outbox.record_failure(
                 conn, consumer, event_id, str(error), self._context.clock(), retry_in=retry_in
@@ -71,5 +73,7 @@ class EventUseCases:
 def _check_consumer(consumer: object) -> None:
     if not isinstance(consumer, str) or not consumer.strip() or len(consumer) > 100:
         raise InvalidArgumentError(
-            f"a consumer is named by text of 1 to 100 characters, got {consumer!r}"
+            f"a consumer is named by text of 1 to 100 characters, got {consumer!r}",
+            argument="consumer",
+            code="type",
         )

@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from engine.errors import BatchValidationError, RecordError, RecordValidationError
+from engine.errors import BatchValidationError, NotFoundError, RecordError, RecordValidationError
+from engine.service import arguments as check
 from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
@@ -15,6 +16,7 @@ from engine.service.reading import to_record
 from engine.service.results import Record, RecordPage, Revision
 from engine.service.transactions import Transaction
 from engine.store.journal import Journal
+from engine.store.limits import MAX_ID
 from engine.store.query import Filter
 
 
@@ -35,6 +37,10 @@ class RecordUseCases:
         source: str = "json",
     ) -> Record:
         """Validate, compute and save a new record (with revision, audit and outbox event)."""
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_values("data", data, locale)
+        check.check_choice("source", source, check.SOURCES, locale)
         return self._write(
             actor, app_key, form_key, lambda ctx: writer.create_record(ctx, data, source)
         )
@@ -89,6 +95,11 @@ class RecordUseCases:
         expected_version: int | None = None,
     ) -> Record:
         """Change a record; with ``expected_version`` a stale edit raises ConflictError."""
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_record_id(record_id, locale)
+        check.check_values("changes", changes, locale)
+        check.check_version(expected_version, locale)
         return self._write(
             actor,
             app_key,
@@ -106,6 +117,10 @@ class RecordUseCases:
         expected_version: int | None = None,
     ) -> Record:
         """Soft-delete a record (kept with its history; no longer listed or readable)."""
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_record_id(record_id, locale)
+        check.check_version(expected_version, locale)
         return self._write(
             actor,
             app_key,
@@ -116,6 +131,9 @@ class RecordUseCases:
     # -- reads -------------------------------------------------------------------------
     def get(self, actor: Actor, app_key: str, form_key: str, record_id: int) -> Record:
         """One live record with its sub-table rows."""
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_record_id(record_id, locale)
         with self._context.transactions.read(app_key) as tx:
             runtime = tx.form(form_key)
             source = tx.source(form_key, row_scope(actor, app_key, form_key))
@@ -136,7 +154,15 @@ class RecordUseCases:
         with_total: bool = True,
         with_subtables: bool = False,
     ) -> RecordPage:
-        """A page of live records matching filters and search, sorted (default: list sort)."""
+        """A page of live records matching filters and search, sorted (default: list sort).
+
+        The filters, sort, search and page are checked by the store before any SQL runs
+        (QueryError / InvalidArgumentError in the actor's locale).
+        """
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_flag("with_total", with_total, locale)
+        check.check_flag("with_subtables", with_subtables, locale)
         with self._context.transactions.read(app_key) as tx:
             runtime = tx.form(form_key)
             found = tx.source(form_key, row_scope(actor, app_key, form_key)).page(
@@ -147,14 +173,16 @@ class RecordUseCases:
                 search=search,
                 with_total=with_total,
                 with_subtables=with_subtables,
+                locale=locale,
             )
         items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
         return RecordPage(items, found.total, page, page_size)
 
     def history(self, actor: Actor, app_key: str, form_key: str, record_id: int) -> list[Revision]:
         """Every revision of a record, oldest first (deleted records keep their history)."""
-        from engine.errors import NotFoundError
-
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_record_id(record_id, locale)
         with self._context.transactions.read(app_key) as tx:
             rows = tx.source(form_key, row_scope(actor, app_key, form_key)).history(record_id)
         if not rows:
@@ -168,6 +196,10 @@ class RecordUseCases:
         self, actor: Actor, app_key: str, form_key: str, field_key: str, ids: Iterable[int]
     ) -> dict[int, str | None]:
         """Titles of the records a relation field points at (those the actor may see)."""
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_field_path("field_key", field_key, locale)
+        ids = [check.check_record_id(i, locale, "ids") for i in ids]
         with self._context.transactions.read(app_key) as tx:
             source = tx.source(form_key, row_scope(actor, app_key, form_key))
             return source.display_values(field_key, ids)
@@ -183,9 +215,14 @@ class RecordUseCases:
         limit: int = 20,
     ) -> list[tuple[int, str | None]]:
         """(id, title) of records the relation field may point at, for a picker."""
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_field_path("field_key", field_key, locale)
+        # more than MAX_CANDIDATES is read as MAX_CANDIDATES, as it always was
+        limit = check.check_whole_number("limit", limit, 1, MAX_ID, locale)
         with self._context.transactions.read(app_key) as tx:
             source = tx.source(form_key, row_scope(actor, app_key, form_key))
-            return source.candidates(field_key, search, limit)
+            return source.candidates(field_key, search, limit, locale)
 
     # -- internals ---------------------------------------------------------------------
     def _write_context(

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from engine.definitions.model import AppDefinition, FormDefinition
 from engine.errors import NotFoundError
 from engine.runtime.forms import DEFAULT_SUBMISSION_BUDGET_SECONDS
+from engine.service import arguments as check
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.apps import AppUseCases
 from engine.service.context import ServiceContext
@@ -131,22 +132,32 @@ class Service:
         Existing records breaking a new or stricter rule are listed on each form's
         ``data_check``; with ``strict`` they refuse the install (DataCheckError).
         """
+        locale = check.actor_locale(actor)
+        check.check_app_definition(app, locale)
+        check.check_flag("allow_blank", allow_blank, locale)
+        check.check_flag("strict", strict, locale)
         return self.apps.install(actor, app, allow_blank=allow_blank, strict=strict)
 
     def list_apps(self, actor: Actor) -> list[InstalledApp]:
         """Installed apps, by key."""
+        check.actor_locale(actor)
         return self.apps.list(actor)
 
     def get_app(self, actor: Actor, app_key: str) -> InstalledApp:
         """One installed app; NotFoundError names the installed ones."""
+        check.check_app_key(check.actor_locale(actor), app_key)
         return self.apps.get(actor, app_key)
 
     def get_form(self, actor: Actor, app_key: str, form_key: str) -> FormDefinition:
         """The published definition of a form (cached by version)."""
+        check.check_form(check.actor_locale(actor), app_key, form_key)
         return self.apps.form(actor, app_key, form_key)
 
     def plan_form_change(self, actor: Actor, app_key: str, form: FormDefinition) -> MigrationPlan:
         """Dry run of publishing ``form``: added, hidden, changed fields and unconvertible rows."""
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        check.check_form_definition(form, locale)
         return self.apps.plan_change(actor, app_key, form)
 
     def publish_form(
@@ -163,18 +174,31 @@ class Service:
         With ``strict``, existing records breaking a new or stricter rule refuse it
         (DataCheckError); without, they are listed in the result's ``data_check``.
         """
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        check.check_form_definition(form, locale)
+        check.check_flag("allow_blank", allow_blank, locale)
+        check.check_flag("strict", strict, locale)
         return self.apps.publish(actor, app_key, form, allow_blank=allow_blank, strict=strict)
 
     def check_form_change(
         self, actor: Actor, app_key: str, form: FormDefinition
     ) -> list[RuleFailure]:
         """Dry run of the data check: rules of ``form`` that existing records would newly break."""
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        check.check_form_definition(form, locale)
         return self.apps.check_change(actor, app_key, form)
 
     def check_data(
         self, actor: Actor, app_key: str, form_key: str | None = None
     ) -> list[RuleFailure]:
         """Rules of the published forms (or of ``form_key``) that live records break."""
+        locale = check.actor_locale(actor)
+        if form_key is None:
+            check.check_app_key(locale, app_key)
+        else:
+            check.check_form(locale, app_key, form_key)
         return self.apps.check_data(actor, app_key, form_key)
 
     # -- records ------------------------------------------------------------------------
@@ -287,4 +311,8 @@ class Service:
         ``field_key`` names a field (``quote``) or a sub-table column (``lines.photo``).
         See :meth:`engine.service.uploads.FileUseCases.save`.
         """
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_field_path("field_key", field_key, locale)
+        check.check_upload(filename, stream, locale)
         return self.files.save(actor, app_key, form_key, field_key, filename, stream)

@@ -3,7 +3,10 @@
 A filter is ``(field, op, value)``; ``field`` is a stored field, a system column, or a
 relation path (``supplier.name``: joins the supplier form's table). Values are coerced
 through the field type first, so ``"2026-01-05"`` works for a date and ``"12.5"`` for
-money. Identifiers come only from the validated definition; values are bound parameters.
+money, and must fit the column (a number beyond its range is refused, not sent).
+Identifiers come only from the validated definition; values are bound parameters.
+The arguments are read and checked first (:mod:`engine.store.query_input`); every
+refusal is a :class:`QueryError` in the caller's locale (:mod:`engine.store.messages`).
 """
 
 from __future__ import annotations
@@ -11,30 +14,34 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from engine.errors import ServiceError
-from engine.fields.base import FieldValueError
-from engine.store.form_tables import FieldColumns, FormTables
-from engine.store.types import DEFAULT_TZ
+from engine.store.form_tables import FormTables
+from engine.store.limits import INT64_RANGE, MAX_PAGE_SIZE
+from engine.store.messages import message, shorten
+from engine.store.query_input import (
+    VALUE_LISTS,
+    Filter,
+    QueryError,
+    read_filters,
+    read_page,
+    read_search,
+    read_sort,
+)
+from engine.store.query_values import (
+    SYSTEM_COERCE,
+    SYSTEM_INTEGERS,
+    Target,
+    coerce_value,
+    column_bounds,
+    field_coercion,
+    refused,
+    search_text,
+)
 
-MAX_PAGE_SIZE = 500
-
-
-class QueryError(ServiceError):
-    """A filter, sort or page that cannot be run; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class Filter:
-    """One condition: ``field op value`` (``value`` unused by ``blank``/``not_blank``)."""
-
-    field: str
-    op: str
-    value: Any = None
+__all__ = ["MAX_PAGE_SIZE", "OPERATORS", "Filter", "QueryError", "RecordQuery", "build_query"]
 
 
 @dataclass
@@ -64,23 +71,6 @@ class _Join:
     onclause: Any
     inner: bool = False
 
-
-def _parse_datetime(raw: Any) -> datetime:
-    value = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-    return value if value.tzinfo else value.replace(tzinfo=DEFAULT_TZ)
-
-
-#: system columns filterable and sortable on every form, with their value coercion
-SYSTEM_COERCE: dict[str, Callable[[Any], Any]] = {
-    "id": int,
-    "version": int,
-    "status": str,
-    "title": str,
-    "created_by": str,
-    "updated_by": str,
-    "created_at": _parse_datetime,
-    "updated_at": _parse_datetime,
-}
 
 _TEXT_KINDS = frozenset({"text", "string"})
 
@@ -116,19 +106,20 @@ OPERATORS: dict[str, tuple[str, Callable[..., Any]]] = {
 }
 
 
-@dataclass(frozen=True)
-class _Target:
-    """A resolved filter or sort target: the column, its value coercion, text or not."""
-
-    column: Any
-    coerce: Callable[[Any], Any]
-    text: bool
-    label: str
-
-
 #: the rows of a table (or of an alias of it) the actor may see: a SQL condition, or
 #: None for every row; the record source supplies it (engine/store/records.py)
 RowCondition = Callable[[FormTables, Any], Any]
+
+
+@dataclass(frozen=True)
+class _Compiler:
+    """What the compilation of one query needs at every step."""
+
+    tables: FormTables
+    related: Callable[[str], FormTables]
+    joins: dict[str, _Join]
+    visible: RowCondition | None
+    locale: object
 
 
 def build_query(
@@ -141,34 +132,36 @@ def build_query(
     page: int = 1,
     page_size: int = 50,
     search: str | None = None,
+    locale: object = "zh-CN",
 ) -> RecordQuery:
     """Compile filters, search, sort and page into select statements over ``tables``.
 
     ``related(form_key)`` gives the tables of a relation's target form (same app);
     ``visible(tables, table)`` the row condition of the actor's scope for a table or
     alias, applied to the form's own rows and to every joined related row (which must
-    also be live: a deleted supplier is no supplier).
+    also be live: a deleted supplier is no supplier). Refusals are :class:`QueryError`
+    (an :class:`~engine.errors.InvalidArgumentError`) in ``locale``.
     """
-    if page < 1:
-        raise QueryError(f"page must be 1 or more, got {page}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise QueryError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    page, page_size = read_page(page, page_size, locale)
+    wanted = read_filters(filters, locale)
+    keys = read_sort(sort, locale)
+    text = read_search(search, locale)
     table = tables.table
-    joins: dict[str, _Join] = {}
+    compiler = _Compiler(tables, related, {}, visible, locale)
     conditions: list[Any] = [table.c.deleted_at.is_(None)]
     own = visible(tables, table) if visible is not None else None
     if own is not None:
         conditions.append(own)
-    for item in filters:
-        conditions.append(_condition(tables, related, joins, _as_filter(item), visible))
-    if search and search.strip():
-        conditions.append(_search(tables, search.strip()))
+    for flt in wanted:
+        conditions.append(_condition(compiler, flt))
+    if text:
+        conditions.append(_search(tables, text))
     source: Any = table
     # each step joins against its parent's alias; a prefix is added after its parent
-    for join in joins.values():
+    for join in compiler.joins.values():
         source = source.join(join.alias, join.onclause, isouter=not join.inner)
     where = sa.and_(*conditions)
-    order = _order_by(tables, sort)
+    order = _order_by(tables, keys, locale)
     rows = (
         sa.select(table)
         .select_from(source)
@@ -178,52 +171,50 @@ def build_query(
         .offset((page - 1) * page_size)
     )
     count = sa.select(sa.func.count()).select_from(source).where(where)
-    return RecordQuery(rows, count, page, page_size, {k: j.alias for k, j in joins.items()})
+    joined = {k: j.alias for k, j in compiler.joins.items()}
+    return RecordQuery(rows, count, page, page_size, joined)
 
 
-def _as_filter(item: Filter | Sequence[Any] | Mapping[str, Any]) -> Filter:
-    if isinstance(item, Filter):
-        return item
-    if isinstance(item, Mapping):
-        return Filter(item["field"], item["op"], item.get("value"))
-    if isinstance(item, Sequence) and not isinstance(item, str) and len(item) in (2, 3):
-        return Filter(*item)
-    raise QueryError(f"a filter is (field, op, value), got {item!r}")
-
-
-def _condition(
-    tables: FormTables,
-    related: Callable[[str], FormTables],
-    joins: dict[str, _Join],
-    flt: Filter,
-    visible: RowCondition | None = None,
-) -> Any:
+def _condition(compiler: _Compiler, flt: Filter) -> Any:
+    locale = compiler.locale
     try:
         reading, build = OPERATORS[flt.op]
     except KeyError:
         raise QueryError(
-            f"filter on {flt.field}: unknown operator {flt.op!r}{_did_you_mean(flt.op, OPERATORS)}"
-            f"; use one of {', '.join(OPERATORS)}"
+            message(
+                "query.unknown_operator",
+                locale,
+                field=flt.field,
+                op=shorten(flt.op),
+                hint=_did_you_mean(flt.op, OPERATORS, locale),
+                known=", ".join(OPERATORS),
+            ),
+            argument="filters",
+            given=shorten(flt.op),
+            code="unknown_operator",
         ) from None
-    target = _resolve(tables, related, joins, flt.field, visible)
+    target = _resolve(compiler, flt.field)
+    if target.json and reading != "none":
+        raise refused(locale, "query.json_operator", flt)
     if _rejects_missing(flt):
         steps = flt.field.split(".")
         for depth in range(1, len(steps)):
-            joins[".".join(steps[:depth])].inner = True
+            compiler.joins[".".join(steps[:depth])].inner = True
     if reading == "none":
         return build(target.column, target.text)
     if reading == "text":
-        if flt.value is None or flt.value == "":
-            raise QueryError(f"filter {flt.field} {flt.op}: give the text to look for")
-        return build(target.column, str(flt.value))
+        return build(target.column, search_text(flt, locale))
     if reading == "many":
-        values = flt.value if isinstance(flt.value, (list, tuple, set, frozenset)) else [flt.value]
-        return build(target.column, [_coerce(target, flt, v) for v in values])
+        values = flt.value if isinstance(flt.value, VALUE_LISTS) else [flt.value]
+        return build(target.column, [coerce_value(target, flt, v, locale) for v in values])
     if reading == "two":
         if not isinstance(flt.value, (list, tuple)) or len(flt.value) != 2:
-            raise QueryError(f"filter {flt.field} between: give two values [low, high]")
-        return build(target.column, [_coerce(target, flt, v) for v in flt.value])
-    return build(target.column, _coerce(target, flt, flt.value))
+            raise refused(locale, "query.two_values", flt, field=flt.field)
+        return build(target.column, [coerce_value(target, flt, v, locale) for v in flt.value])
+    if isinstance(flt.value, VALUE_LISTS):
+        reason = message("query.one_value", locale)
+        raise refused(locale, "query.value", flt, given=shorten(flt.value), reason=reason)
+    return build(target.column, coerce_value(target, flt, flt.value, locale))
 
 
 #: operators that are false on a missing (NULL) value, whatever value they compare with
@@ -234,86 +225,91 @@ def _rejects_missing(flt: Filter) -> bool:
     """True when ``flt`` can never hold for a record whose related row is missing."""
     if flt.op in _NULL_REJECTING or flt.op == "not_blank":
         return True
-    return flt.op == "eq" and flt.value is not None and str(flt.value) != ""
+    return flt.op == "eq" and flt.value is not None and flt.value != ""
 
 
-def _coerce(target: _Target, flt: Filter, raw: Any) -> Any:
-    if raw is None:
-        return None
-    try:
-        return target.coerce(raw)
-    except FieldValueError as exc:
-        raise QueryError(f"filter {flt.field} {flt.op} {raw!r}: {exc.message}") from exc
-    except (TypeError, ValueError) as exc:
-        raise QueryError(f"filter {flt.field} {flt.op} {raw!r}: {exc}") from exc
-
-
-def _resolve(
-    tables: FormTables,
-    related: Callable[[str], FormTables],
-    joins: dict[str, _Join],
-    path: str,
-    visible: RowCondition | None = None,
-) -> _Target:
+def _resolve(compiler: _Compiler, path: str) -> Target:
     """The column a field path names, adding one outer join per relation step.
 
     Joins are keyed by the path prefix (``supplier``, ``supplier.region``), so each step
     joins against its parent's alias and a same-named field elsewhere never collides.
     """
+    tables, locale, joins = compiler.tables, compiler.locale, compiler.joins
     steps = path.split(".")
     table: Any = tables.table
     for depth, head in enumerate(steps[:-1]):
         prefix = ".".join(steps[: depth + 1])
         fc = tables.fields.get(head)
         if fc is None or fc.field.type != "relation" or fc.field.option("many"):
-            where = "" if depth == 0 else f" (reached through {'.'.join(steps[:depth])})"
-            raise QueryError(
-                f"{path}: {head!r} is not a single relation of form {tables.form.key}{where}, "
-                f"so it cannot be followed{_did_you_mean(head, _relations(tables))}"
+            through = ".".join(steps[:depth])
+            where = message("query.reached_through", locale, path=through) if depth else ""
+            raise _path_error(
+                "query.not_relation",
+                locale,
+                path,
+                head=shorten(head),
+                form=tables.form.key,
+                where=where,
+                hint=_did_you_mean(head, _relations(tables), locale),
             )
-        target_tables = related(fc.field.option("to"))
+        target_tables = compiler.related(fc.field.option("to"))
         join = joins.get(prefix)
         if join is None:
             alias = target_tables.table.alias(f"rel_{len(joins) + 1}")
             onclause = [alias.c.id == table.c[fc.names[0]], alias.c.deleted_at.is_(None)]
-            scoped = visible(target_tables, alias) if visible is not None else None
+            scoped = compiler.visible(target_tables, alias) if compiler.visible else None
             if scoped is not None:
                 onclause.append(scoped)
             join = joins[prefix] = _Join(alias, sa.and_(*onclause))
         tables, table = target_tables, join.alias
     head = steps[-1]
     if head in SYSTEM_COERCE:
-        column = table.c[head]
-        return _Target(column, SYSTEM_COERCE[head], head in ("status", "title"), head)
+        bounds = INT64_RANGE if head in SYSTEM_INTEGERS else None
+        text = head in ("status", "title")
+        return Target(table.c[head], SYSTEM_COERCE[head], text, head, bounds)
     fc = tables.fields.get(head)
     if fc is None:
         known = [*tables.fields, *SYSTEM_COERCE]
-        where = "" if len(steps) == 1 else f" (filter {path})"
-        raise QueryError(
-            f"form {tables.form.key} has no field {head!r}{where}{_did_you_mean(head, known)}"
+        where = "" if len(steps) == 1 else message("query.in_filter", locale, path=_shown(path))
+        raise _path_error(
+            "query.no_field",
+            locale,
+            path,
+            head=shorten(head),
+            form=tables.form.key,
+            where=where,
+            hint=_did_you_mean(head, known, locale),
         )
     if len(fc.specs) != 1:
-        raise QueryError(f"{path}: field {head} is stored in several columns; filter one of them")
-    return _Target(table.c[fc.names[0]], _field_coercion(fc), fc.specs[0].kind in _TEXT_KINDS, head)
+        raise _path_error("query.several_columns", locale, path, head=head)
+    spec = fc.specs[0]
+    column = table.c[fc.names[0]]
+    text = spec.kind in _TEXT_KINDS
+    return Target(column, field_coercion(fc), text, head, column_bounds(spec), spec.kind == "json")
 
 
-def _field_coercion(fc: FieldColumns) -> Callable[[Any], Any]:
-    column = fc.names[0]
+def _shown(path: str) -> str:
+    """A field path as written (control characters escaped, long paths cut), unquoted."""
+    text = shorten(path)
+    return text[1:-1] if text[:1] in "'\"" and text[-1:] == text[:1] else text
 
-    def coerce(raw: Any) -> Any:
-        value = fc.type.coerce(fc.field, raw, "json")
-        return fc.type.to_storage(fc.field, value).get(column)
 
-    return coerce
+def _path_error(code: str, locale: object, path: str, **params: Any) -> QueryError:
+    return QueryError(
+        message(code, locale, path=_shown(path), **params),
+        argument="filters",
+        given=shorten(path),
+        code=code.removeprefix("query."),
+    )
 
 
 def _relations(tables: FormTables) -> list[str]:
     return [k for k, fc in tables.fields.items() if fc.field.type == "relation"]
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def _did_you_mean(word: str, choices: Iterable[str], locale: object) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return message("query.did_you_mean", locale, word=repr(close[0])) if close else ""
 
 
 def _search(tables: FormTables, text: str) -> Any:
@@ -328,10 +324,14 @@ def _search(tables: FormTables, text: str) -> Any:
     return sa.or_(*(col.icontains(text, autoescape=True) for col in columns))
 
 
-def _order_by(tables: FormTables, sort: str | Sequence[str] | None) -> list[Any]:
+def _sortable(tables: FormTables, name: str) -> bool:
+    """A field stored in one column that has an order (not JSON: lists have none)."""
+    fc = tables.fields.get(name)
+    return fc is not None and len(fc.specs) == 1 and fc.specs[0].kind != "json"
+
+
+def _order_by(tables: FormTables, sort: list[str] | None, locale: object) -> list[Any]:
     keys = tables.form.list_sort if sort is None else sort
-    if isinstance(keys, str):
-        keys = [k.strip() for k in keys.split(",") if k.strip()]
     table = tables.table
     order: list[Any] = []
     last_desc = True
@@ -340,12 +340,23 @@ def _order_by(tables: FormTables, sort: str | Sequence[str] | None) -> list[Any]
         name = key.lstrip("-+")
         if name in SYSTEM_COERCE:
             column = table.c[name]
-        elif name in tables.fields and len(tables.fields[name].specs) == 1:
+        elif _sortable(tables, name):
             column = table.c[tables.fields[name].names[0]]
         else:
             known = [*tables.fields, *SYSTEM_COERCE]
+            # a field that exists but has no one ordered column: say why, not "did you mean"
+            hint = (
+                message("query.unordered", locale)
+                if name in tables.fields
+                else _did_you_mean(name, known, locale)
+            )
             raise QueryError(
-                f"cannot sort form {tables.form.key} by {name!r}{_did_you_mean(name, known)}"
+                message(
+                    "query.cannot_sort", locale, form=tables.form.key, name=shorten(name), hint=hint
+                ),
+                argument="sort",
+                given=shorten(key),
+                code="cannot_sort",
             )
         order.append(column.desc() if descending else column.asc())
         last_desc = descending

@@ -25,6 +25,8 @@ from engine.fields.base import FieldValueError
 from engine.store.engine_tables import record_revisions
 from engine.store.form_tables import FormTables
 from engine.store.forms import StoredForm
+from engine.store.limits import is_record_id
+from engine.store.messages import shorten
 from engine.store.query import Filter, build_query
 from engine.store.rows import child_values, inline_values
 
@@ -81,22 +83,30 @@ class RecordSource:
 
     # -- the form's own rows ---------------------------------------------------------
     def row(self, record_id: int, *, for_update: bool = False) -> Mapping[str, Any]:
-        """The live row of a record; NotFoundError when missing, deleted or out of scope."""
+        """The live row of a record; NotFoundError when missing, deleted or out of scope.
+
+        An id no BIGINT can hold (2**63, 1.6, text) is no record: it is never sent to the
+        driver, which would overflow on SQLite and round or fail on PostgreSQL (the
+        service refuses such ids as invalid arguments before they get here).
+        """
+        row = self._live_row(record_id, for_update) if is_record_id(record_id) else None
+        if row is None:
+            raise NotFoundError(
+                f"{self.form.app}.{self.form.key} has no record {shorten(record_id)} "
+                "(it may have been deleted)"
+            )
+        return row
+
+    def _live_row(self, record_id: int, for_update: bool) -> Mapping[str, Any] | None:
         params = {"record_id": record_id}
         if self.scope.condition(self.form.tables, self.form.tables.table) is None:
             prepared = self.form.lock_live if for_update else self.form.fetch_live
             row: Mapping[str, Any] | None = prepared.mapping(self.conn, params)
-        else:
-            stmt = self._scoped(self.form, self.form.select_live)
-            if for_update:
-                stmt = stmt.with_for_update()
-            row = self.conn.execute(stmt, params).mappings().first()
-        if row is None:
-            raise NotFoundError(
-                f"{self.form.app}.{self.form.key} has no record {record_id} "
-                "(it may have been deleted)"
-            )
-        return row
+            return row
+        stmt = self._scoped(self.form, self.form.select_live)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.conn.execute(stmt, params).mappings().first()
 
     def children(self, parent_ids: Iterable[int]) -> dict[int, dict[str, list[dict[str, Any]]]]:
         """Sub-table rows of several records at once: parent id -> sub-table key -> rows.
@@ -131,8 +141,13 @@ class RecordSource:
         search: str | None = None,
         with_total: bool = True,
         with_subtables: bool = False,
+        locale: object = "zh-CN",
     ) -> QueryPage:
-        """One page of live, visible records matching filters and search, sorted."""
+        """One page of live, visible records matching filters and search, sorted.
+
+        A filter, sort, search or page that cannot be run raises ``QueryError`` (or, for
+        the page numbers, ``InvalidArgumentError``) in ``locale``, before any SQL is run.
+        """
         query = build_query(
             self.form.tables,
             lambda key: self._related(key).tables,
@@ -142,6 +157,7 @@ class RecordSource:
             page=page,
             page_size=page_size,
             search=search,
+            locale=locale,
         )
         rows = self.conn.execute(query.rows).mappings().all()
         children = self.children([r["id"] for r in rows]) if with_subtables else {}
@@ -222,6 +238,8 @@ class RecordSource:
         A record the scope hides has no history for this actor; a deleted one still
         has, when its last state was in scope.
         """
+        if not is_record_id(record_id):
+            return []
         form, r = self.form, record_revisions
         table = form.tables.table
         condition = self.scope.condition(form.tables, table)
@@ -248,6 +266,8 @@ class RecordSource:
         What ``fill_from`` copies from, LOOKUP reads and a relation ``filter`` is judged
         on. Sub-tables are left out. Reads are memoised for the life of the source.
         """
+        if not is_record_id(record_id):
+            return None
         key = (form_key, record_id)
         if key not in self._seen:
             target = self._related(form_key)
@@ -284,7 +304,7 @@ class RecordSource:
     def display_values(self, field_key: str, ids: Iterable[int]) -> dict[int, str | None]:
         """Titles of the live, visible records a relation field points at, by id."""
         target = self._relation_target(field_key)
-        wanted = sorted({int(i) for i in ids})
+        wanted = sorted({i for i in ids if is_record_id(i)})
         if not wanted:
             return {}
         table = target.tables.table
@@ -297,7 +317,11 @@ class RecordSource:
         return {row.id: row.title for row in self.conn.execute(stmt)}
 
     def candidates(
-        self, field_key: str, search: str | None = None, limit: int = 20
+        self,
+        field_key: str,
+        search: str | None = None,
+        limit: int = 20,
+        locale: object = "zh-CN",
     ) -> list[tuple[int, str | None]]:
         """(id, title) of the records a relation field may point at, best first.
 
@@ -307,7 +331,10 @@ class RecordSource:
         """
         target = self._relation_target(field_key)
         page = RecordSource(self.conn, target, self.scope, self._related).page(
-            search=search, page_size=max(1, min(limit, MAX_CANDIDATES)), with_total=False
+            search=search,
+            page_size=max(1, min(limit, MAX_CANDIDATES)),
+            with_total=False,
+            locale=locale,
         )
         return [(row["id"], row["title"]) for row in page.rows]
 

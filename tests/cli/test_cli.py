@@ -144,9 +144,11 @@ def test_records_create_reports_invalid_data_and_bad_json(installed, capsys):
 
 
 def test_records_list_explains_an_unknown_field_or_form(installed, capsys):
-    assert run(capsys, "records", "list", "purchase", "supplier", "--where", "nme=3")[
-        2
-    ].strip() == ("form supplier has no field 'nme' (did you mean 'name'?)")
+    where = ("records", "list", "purchase", "supplier", "--where", "nme=3")
+    assert run(capsys, "--locale", "en", *where)[2].strip() == (
+        "form supplier has no field 'nme' (did you mean 'name'?)"
+    )
+    assert run(capsys, *where)[2].strip() == "表单 supplier 没有字段 'nme'（是否想输入 'name'？）"
     assert run(capsys, "records", "list", "purchase", "suppliers")[2].strip() == (
         "app 'purchase' has no form 'suppliers' (did you mean 'supplier'?)"
     )
@@ -222,3 +224,84 @@ def test_install_dry_run_lists_table_changes_and_rows_that_would_not_convert(ins
     assert "  supplier: published v2" in out
     shown = json.loads(run(capsys, "records", "show", "purchase", "supplier", "1")[1])
     assert shown["values"]["contact"] is None
+
+
+def _nested_json(depth: int) -> str:
+    return '{"name": ' + "[" * depth + "]" * depth + "}"
+
+
+def test_deeply_nested_json_is_refused_with_one_message(installed, capsys, tmp_path):
+    deep = _nested_json(100_000)
+    status, _, err = run(capsys, "records", "create", "purchase", "supplier", "--json", deep)
+    assert status == 1
+    assert err.strip() == (
+        "the JSON in --json is nested too deeply to be a record (arrays or objects inside "
+        "each other hundreds of levels deep): give one object per record, with sub-table "
+        "rows as a list of objects"
+    )
+    path = tmp_path / "deep.json"
+    path.write_text(deep, encoding="utf-8")
+    status, _, err = run(capsys, "records", "create", "purchase", "supplier", "--file", str(path))
+    assert status == 1 and err.startswith(f"the JSON in {path} is nested too deeply")
+    assert run(capsys, "--locale", "en", "records", "list", "purchase", "supplier")[1].endswith(
+        "(0 of 0 records, page 1)\n"
+    )
+
+
+def test_nested_json_within_the_parser_limit_gets_the_fields_message(installed, capsys):
+    status, _, err = run(
+        capsys, "records", "create", "purchase", "supplier", "--json", _nested_json(500)
+    )
+    assert status == 1 and err.startswith("record not saved:\n  name: ")
+
+
+def test_an_invalid_app_key_or_page_is_one_line_not_a_traceback(installed, capsys):
+    status, _, err = run(
+        capsys, "--locale", "en", "records", "create", "Purchase", "supplier", "--json", "{}"
+    )
+    assert status == 1
+    assert err.strip().startswith("app_key must be a key (str) such as 'purchase'")
+    status, _, err = run(
+        capsys, "--locale", "en", "records", "list", "purchase", "supplier", "--page", "0"
+    )
+    assert (status, err.strip()) == (
+        1,
+        "page must be a whole number (int) from 1 to 1000000000; got 0",
+    )
+
+
+def _cli(*argv: str, block_driver: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -m engine.cli ...`` in a subprocess; ``block_driver`` hides psycopg."""
+    if block_driver:
+        # psycopg set to None in sys.modules: importing it fails exactly as when it is
+        # not installed (ModuleNotFoundError naming psycopg)
+        code = (
+            "import runpy, sys; sys.modules['psycopg'] = None; "
+            f"sys.argv = ['lowcode', *{list(argv)!r}]; "
+            "runpy.run_module('engine.cli', run_name='__main__')"
+        )
+        command = [sys.executable, "-c", code]
+    else:
+        command = [sys.executable, "-m", "engine.cli", *argv]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_a_missing_database_driver_is_one_line_with_the_install_hint(workdir):
+    result = _cli(
+        "--database", "postgresql://nobody@127.0.0.1:1/x", "app", "list", block_driver=True
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        "the driver for postgresql+psycopg://nobody@127.0.0.1:1/x is not installed: psycopg "
+        "(pip install -e '.[postgres]')\n"
+    )
+
+
+def test_an_unreachable_database_server_is_one_line(workdir):
+    result = _cli("--database", "postgresql://nobody@127.0.0.1:1/x", "app", "list")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(
+        "cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/x: "
+    )
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.service import Actor, Filter, QueryError
+from engine.service import Actor, Filter, InvalidArgumentError, QueryError
 
 ZHANG = Actor("zhang.wei")
 
@@ -132,6 +132,9 @@ def test_search_looks_in_text_fields_and_the_title(stocked):
     assert _totals(stocked, search="PR-20260105-0004") == ["3.00"]
 
 
+EN = Actor("zhang.wei", locale="en")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -142,14 +145,49 @@ def test_search_looks_in_text_fields_and_the_title(stocked):
         ({"filters": [("note.name", "eq", "x")]}, "'note' is not a single relation"),
         ({"filters": [("total", "between", [1])]}, "give two values"),
         ({"sort": "-amount"}, "cannot sort form purchase_request by 'amount'"),
-        ({"page_size": 501}, "page_size must be between 1 and 500"),
-        ({"page": 0}, "page must be 1 or more"),
     ],
 )
 def test_a_wrong_query_says_what_to_change(stocked, kwargs, message):
     with pytest.raises(QueryError) as caught:
-        stocked.query_records(ZHANG, "purchase", "purchase_request", **kwargs)
+        stocked.query_records(EN, "purchase", "purchase_request", **kwargs)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"page_size": 501}, "page_size must be a whole number (int) from 1 to 500; got 501"),
+        ({"page": 0}, "page must be a whole number (int) from 1 to 1000000000; got 0"),
+    ],
+)
+def test_a_page_out_of_range_is_an_invalid_argument(stocked, kwargs, message):
+    with pytest.raises(InvalidArgumentError) as caught:
+        stocked.query_records(EN, "purchase", "purchase_request", **kwargs)
+    assert str(caught.value) == message
+
+
+def test_query_messages_come_in_the_actors_language(stocked):
+    """One language per message: zh-CN by default, English for an English actor."""
+    kwargs = {"filters": [("totl", "eq", 1)]}
+    with pytest.raises(QueryError) as chinese:
+        stocked.query_records(ZHANG, "purchase", "purchase_request", **kwargs)
+    assert str(chinese.value) == "表单 purchase_request 没有字段 'totl'（是否想输入 'total'？）"
+    with pytest.raises(QueryError) as english:
+        stocked.query_records(EN, "purchase", "purchase_request", **kwargs)
+    assert str(english.value) == "form purchase_request has no field 'totl' (did you mean 'total'?)"
+
+
+def test_a_field_types_refusal_is_shown_in_one_language(stocked):
+    """The field type's FieldValueError is wrapped with in_locale, not its bilingual text."""
+    flt = [("needed_by", "gt", "next week")]
+    with pytest.raises(QueryError) as english:
+        stocked.query_records(EN, "purchase", "purchase_request", filters=flt)
+    with pytest.raises(QueryError) as chinese:
+        stocked.query_records(ZHANG, "purchase", "purchase_request", filters=flt)
+    assert str(english.value).startswith("filter needed_by gt 'next week': ")
+    assert str(chinese.value).startswith("筛选 needed_by gt 'next week'：")
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in str(english.value))
+    assert "expected" not in str(chinese.value)
 
 
 REGIONS_APP = """
@@ -240,7 +278,7 @@ def test_a_two_step_path_does_not_collide_with_a_same_named_field(geo):
 )
 def test_a_bad_relation_path_names_the_path(geo, path, message):
     with pytest.raises(QueryError) as caught:
-        geo.query_records(ZHANG, "geo", "order", filters=[(path, "eq", "x")])
+        geo.query_records(EN, "geo", "order", filters=[(path, "eq", "x")])
     assert message in str(caught.value)
 
 

@@ -79,3 +79,25 @@ def test_a_deleted_related_record_cannot_be_chosen(purchase):
     with pytest.raises(RecordValidationError) as refused:
         _request(purchase, acme.id, 3)
     assert refused.value.errors[0].field == "supplier"
+
+
+def test_an_id_no_bigint_holds_is_never_sent_to_the_driver(purchase):
+    """The store's own guard, under the service's argument checks: such an id is absent.
+
+    Sent, 2**63 overflows SQLite's driver and is "bigint out of range" on PostgreSQL,
+    and 1.6 is rounded to 2 by PostgreSQL (and not found by SQLite).
+    """
+    from engine.store.records import ALL_ROWS
+
+    acme = purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Acme"})
+    purchase.create_record(ZHANG, "purchase", "supplier", {"name": "Bolt"})
+    with purchase._context.transactions.read("purchase") as tx:
+        source = tx.source("supplier", ALL_ROWS)
+        for record_id in (2**63, -(2**63) - 1, 1.6, "2", True, None):
+            with pytest.raises(NotFoundError, match="has no record"):
+                source.row(record_id)
+            assert source.history(record_id) == []
+            assert source.related_record("supplier", record_id) is None
+        assert tx.source("purchase_request", ALL_ROWS).display_values(
+            "supplier", [2**63, 1.6, "1", acme.id]
+        ) == {acme.id: "Acme"}
