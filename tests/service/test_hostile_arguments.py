@@ -78,15 +78,19 @@ CONTAINERS = st.one_of(
     st.sampled_from([_nested_list(200), _nested_dict(200), _nested_list(20)]),
 )
 HOSTILE = st.one_of(SCALARS, CONTAINERS)
-#: values inside record data: HOSTILE in type, encoding, size and nesting, but without
-#: the numbers the field types' coercion does not refuse cleanly yet (ints of 4300+
-#: digits: ValueError from str(); 1e28, Decimal('1e999999'): decimal.InvalidOperation;
-#: NaN and infinity as a relation id: ValueError / OverflowError). engine/fields is
-#: fixing those in this issue; put them back here once that is merged.
+#: values inside record data: HOSTILE in type, encoding, size and nesting, numbers at
+#: and far beyond every column's range included (ints of 4300+ digits, 1e28,
+#: Decimal('1e999999'), NaN and infinity as relation ids...)
 SMALL_NUMBERS = st.one_of(
     st.integers(-(10**12), 10**12),
     st.floats(-1e12, 1e12),
     st.decimals(-(10**12), 10**12, allow_nan=False, allow_infinity=False),
+    st.integers(),
+    st.floats(),
+    st.decimals(),
+    st.sampled_from(
+        [10**4400, 10**28, 1e28, 1e308, math.nan, math.inf, Decimal("1e999999"), Decimal("NaN")]
+    ),
 )
 VALUE_SCALARS = st.one_of(
     st.none(),
