@@ -27,6 +27,7 @@ from engine.service.reading import row_values, to_record
 from engine.service.results import Record
 from engine.service.transactions import Transaction
 from engine.store.journal import Journal, Subject
+from engine.store.messages import message as catalogue
 from engine.store.record_writes import (
     UniqueViolation,
     insert_record,
@@ -119,7 +120,7 @@ def update_record(
     """
     runtime, conn = ctx.runtime, ctx.tx.conn
     current = ctx.source.row(record_id, for_update=True)
-    _check_version(runtime, current, expected_version)
+    _check_version(runtime, current, expected_version, ctx.actor.locale)
     children = ctx.source.children([record_id])[record_id]
     existing = row_values(runtime, current, children)
     existing.update({c: current[c] for c in ("id", "status", "title", "version")})
@@ -141,12 +142,12 @@ def update_record(
             moved = not update_guarded(conn, runtime.stored, record_id, current["version"], row)
     except UniqueViolation as exc:
         check_unique(ctx, values, record_id)  # names the record that won the race
+        form = f"{runtime.app}.{runtime.key}"
         raise ConflictError(
-            f"{runtime.app}.{runtime.key} record {record_id}: a concurrent change took one "
-            "of its unique values and was undone again; save once more"
+            catalogue("record.unique_race", ctx.actor.locale, form=form, record_id=record_id)
         ) from exc
     if moved:
-        raise _conflict(runtime, ctx.source.row(record_id))
+        raise _conflict(runtime, ctx.source.row(record_id), ctx.actor.locale)
     claim_files(conn, new_files, record_id)
     changed_subtables = [k for k in runtime.tables.children if before.get(k) != proposed.get(k)]
     if changed_subtables:
@@ -160,7 +161,7 @@ def delete_record(ctx: WriteContext, record_id: int, expected_version: int | Non
     """Soft delete: the row stays (``deleted_at`` set) with its history; lists skip it."""
     runtime, conn = ctx.runtime, ctx.tx.conn
     current = ctx.source.row(record_id, for_update=True)
-    _check_version(runtime, current, expected_version)
+    _check_version(runtime, current, expected_version, ctx.actor.locale)
     children = ctx.source.children([record_id])[record_id]
     record = to_record(runtime, current, children)
     version = current["version"] + 1
@@ -171,7 +172,7 @@ def delete_record(ctx: WriteContext, record_id: int, expected_version: int | Non
         "updated_by": ctx.actor.user_id,
     }
     if not update_guarded(conn, runtime.stored, record_id, current["version"], row):
-        raise _conflict(runtime, ctx.source.row(record_id))
+        raise _conflict(runtime, ctx.source.row(record_id), ctx.actor.locale)
     record.version = version
     record.updated_at, record.updated_by = ctx.now, ctx.actor.user_id
     snapshot = record.json_values
@@ -260,10 +261,7 @@ def check_unique(ctx: WriteContext, values: Mapping[str, Any], record_id: int | 
         rule = clash.check.rule
         names = " + ".join(rule.fields)
         who = clash.title or f"#{clash.record_id}"
-        if locale.startswith("en"):
-            message = f"unique: {names} already used by {who}"
-        else:
-            message = f"唯一性：{names} 已被 {who} 使用"
+        message = catalogue("record.unique", locale, fields=names, holder=who)
         if rule.message is not None:
             message = f"{rule.message.get(locale)} ({message})"
         errors.append(RecordError(rule.fields[0], message, "unique"))
@@ -274,17 +272,25 @@ def _title(runtime: FormRuntime, values: Mapping[str, Any], env: RecordEnvironme
     return runtime.compiled.render_title(values, env=env)[:TITLE_LENGTH]
 
 
-def _check_version(runtime: FormRuntime, current: Mapping[str, Any], expected: int | None) -> None:
+def _check_version(
+    runtime: FormRuntime, current: Mapping[str, Any], expected: int | None, locale: str
+) -> None:
     if expected is not None and current["version"] != expected:
-        raise _conflict(runtime, current)
+        raise _conflict(runtime, current, locale)
 
 
-def _conflict(runtime: FormRuntime, current: Mapping[str, Any]) -> ConflictError:
+def _conflict(runtime: FormRuntime, current: Mapping[str, Any], locale: str) -> ConflictError:
     at = current["updated_at"].astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M:%S")
     return ConflictError(
-        f"{runtime.app}.{runtime.key} record {current['id']} was changed by "
-        f"{current['updated_by']} at {at} (now version {current['version']}); reload it and "
-        "apply your change again"
+        catalogue(
+            "record.conflict",
+            locale,
+            form=f"{runtime.app}.{runtime.key}",
+            record_id=current["id"],
+            by=current["updated_by"],
+            at=at,
+            version=current["version"],
+        )
     )
 
 

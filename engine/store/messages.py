@@ -16,6 +16,23 @@ from typing import Any
 #: code -> {locale: template}; templates use str.format fields
 MESSAGES = MappingProxyType(
     {
+        # -- record writes -------------------------------------------------------------
+        "record.unique": {
+            "zh-CN": "唯一性：{fields} 已被 {holder} 使用",
+            "en": "unique: {fields} already used by {holder}",
+        },
+        "record.conflict": {
+            "zh-CN": "{form} 的记录 {record_id} 已被 {by} 于 {at} 修改（现为第 {version} 版），"
+            "请重新打开后再修改",
+            "en": "{form} record {record_id} was changed by {by} at {at} (now version "
+            "{version}); reload it and apply your change again",
+        },
+        "record.unique_race": {
+            "zh-CN": "{form} 的记录 {record_id}：另一次同时进行的修改占用了它的唯一值，"
+            "随后又撤销了，请再保存一次",
+            "en": "{form} record {record_id}: a concurrent change took one of its unique "
+            "values and was undone again; save once more",
+        },
         # -- arguments: what was given and what is expected ------------------------------
         "argument.wrong": {
             "zh-CN": "参数 {argument} 应为 {expected}，收到 {given}",

@@ -91,9 +91,14 @@ def test_update_record_changes_values_and_bumps_the_version(purchase, clock):
 def test_update_with_a_stale_version_raises_conflict_naming_who_changed_it(purchase):
     record = _request(purchase, _supplier(purchase).id)
     purchase.update_record(LI, "purchase", "purchase_request", record.id, {"note": "a"})
-    with pytest.raises(ConflictError, match=r"changed by li\.na at 2026-01-05 10:00:00.*reload"):
+    with pytest.raises(ConflictError, match=r"已被 li\.na 于 2026-01-05 10:00:00 修改.*重新打开"):
         purchase.update_record(
             ZHANG, "purchase", "purchase_request", record.id, {"note": "b"}, expected_version=1
+        )
+    english = Actor("zhang.wei", locale="en")
+    with pytest.raises(ConflictError, match=r"changed by li\.na at 2026-01-05 10:00:00.*reload"):
+        purchase.update_record(
+            english, "purchase", "purchase_request", record.id, {"note": "b"}, expected_version=1
         )
     assert (
         purchase.get_record(ZHANG, "purchase", "purchase_request", record.id).values["note"] == "a"
