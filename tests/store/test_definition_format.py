@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEST_APPS = {
     "tests/conftest.py": ["PURCHASE_APP"],
     "tests/service/test_references.py": ["SHOP_APP"],
-    "tests/service/test_files.py": ["DOCS_APP"],
+    "tests/service/test_file_attachments.py": ["DOCS_APP"],
     "tests/store/test_query.py": ["REGIONS_APP"],
     "tests/bench/_common.py": ["BENCH_APP"],
 }
