@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from engine.errors import RecordValidationError
 from engine.service import Actor
 from engine.service.files import remove_stale_uploads
-from engine.store.database import Database
 from engine.store.engine_tables import files
 
 ZHANG = Actor("zhang.wei")  # zh-CN, the default locale
@@ -25,14 +24,6 @@ PDF = b"%PDF-1.4\n%quote\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF"
 WINDOWS_PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00"
-
-
-@pytest.fixture
-def db(database_url):
-    """The test database seen directly, to look at the ``files`` table."""
-    database = Database(database_url)
-    yield database
-    database.dispose()
 
 
 def _file_rows(db):
