@@ -178,3 +178,7 @@ def upgrade_engine_tables(conn: sa.Connection) -> str:
 def create_engine_tables(conn: sa.Connection, now: object = None) -> str:
     """The former name of :func:`upgrade_engine_tables` (``now`` is no longer used)."""
     return upgrade_engine_tables(conn)
+
+
+# the organisation's tables live on the same metadata (one schema, one migration history)
+from engine.store import org_tables as _org_tables  # noqa: E402,F401  (registers them)
