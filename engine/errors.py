@@ -183,3 +183,32 @@ class EngineSchemaError(ServiceError):
 
 class DefinitionFormatError(ServiceError):
     """A stored definition uses a format this version of the engine cannot read."""
+
+
+@dataclass(frozen=True)
+class OrgFileProblem:
+    """One mistake in an organisation file, with its place.
+
+    ``where`` is ``org.yaml:12:5 users[3].dealer`` for YAML and
+    ``sheet 'users' row 7 column 'dealer'`` for an xlsx workbook.
+    """
+
+    where: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class OrgFileError(ServiceError):
+    """An organisation file (YAML or xlsx) with problems; ``problems`` lists every one.
+
+    ``str()`` is one line per problem; nothing was loaded.
+    """
+
+    def __init__(self, file: str, problems: Iterable[OrgFileProblem]):
+        self.file = file
+        self.problems: list[OrgFileProblem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

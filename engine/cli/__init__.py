@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.cli import commands
+from engine.cli import commands, org_commands
 from engine.cli.output import CommandFailed
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/lowcode.db"
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser(
         "init", help="create the database tables, or upgrade older ones in place (data kept)"
     )
-    init.set_defaults(handler=commands.init)
+    init.set_defaults(handler=org_commands.init)  # tables, then the admin user
 
     app = sub.add_parser("app", help="install and list apps")
     app_sub = app.add_subparsers(dest="app_command", required=True, metavar="ACTION")
@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("field", help="a field (quote) or a sub-table column (lines.photo)")
     upload.add_argument("path")
     upload.set_defaults(handler=commands.files_upload)
+
+    # lowcode user ... and lowcode org ... (engine/cli/org_commands.py)
+    org_commands.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="walk through the examples on a fresh SQLite database")
     demo.add_argument(

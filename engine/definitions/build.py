@@ -17,6 +17,7 @@ from engine.definitions.model import (
     Validation,
     frozen_mapping,
 )
+from engine.definitions.permissions import read_grant
 from engine.definitions.schema import COMMON_FIELD_PROPERTIES
 from engine.definitions.source import Path, Source
 
@@ -89,6 +90,11 @@ def build_form(source: Source) -> FormDefinition:
         for i, item in enumerate(data.get("unique", []))
     ]
     listing = data.get("list", {})
+    types = {f.key: f.type for f in fields}
+    grants = tuple(
+        read_grant(role, entry, types, location=location(source, ("permissions", role)))
+        for role, entry in sorted((data.get("permissions") or {}).items())
+    )
     return FormDefinition(
         key=key,
         name=I18nText.of(data.get("name")) or I18nText(key, key),
@@ -107,6 +113,7 @@ def build_form(source: Source) -> FormDefinition:
         list_sort=tuple(listing.get("sort", ("-created_at",))),
         unique=tuple(unique),
         validations=build_validations(data.get("validations", []), source, ("validations",)),
+        permissions=grants,
         source_file=source.file,
         location=location(source, ("form",)),
     )
@@ -118,13 +125,24 @@ def build_app(
     """An :class:`AppDefinition` from the checked app document and its built forms."""
     data = source.data
     roles = data.get("roles", {})
+    admin_roles = tuple(
+        sorted(k for k, v in roles.items() if isinstance(v, dict) and v.get("admin") is True)
+    )
     return AppDefinition(
         key=data["app"],
         version=data["version"],
         name=I18nText.of(data["name"]),
         forms=tuple(forms),
         description=I18nText.of(data.get("description")),
-        roles=frozen_mapping({k: I18nText.of(v) for k, v in roles.items()}),
+        roles=frozen_mapping({k: I18nText.of(role_name(v)) for k, v in roles.items()}),
+        admin_roles=admin_roles,
         requires=frozen_mapping(data.get("requires", {})),
         source_path=source_path,
     )
+
+
+def role_name(value: Any) -> Any:
+    """The name of an app role written as a name or as ``{name, admin}``."""
+    if isinstance(value, dict) and "name" in value:
+        return value["name"]
+    return value

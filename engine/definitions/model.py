@@ -161,6 +161,8 @@ class FormDefinition:
     list_sort: tuple[str, ...] = ("-created_at",)
     unique: tuple[UniqueConstraint, ...] = ()
     validations: tuple[Validation, ...] = ()
+    #: who may do what (engine.definitions.permissions.Grant, by role); empty: an open form
+    permissions: tuple[Any, ...] = ()
     source_file: str | None = dc_field(default=None, compare=False, repr=False)
     location: SourceSpan | None = dc_field(default=None, compare=False, repr=False)
 
@@ -193,6 +195,8 @@ class AppDefinition:
     description: I18nText | None = None
     roles: Mapping[str, I18nText] = dc_field(default_factory=frozen_mapping)
     requires: Mapping[str, str] = dc_field(default_factory=frozen_mapping)
+    #: app roles whose members administer the app: every action on every row and field
+    admin_roles: tuple[str, ...] = ()
     source_path: str | None = dc_field(default=None, compare=False, repr=False)
 
     def form(self, key: str) -> FormDefinition:

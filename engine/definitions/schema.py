@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.definitions import field_types
+from engine.definitions.permissions import (
+    ACTIONS,
+    EXPRESSION_RULE,
+    FIELD_ACCESS,
+    FIELD_RULES,
+    PLAIN_RULES,
+)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: the kinds of document that are published as their own schema file
@@ -87,8 +94,75 @@ _STATIC_DEFS: dict[str, Any] = {
                     }
                 },
             },
-            "roles": {"type": "object", "additionalProperties": _ref("i18n")},
+            "roles": {
+                "type": "object",
+                "description": "roles the app expects; installing maps each to an organisation role",
+                "additionalProperties": _ref("app_role"),
+            },
         },
+    },
+    "app_role": {
+        "description": "a role's name, or {name, admin: true} for a role that administers the app",
+        "anyOf": [
+            _ref("i18n"),
+            {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": _ref("i18n"),
+                    "description": _ref("i18n"),
+                    "admin": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "members may do everything with every record of the app",
+                    },
+                },
+            },
+        ],
+    },
+    "permissions": {
+        "type": "object",
+        "description": "app role -> what its members may do with this form (deny unless granted)",
+        "additionalProperties": {
+            "type": "object",
+            "required": ["can"],
+            "additionalProperties": False,
+            "properties": {
+                "can": {
+                    "description": "the actions allowed: all, or a list of them",
+                    "anyOf": [
+                        {"const": "all"},
+                        _list_of({"enum": list(ACTIONS)}, minItems=1, uniqueItems=True),
+                    ],
+                },
+                "rows": {
+                    "description": "which records: a row rule or a list of them (their union)",
+                    "anyOf": [_ref("row_rule"), _list_of(_ref("row_rule"), minItems=1)],
+                },
+                "fields": {
+                    "type": "object",
+                    "description": "field key -> hidden or readonly for this role",
+                    "additionalProperties": {"enum": list(FIELD_ACCESS)},
+                },
+            },
+        },
+    },
+    "row_rule": {
+        "description": "all, own, a rule over named fields ({dealer_tree: dealer}) or {expr: ...}",
+        "anyOf": [
+            {"enum": [*PLAIN_RULES, *FIELD_RULES]},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": False,
+                "properties": {
+                    **{kind: {"anyOf": [TEXT, _list_of(TEXT, minItems=1)]} for kind in FIELD_RULES},
+                    EXPRESSION_RULE: EXPRESSION,
+                },
+            },
+        ],
     },
     "form": {
         "type": "object",
@@ -126,6 +200,7 @@ _STATIC_DEFS: dict[str, Any] = {
                 }
             ),
             "validations": _ref("validations"),
+            "permissions": _ref("permissions"),
         },
     },
     "validations": _list_of(
@@ -238,5 +313,7 @@ def write_schema_files(folder: str | Path) -> list[Path]:
 
 
 if __name__ == "__main__":
+    import engine.fields  # noqa: F401  (installs the field types the schema lists)
+
     for written_path in write_schema_files(sys.argv[1] if len(sys.argv) > 1 else "docs/schema"):
         print(written_path)

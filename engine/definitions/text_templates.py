@@ -81,3 +81,13 @@ def template_problem(tree: nodes.Template) -> str | None:
         if isinstance(node, nodes.Call):
             return "calls are not allowed here: name a field, e.g. {{ serial }}"
     return None
+
+
+def template_names(template: str) -> frozenset[str]:
+    """The field keys a text template shows (``{{ serial }} {{ supplier }}``)."""
+    from jinja2 import meta
+
+    try:
+        return frozenset(meta.find_undeclared_variables(TEXT_TEMPLATES.parse(template)))
+    except Exception:  # a template the loader refused never gets here; be safe anyway
+        return frozenset()

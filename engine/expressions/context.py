@@ -34,6 +34,10 @@ class EvaluationContext:
     user: str | None = None
     department: str | None = None
     lookup: LookupFunction | None = None
+    #: the dealer an external user belongs to (CURRENT_DEALER())
+    dealer: str | None = None
+    #: the actor's region (CURRENT_REGION())
+    region: str | None = None
     time_budget: float = DEFAULT_TIME_BUDGET
 
     def __post_init__(self) -> None:

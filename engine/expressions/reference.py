@@ -40,6 +40,8 @@ def example_context() -> EvaluationContext:
         now=datetime(2024, 5, 20, 10, 30, tzinfo=SHANGHAI),
         user="zhang.wei",
         department="sales_east",
+        dealer="DL-HZ-001",
+        region="hangzhou",
         lookup=lambda relation, record_id, target: _SUPPLIERS[record_id][target],
     )
 

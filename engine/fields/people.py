@@ -1,7 +1,9 @@
-"""People and organisation: ``user`` and ``department`` hold string ids.
+"""People and organisation: ``user``, ``department``, ``region`` and ``dealer`` hold codes.
 
-With ``many: true`` the value is a list of ids (a JSON column). Names are resolved by
-the organisation layer; this type only keeps the ids well-formed.
+A user field holds a login, the others the organisation's code of a department, region
+or dealer. With ``many: true`` the value is a list of codes (a JSON column). The service
+checks written codes against the organisation and shows names (engine/service/
+org_values.py); this type only keeps the codes well-formed.
 """
 
 from __future__ import annotations
@@ -95,4 +97,14 @@ class DepartmentType(OrgReferenceType):
     what = ("a department id", "部门编号")
 
 
-FIELD_TYPES: tuple[FieldType, ...] = (UserType(), DepartmentType())
+class RegionType(OrgReferenceType):
+    name = "region"
+    what = ("a region code", "区域编码")
+
+
+class DealerType(OrgReferenceType):
+    name = "dealer"
+    what = ("a dealer code", "经销商编码")
+
+
+FIELD_TYPES: tuple[FieldType, ...] = (UserType(), DepartmentType(), RegionType(), DealerType())

@@ -16,20 +16,25 @@ from engine.errors import (
     InvalidArgumentError,
     MigrationError,
     NotFoundError,
+    OrgFileError,
+    OrgFileProblem,
     PermissionDeniedError,
     RecordError,
     RecordValidationError,
     ServiceError,
     UnsupportedDatabaseError,
 )
+from engine.org.org_file import OrgSnapshot, read_org_file, read_org_text
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
 from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
+from engine.service.org import ApiToken, OrgUseCases, OrgUser
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.service import Service
 from engine.store.database import DatabaseUnavailableError, sqlite_file
 from engine.store.migration import ConversionProblem, MigrationPlan
+from engine.store.org_writes import KindSummary, LoadSummary
 from engine.store.publish import PublishedVersion
 from engine.store.query import Filter, QueryError
 
@@ -37,6 +42,7 @@ __all__ = [
     "HOOK_POINTS",
     "SYSTEM_ACTOR",
     "Actor",
+    "ApiToken",
     "BatchValidationError",
     "ConflictError",
     "ConversionProblem",
@@ -46,13 +52,19 @@ __all__ = [
     "DefinitionErrors",
     "Filter",
     "Hooks",
-    "InvalidArgumentError",
     "InstallReport",
     "InstalledApp",
     "InvalidArgumentError",
+    "KindSummary",
+    "LoadSummary",
     "MigrationError",
     "MigrationPlan",
     "NotFoundError",
+    "OrgFileError",
+    "OrgFileProblem",
+    "OrgSnapshot",
+    "OrgUseCases",
+    "OrgUser",
     "PermissionDeniedError",
     "PublishContext",
     "PublishedVersion",
@@ -71,5 +83,7 @@ __all__ = [
     "display_value",
     "load_app",
     "load_app_text",
+    "read_org_file",
+    "read_org_text",
     "sqlite_file",
 ]

@@ -15,7 +15,6 @@ from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure, check_form_data
 from engine.service.hooks import PublishContext
-from engine.service.permissions import row_scope
 from engine.service.results import InstalledApp, InstallReport
 from engine.service.transactions import Transaction
 from engine.store import apps as app_table
@@ -149,7 +148,7 @@ class AppUseCases:
             failures: list[RuleFailure] = []
             for key in form_keys:
                 runtime = tx.form(key)
-                source = tx.source(key, row_scope(actor, app_key, key))
+                source = tx.source(key, tx.access(actor).scope(key, "read"))
                 failures += check_form_data(
                     source, runtime, _environment(actor, source, self._context.clock())
                 )

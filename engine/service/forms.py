@@ -25,6 +25,7 @@ from engine.store.forms import (
     missing_form_message,
     published_version,
 )
+from engine.store.org import role_map
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class FormCatalog:
 
     def __init__(self) -> None:
         self._runtimes: dict[tuple[str, str], FormRuntime] = {}
+        self._role_maps: dict[str, dict[str, tuple[str, bool]]] = {}
         self._generations: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -91,6 +93,7 @@ class FormCatalog:
             known = self._generations.get(app)
             for key in [k for k in self._runtimes if k[0] == app]:
                 del self._runtimes[key]
+            self._role_maps.pop(app, None)
             self._generations[app] = generation
         return known is None
 
@@ -110,15 +113,29 @@ class FormCatalog:
             self._runtimes[(app, form)] = runtime
         return runtime
 
+    def role_map(self, conn: Connection, app: str) -> dict[str, tuple[str, bool]]:
+        """The app's role map (app role -> organisation role, admin), read on first use.
+
+        Installing moves the app's generation, which drops it with the forms.
+        """
+        cached = self._role_maps.get(app)
+        if cached is None:
+            cached = role_map(conn, app)
+            with self._lock:
+                self._role_maps[app] = cached
+        return cached
+
     def forget(self, app: str) -> None:
         """Drop an app's cached forms and generation (after a publish in this process)."""
         with self._lock:
             for key in [k for k in self._runtimes if k[0] == app]:
                 del self._runtimes[key]
+            self._role_maps.pop(app, None)
             self._generations.pop(app, None)
 
     def clear(self) -> None:
         """Drop everything (the next transaction of each app re-reads its generation)."""
         with self._lock:
             self._runtimes.clear()
+            self._role_maps.clear()
             self._generations.clear()

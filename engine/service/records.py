@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from engine.errors import BatchValidationError, NotFoundError, RecordError, RecordValidationError
@@ -11,10 +11,11 @@ from engine.service import arguments as check
 from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
-from engine.service.permissions import row_scope
+from engine.service.org_values import with_names
 from engine.service.reading import to_record
 from engine.service.results import Record, RecordPage, Revision
 from engine.service.transactions import Transaction
+from engine.service.visibility import shown_record, shown_revision, shown_title
 from engine.store.journal import Journal
 from engine.store.limits import MAX_ID
 from engine.store.query import Filter
@@ -136,9 +137,13 @@ class RecordUseCases:
         check.check_record_id(record_id, locale)
         with self._context.transactions.read(app_key) as tx:
             runtime = tx.form(form_key)
-            source = tx.source(form_key, row_scope(actor, app_key, form_key))
+            access = tx.access(actor)
+            access.require(runtime.definition, "read", locale)
+            source = tx.source(form_key, access.scope(form_key, "read"))
             row = source.row(record_id)
-            return to_record(runtime, row, source.children([record_id])[record_id])
+            record = to_record(runtime, row, source.children([record_id])[record_id])
+            [record] = with_names(tx.conn, runtime, [record])
+            return shown_record(runtime, record, access.hidden(runtime.definition))
 
     def query(
         self,
@@ -163,9 +168,82 @@ class RecordUseCases:
         check.check_form(locale, app_key, form_key)
         check.check_flag("with_total", with_total, locale)
         check.check_flag("with_subtables", with_subtables, locale)
+        return self._page(
+            actor,
+            app_key,
+            form_key,
+            "read",
+            filters=filters,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+            search=search,
+            with_total=with_total,
+            with_subtables=with_subtables,
+        )
+
+    def export(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        *,
+        filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]] = (),
+        sort: str | Sequence[str] | None = None,
+        search: str | None = None,
+        with_subtables: bool = True,
+        batch: int = 500,
+    ) -> Iterator[Record]:
+        """Every record the actor may export that matches, page by page (``export`` grant).
+
+        The rows are those of the actor's export scope, without the fields hidden from
+        them; each page is its own read transaction.
+        """
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_flag("with_subtables", with_subtables, locale)
+        batch = check.check_whole_number("batch", batch, 1, 1000, locale)
+        number = 1
+        while True:
+            found = self._page(
+                actor,
+                app_key,
+                form_key,
+                "export",
+                filters=filters,
+                sort=sort,
+                page=number,
+                page_size=batch,
+                search=search,
+                with_total=False,
+                with_subtables=with_subtables,
+            )
+            yield from found.items
+            if len(found.items) < batch:
+                return
+            number += 1
+
+    def _page(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        action: str,
+        *,
+        filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]],
+        sort: str | Sequence[str] | None,
+        page: int,
+        page_size: int,
+        search: str | None,
+        with_total: bool,
+        with_subtables: bool,
+    ) -> RecordPage:
+        locale = check.actor_locale(actor)
         with self._context.transactions.read(app_key) as tx:
             runtime = tx.form(form_key)
-            found = tx.source(form_key, row_scope(actor, app_key, form_key)).page(
+            access = tx.access(actor)
+            access.require(runtime.definition, action, locale)
+            found = tx.source(form_key, access.scope(form_key, action)).page(
                 filters=filters,
                 sort=sort,
                 page=page,
@@ -175,7 +253,10 @@ class RecordUseCases:
                 with_subtables=with_subtables,
                 locale=locale,
             )
-        items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
+            items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
+            items = with_names(tx.conn, runtime, items)
+        hidden = access.hidden(runtime.definition)
+        items = [shown_record(runtime, item, hidden) for item in items]
         return RecordPage(items, found.total, page, page_size)
 
     def history(self, actor: Actor, app_key: str, form_key: str, record_id: int) -> list[Revision]:
@@ -184,11 +265,20 @@ class RecordUseCases:
         check.check_form(locale, app_key, form_key)
         check.check_record_id(record_id, locale)
         with self._context.transactions.read(app_key) as tx:
-            rows = tx.source(form_key, row_scope(actor, app_key, form_key)).history(record_id)
+            runtime = tx.form(form_key)
+            access = tx.access(actor)
+            access.require(runtime.definition, "read", locale)
+            rows = tx.source(form_key, access.scope(form_key, "read")).history(record_id)
         if not rows:
             raise NotFoundError(f"{app_key}.{form_key} has no record {record_id}")
+        hidden = access.hidden(runtime.definition)
         return [
-            Revision(x["revision_no"], x["action"], x["data"], x["changes"], x["actor"], x["at"])
+            shown_revision(
+                Revision(
+                    x["revision_no"], x["action"], x["data"], x["changes"], x["actor"], x["at"]
+                ),
+                hidden,
+            )
             for x in rows
         ]
 
@@ -201,8 +291,10 @@ class RecordUseCases:
         check.check_field_path("field_key", field_key, locale)
         ids = [check.check_record_id(i, locale, "ids") for i in ids]
         with self._context.transactions.read(app_key) as tx:
-            source = tx.source(form_key, row_scope(actor, app_key, form_key))
-            return source.display_values(field_key, ids)
+            access = tx.access(actor)
+            source = tx.source(form_key, access.scope(form_key, "read"))
+            titles = source.display_values(field_key, ids)
+            return self._titles(tx, access, source, field_key, titles)
 
     def relation_candidates(
         self,
@@ -221,8 +313,31 @@ class RecordUseCases:
         # more than MAX_CANDIDATES is read as MAX_CANDIDATES, as it always was
         limit = check.check_whole_number("limit", limit, 1, MAX_ID, locale)
         with self._context.transactions.read(app_key) as tx:
-            source = tx.source(form_key, row_scope(actor, app_key, form_key))
-            return source.candidates(field_key, search, limit, locale)
+            access = tx.access(actor)
+            source = tx.source(form_key, access.scope(form_key, "read"))
+            found = source.candidates(field_key, search, limit, locale)
+            titles = self._titles(tx, access, source, field_key, dict(found))
+            return [(record_id, titles[record_id]) for record_id, _title in found]
+
+    def _titles(
+        self,
+        tx: Transaction,
+        access: Any,
+        source: Any,
+        field_key: str,
+        titles: dict[int, str | None],
+    ) -> dict[int, str | None]:
+        """Titles of related records, rendered without the fields hidden from the actor."""
+        target_key = tx.form(source.form.key).definition.field(field_key).option("to")
+        target = tx.form(target_key)
+        hidden = access.hidden(target.definition)
+        if not titles or "title" not in hidden:
+            return titles
+        out: dict[int, str | None] = {}
+        for record_id, title in titles.items():
+            values = source.related_record(target_key, record_id) or {}
+            out[record_id] = shown_title(target, values, title, hidden)
+        return out
 
     # -- internals ---------------------------------------------------------------------
     def _write_context(
@@ -232,10 +347,18 @@ class RecordUseCases:
         context = self._context
         budget = context.submission_budget
         deadline = None if budget is None else time.monotonic() + budget
-        source = tx.source(form_key, row_scope(actor, app_key, form_key))
+        access = tx.access(actor)
         journal = Journal(actor.user_id, context.clock())
         return writer.WriteContext(
-            tx, tx.form(form_key), actor, journal.at, source, journal, context.hooks, deadline
+            tx,
+            tx.form(form_key),
+            actor,
+            journal.at,
+            tx.source(form_key, access.scope(form_key, "read")),
+            journal,
+            context.hooks,
+            deadline,
+            access,
         )
 
     def _write(
@@ -252,10 +375,11 @@ class RecordUseCases:
 
         def work(tx: Transaction) -> Record:
             runtime = tx.form(form_key)
-            source = tx.source(form_key, row_scope(actor, app_key, form_key))
+            access = tx.access(actor)
+            source = tx.source(form_key, access.scope(form_key, "read"))
             journal = Journal(actor.user_id, now)
             ctx = writer.WriteContext(
-                tx, runtime, actor, now, source, journal, context.hooks, deadline
+                tx, runtime, actor, now, source, journal, context.hooks, deadline, access
             )
             return action(ctx)
 

@@ -31,6 +31,9 @@ class Record:
     updated_at: datetime
     updated_by: str
     json_values: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: display names of organisation values (user, department, region and dealer fields):
+    #: field key -> name, or a list of names for ``many`` fields (unknown codes as written)
+    names: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The record as JSON data (for the REST API, exports and templates)."""
@@ -42,6 +45,7 @@ class Record:
             "status": self.status,
             "title": self.title,
             "values": self.json_values,
+            "names": self.names,
             "created_at": self.created_at.isoformat(),
             "created_by": self.created_by,
             "updated_at": self.updated_at.isoformat(),

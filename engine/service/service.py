@@ -26,6 +26,7 @@ from engine.service.data_checks import RuleFailure
 from engine.service.events import EventUseCases
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
+from engine.service.org import OrgUseCases
 from engine.service.records import RecordUseCases
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.transactions import Transactions
@@ -80,6 +81,7 @@ class Service:
         self.apps = AppUseCases(self._context)
         self.files = FileUseCases(self._context)
         self.events = EventUseCases(self._context)
+        self.org = OrgUseCases(self._context)
 
     # -- database -----------------------------------------------------------------------
     @property

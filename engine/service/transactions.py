@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
+from engine.service.actor import Actor
 from engine.service.forms import FormCatalog, FormRuntime
+from engine.service.permissions import Access, access_of
+from engine.service.principals import PrincipalCache, require_active
 from engine.store.database import Connection, Database, DatabaseError
 from engine.store.forms import StoredForm
 from engine.store.generations import app_generation, generation_of, request_generation
@@ -36,6 +39,21 @@ class Transaction:
     conn: Connection
     app: str
     catalog: FormCatalog
+    principals: PrincipalCache | None = None
+    _access: dict[Actor, Access] = field(default_factory=dict)
+
+    def access(self, actor: Actor) -> Access:
+        """What ``actor`` may do in this app, resolved once per transaction.
+
+        A disabled user is refused here (PermissionDeniedError), before any work.
+        """
+        found = self._access.get(actor)
+        if found is None:
+            cache = self.principals if self.principals is not None else PrincipalCache()
+            principal = require_active(cache.resolve(self.conn, actor), actor.locale)
+            found = access_of(principal, self.app, self.catalog.role_map(self.conn, self.app))
+            self._access[actor] = found
+        return found
 
     def form(self, form_key: str) -> FormRuntime:
         """The published runtime of a form of this app."""
@@ -58,6 +76,8 @@ class Transactions:
     def __init__(self, database: Database, catalog: FormCatalog):
         self.database = database
         self.catalog = catalog
+        #: people resolved from the organisation, kept until it changes
+        self.principals = PrincipalCache()
 
     @contextmanager
     def read(self, app: str) -> Iterator[Transaction]:
@@ -65,7 +85,7 @@ class Transactions:
         with self.database.read() as conn:
             ahead = request_generation(conn, app, for_write=False)
             self.catalog.observe(app, generation_of(ahead))
-            yield Transaction(conn, app, self.catalog)
+            yield Transaction(conn, app, self.catalog, self.principals)
 
     def write(self, app: str, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in a write transaction on current definitions; its result."""
@@ -76,7 +96,7 @@ class Transactions:
                     if not self.catalog.knows(app):
                         self.catalog.observe(app, generation_of(ahead))
                     try:
-                        result = work(Transaction(conn, app, self.catalog))
+                        result = work(Transaction(conn, app, self.catalog, self.principals))
                     except DatabaseError:
                         raise  # the transaction is unusable: judged below, after rollback
                     except Exception as exc:

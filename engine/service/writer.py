@@ -16,13 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.errors import ConflictError, RecordError, RecordValidationError
+from engine.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RecordError,
+    RecordValidationError,
+)
 from engine.fields import registry
 from engine.runtime.forms import RecordEnvironment
 from engine.service.actor import Actor
 from engine.service.files import attach_files, claim_files
 from engine.service.forms import FormRuntime
 from engine.service.hooks import Hooks, RecordChange
+from engine.service.org_values import check_org_values
+from engine.service.permissions import Access
 from engine.service.reading import row_values, to_record
 from engine.service.results import Record
 from engine.service.transactions import Transaction
@@ -57,25 +65,45 @@ class WriteContext:
     hooks: Hooks
     #: ``time.monotonic()`` by which preparation must be done (None: unbounded)
     deadline: float | None = None
+    #: what the actor may do (engine/service/permissions.py); None: the engine itself
+    access: Access | None = None
 
     def env(self) -> RecordEnvironment:
+        who = self.access.principal if self.access is not None else None
         return RecordEnvironment(
             self.now,
             self.actor.user_id,
-            self.actor.department,
+            who.department if who is not None else self.actor.department,
             self.source.related_record,
             find_options=self.source.option_records,
             locale=self.actor.locale,
             deadline=self.deadline,
+            dealer=who.dealer if who is not None else None,
+            region=who.region if who is not None else None,
         )
+
+    def scoped(self, action: str) -> RecordSource:
+        """The record source of this form for ``action`` (read on related forms)."""
+        if self.access is None:
+            return self.source
+        return self.tx.source(self.runtime.key, self.access.scope(self.runtime.key, action))
+
+    def require(self, action: str) -> None:
+        """Refuse unless the actor may ``action`` this form (PermissionDeniedError)."""
+        if self.access is not None:
+            self.access.require(self.runtime.definition, action, self.actor.locale)
 
 
 def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Record:
     """Validate, compute, number and insert a new record with its revision, audit and event."""
     runtime, conn = ctx.runtime, ctx.tx.conn
+    action = "import" if source in ("import", "excel") else "create"
+    ctx.require(action)
+    _refuse_locked(ctx, action, data, None)
     data = ctx.hooks.before_prepare(ctx, data, None)
     env = ctx.env()
     values = runtime.compiled.prepare(data, existing=None, env=env, source=source)
+    _check_org_values(ctx, values, None)
     new_files = _attach_files(ctx, values, None, None)
     numbering = request_serials(ctx, values)
     if numbering and _unique_on(runtime, {field.key for field, *_ in numbering}):
@@ -104,6 +132,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
         record_id, child_ids = insert_record(
             conn, runtime.stored, row, values, skip_on_conflict=False
         )
+    _require_in_scope(ctx, action, record_id)
     claim_files(conn, new_files, record_id)
     record = _new_record(ctx, record_id, child_ids, row, values)
     snapshot = record.json_values
@@ -119,14 +148,17 @@ def update_record(
     A change that leaves every value as it was writes nothing and returns the record.
     """
     runtime, conn = ctx.runtime, ctx.tx.conn
-    current = ctx.source.row(record_id, for_update=True)
+    ctx.require("update")
+    current = ctx.scoped("update").row(record_id, for_update=True)
     _check_version(runtime, current, expected_version, ctx.actor.locale)
     children = ctx.source.children([record_id])[record_id]
     existing = row_values(runtime, current, children)
     existing.update({c: current[c] for c in ("id", "status", "title", "version")})
+    _refuse_locked(ctx, "update", changes, values_to_json(runtime.tables, existing))
     changes = ctx.hooks.before_prepare(ctx, changes, existing)
     env = ctx.env()
     values = runtime.compiled.prepare(changes, existing=existing, env=env)
+    _check_org_values(ctx, values, existing)
     new_files = _attach_files(ctx, values, existing, record_id)
     before = values_to_json(runtime.tables, existing)
     proposed = values_to_json(runtime.tables, values)
@@ -148,6 +180,7 @@ def update_record(
         ) from exc
     if moved:
         raise _conflict(runtime, ctx.source.row(record_id), ctx.actor.locale)
+    _require_in_scope(ctx, "update", record_id)
     claim_files(conn, new_files, record_id)
     changed_subtables = [k for k in runtime.tables.children if before.get(k) != proposed.get(k)]
     if changed_subtables:
@@ -160,7 +193,8 @@ def update_record(
 def delete_record(ctx: WriteContext, record_id: int, expected_version: int | None) -> Record:
     """Soft delete: the row stays (``deleted_at`` set) with its history; lists skip it."""
     runtime, conn = ctx.runtime, ctx.tx.conn
-    current = ctx.source.row(record_id, for_update=True)
+    ctx.require("delete")
+    current = ctx.scoped("delete").row(record_id, for_update=True)
     _check_version(runtime, current, expected_version, ctx.actor.locale)
     children = ctx.source.children([record_id])[record_id]
     record = to_record(runtime, current, children)
@@ -260,12 +294,80 @@ def check_unique(ctx: WriteContext, values: Mapping[str, Any], record_id: int | 
     for clash in clashes:
         rule = clash.check.rule
         names = " + ".join(rule.fields)
-        who = clash.title or f"#{clash.record_id}"
-        message = catalogue("record.unique", locale, fields=names, holder=who)
+        if _readable(ctx, clash.record_id):
+            who = clash.title or f"#{clash.record_id}"
+            message = catalogue("record.unique", locale, fields=names, holder=who)
+        else:  # never name a record the actor may not see (another dealer's, say)
+            message = catalogue("record.unique_unseen", locale, fields=names)
         if rule.message is not None:
             message = f"{rule.message.get(locale)} ({message})"
         errors.append(RecordError(rule.fields[0], message, "unique"))
     raise RecordValidationError(errors)
+
+
+def _readable(ctx: WriteContext, record_id: int) -> bool:
+    try:
+        ctx.source.row(record_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _refuse_locked(
+    ctx: WriteContext, action: str, data: Mapping[str, Any], existing: Mapping[str, Any] | None
+) -> None:
+    """Refuse values for fields the actor may not write (hidden or read-only for them).
+
+    On create any non-blank value is refused; on update a value that differs from the
+    stored one (a form that sends read-only fields back unchanged is fine).
+    """
+    if ctx.access is None or not isinstance(data, Mapping):
+        return
+    locked = ctx.access.readonly(ctx.runtime.definition, action)
+    if not locked:
+        return
+    hidden = ctx.access.hidden(ctx.runtime.definition)
+    errors = []
+    for key in sorted(locked.intersection(k for k in data if isinstance(k, str))):
+        value = data[key]
+        if existing is None and value in (None, "", [], {}):
+            continue
+        if existing is not None and key not in hidden and existing.get(key) == value:
+            continue
+        access = "hidden" if key in hidden else "read-only"
+        if not ctx.actor.locale.startswith("en"):
+            access = "隐藏" if key in hidden else "只读"
+        errors.append(
+            RecordError(
+                key, catalogue("record.field_locked", ctx.actor.locale, access=access), "locked"
+            )
+        )
+    if errors:
+        raise RecordValidationError(errors)
+
+
+def _check_org_values(
+    ctx: WriteContext, values: Mapping[str, Any], existing: Mapping[str, Any] | None
+) -> None:
+    errors = check_org_values(ctx.tx.conn, ctx.runtime, values, existing, ctx.actor.locale)
+    if errors:
+        raise RecordValidationError(errors)
+
+
+def _require_in_scope(ctx: WriteContext, action: str, record_id: int) -> None:
+    """The written row must lie within the rows the actor may ``action`` (else roll back)."""
+    if ctx.access is None or ctx.access.rules(ctx.runtime.definition, action) is None:
+        return
+    try:
+        ctx.scoped(action).row(record_id)
+    except NotFoundError:
+        word = action if ctx.actor.locale.startswith("en") else _ACTION_WORDS.get(action, action)
+        raise PermissionDeniedError(
+            catalogue("record.out_of_scope", ctx.actor.locale, action=word)
+        ) from None
+
+
+_ACTION_WORDS = {"create": "新建", "update": "修改", "import": "导入", "delete": "删除"}
 
 
 def _title(runtime: FormRuntime, values: Mapping[str, Any], env: RecordEnvironment) -> str:

@@ -24,6 +24,7 @@ from engine.definitions.model import (
     Validation,
     frozen_mapping,
 )
+from engine.definitions.permissions import Grant, RowRule
 from engine.errors import DefinitionFormatError
 
 
@@ -71,6 +72,21 @@ def form_from_data(data: Mapping[str, Any]) -> FormDefinition:
             for u in data.get("unique", ())
         ),
         validations=_validations(data),
+        permissions=tuple(_grant(g) for g in data.get("permissions", ())),
+    )
+
+
+def _grant(data: Mapping[str, Any]) -> Grant:
+    """One permission grant of a stored form."""
+    return Grant(
+        role=data["role"],
+        actions=tuple(data.get("actions", ())),
+        rows=tuple(
+            RowRule(r["kind"], tuple(r.get("fields", ())), r.get("expr"))
+            for r in data.get("rows", ({"kind": "all"},))
+        ),
+        hidden=tuple(data.get("hidden", ())),
+        readonly=tuple(data.get("readonly", ())),
     )
 
 

@@ -21,6 +21,18 @@ MESSAGES = MappingProxyType(
             "zh-CN": "唯一性：{fields} 已被 {holder} 使用",
             "en": "unique: {fields} already used by {holder}",
         },
+        "record.unique_unseen": {
+            "zh-CN": "唯一性：{fields} 已被另一条记录使用",
+            "en": "unique: {fields} already used by another record",
+        },
+        "record.out_of_scope": {
+            "zh-CN": "保存后该记录将超出你可{action}的数据范围（如经销商、区域、部门）",
+            "en": "the record would be outside the rows you may {action} (dealer, region, department...)",
+        },
+        "record.field_locked": {
+            "zh-CN": "你不能填写或修改此字段（{access}）",
+            "en": "you may not set or change this field ({access})",
+        },
         "record.conflict": {
             "zh-CN": "{form} 的记录 {record_id} 已被 {by} 于 {at} 修改（现为第 {version} 版），"
             "请重新打开后再修改",

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.org.principal import EXTERNAL, Principal
 from engine.store.driver import DriverStatement
 from engine.store.org_tables import (
+    app_role_map,
     org_dealers,
     org_departments,
     org_generations,
@@ -26,6 +27,7 @@ from engine.store.org_tables import (
     org_role_members,
     org_users,
 )
+from engine.store.org_tables import org_roles as org_roles_table
 
 ORG = "org"
 _G = org_generations.c
@@ -131,10 +133,36 @@ def names_of(conn: sa.Connection, kind: str, codes: Iterable[str]) -> dict[str, 
     out: dict[str, str] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        out.update(conn.execute(sa.select(code, name).where(code.in_(chunk))).tuples())
+        out.update(conn.execute(sa.select(code, name).where(code.in_(chunk))).tuples().all())
     return out
 
 
 def has_people(conn: sa.Connection) -> bool:
     """Whether the organisation has any user yet."""
     return conn.execute(sa.select(_U.login).limit(1)).first() is not None
+
+
+def role_map(conn: sa.Connection, app: str) -> dict[str, tuple[str, bool]]:
+    """An app's roles: app role -> (organisation role, administers the app)."""
+    m = app_role_map.c
+    rows = conn.execute(sa.select(m.role, m.org_role, m.admin).where(m.app == app))
+    return {role: (org_role, bool(admin)) for role, org_role, admin in rows}
+
+
+def save_role_map(conn: sa.Connection, app: str, roles: dict[str, tuple[str, bool]]) -> None:
+    """Replace an app's role map (in the installing transaction)."""
+    m = app_role_map.c
+    conn.execute(sa.delete(app_role_map).where(m.app == app))
+    if roles:
+        conn.execute(
+            sa.insert(app_role_map),
+            [
+                {"app": app, "role": role, "org_role": org_role, "admin": admin}
+                for role, (org_role, admin) in sorted(roles.items())
+            ],
+        )
+
+
+def org_roles(conn: sa.Connection) -> dict[str, str]:
+    """Every organisation role: code -> name."""
+    return dict(conn.execute(sa.select(org_roles_table.c.code, org_roles_table.c.name)).tuples().all())

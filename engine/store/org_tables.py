@@ -166,4 +166,6 @@ app_role_map = sa.Table(
     sa.Column("app", sa.String(50), primary_key=True),
     sa.Column("role", sa.String(CODE), primary_key=True),
     sa.Column("org_role", sa.String(CODE), nullable=False),
+    # the app role administers the app (app.yaml ``roles: {x: {admin: true}}``)
+    sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),
 )

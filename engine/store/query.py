@@ -109,6 +109,12 @@ OPERATORS: dict[str, tuple[str, Callable[..., Any]]] = {
 #: the rows of a table (or of an alias of it) the actor may see: a SQL condition, or
 #: None for every row; the record source supplies it (engine/store/records.py)
 RowCondition = Callable[[FormTables, Any], Any]
+#: the fields of a form the actor may not see: for the query they do not exist
+HiddenFields = Callable[[FormTables], frozenset[str]]
+
+
+def _no_hidden(tables: FormTables) -> frozenset[str]:
+    return frozenset()
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ class _Compiler:
     joins: dict[str, _Join]
     visible: RowCondition | None
     locale: object
+    hidden: HiddenFields = _no_hidden
 
 
 def build_query(
@@ -127,6 +134,7 @@ def build_query(
     related: Callable[[str], FormTables],
     *,
     visible: RowCondition | None = None,
+    hidden: HiddenFields | None = None,
     filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]] = (),
     sort: str | Sequence[str] | None = None,
     page: int = 1,
@@ -139,7 +147,8 @@ def build_query(
     ``related(form_key)`` gives the tables of a relation's target form (same app);
     ``visible(tables, table)`` the row condition of the actor's scope for a table or
     alias, applied to the form's own rows and to every joined related row (which must
-    also be live: a deleted supplier is no supplier). Refusals are :class:`QueryError`
+    also be live: a deleted supplier is no supplier); ``hidden(tables)`` the fields the
+    actor may not see, which filters, sort and search treat as absent. Refusals are :class:`QueryError`
     (an :class:`~engine.errors.InvalidArgumentError`) in ``locale``.
     """
     page, page_size = read_page(page, page_size, locale)
@@ -147,7 +156,8 @@ def build_query(
     keys = read_sort(sort, locale)
     text = read_search(search, locale)
     table = tables.table
-    compiler = _Compiler(tables, related, {}, visible, locale)
+    hidden = hidden or _no_hidden
+    compiler = _Compiler(tables, related, {}, visible, locale, hidden)
     conditions: list[Any] = [table.c.deleted_at.is_(None)]
     own = visible(tables, table) if visible is not None else None
     if own is not None:
@@ -155,13 +165,13 @@ def build_query(
     for flt in wanted:
         conditions.append(_condition(compiler, flt))
     if text:
-        conditions.append(_search(tables, text))
+        conditions.append(_search(tables, text, hidden(tables)))
     source: Any = table
     # each step joins against its parent's alias; a prefix is added after its parent
     for join in compiler.joins.values():
         source = source.join(join.alias, join.onclause, isouter=not join.inner)
     where = sa.and_(*conditions)
-    order = _order_by(tables, keys, locale)
+    order = _order_by(tables, keys, locale, hidden(tables))
     rows = (
         sa.select(table)
         .select_from(source)
@@ -239,7 +249,7 @@ def _resolve(compiler: _Compiler, path: str) -> Target:
     table: Any = tables.table
     for depth, head in enumerate(steps[:-1]):
         prefix = ".".join(steps[: depth + 1])
-        fc = tables.fields.get(head)
+        fc = None if head in compiler.hidden(tables) else tables.fields.get(head)
         if fc is None or fc.field.type != "relation" or fc.field.option("many"):
             through = ".".join(steps[:depth])
             where = message("query.reached_through", locale, path=through) if depth else ""
@@ -263,13 +273,14 @@ def _resolve(compiler: _Compiler, path: str) -> Target:
             join = joins[prefix] = _Join(alias, sa.and_(*onclause))
         tables, table = target_tables, join.alias
     head = steps[-1]
-    if head in SYSTEM_COERCE:
+    if head in SYSTEM_COERCE and head not in compiler.hidden(tables):
         bounds = INT64_RANGE if head in SYSTEM_INTEGERS else None
         text = head in ("status", "title")
         return Target(table.c[head], SYSTEM_COERCE[head], text, head, bounds)
-    fc = tables.fields.get(head)
+    secret = compiler.hidden(tables)
+    fc = None if head in secret else tables.fields.get(head)
     if fc is None:
-        known = [*tables.fields, *SYSTEM_COERCE]
+        known = [*(k for k in tables.fields if k not in secret), *SYSTEM_COERCE]
         where = "" if len(steps) == 1 else message("query.in_filter", locale, path=_shown(path))
         raise _path_error(
             "query.no_field",
@@ -312,12 +323,13 @@ def _did_you_mean(word: str, choices: Iterable[str], locale: object) -> str:
     return message("query.did_you_mean", locale, word=repr(close[0])) if close else ""
 
 
-def _search(tables: FormTables, text: str) -> Any:
+def _search(tables: FormTables, text: str, hidden: frozenset[str]) -> Any:
     table = tables.table
-    columns = [table.c.title] + [
+    # "title" is hidden when the title shows a hidden field
+    columns = ([] if "title" in hidden else [table.c.title]) + [
         table.c[name]
         for fc in tables.fields.values()
-        if fc.type.searchable
+        if fc.type.searchable and fc.field.key not in hidden
         for name, spec in zip(fc.names, fc.specs, strict=True)
         if spec.kind in _TEXT_KINDS
     ]
@@ -330,7 +342,9 @@ def _sortable(tables: FormTables, name: str) -> bool:
     return fc is not None and len(fc.specs) == 1 and fc.specs[0].kind != "json"
 
 
-def _order_by(tables: FormTables, sort: list[str] | None, locale: object) -> list[Any]:
+def _order_by(
+    tables: FormTables, sort: list[str] | None, locale: object, hidden: frozenset[str]
+) -> list[Any]:
     keys = tables.form.list_sort if sort is None else sort
     table = tables.table
     order: list[Any] = []
@@ -338,16 +352,16 @@ def _order_by(tables: FormTables, sort: list[str] | None, locale: object) -> lis
     for key in keys:
         descending = key.startswith("-")
         name = key.lstrip("-+")
-        if name in SYSTEM_COERCE:
+        if name in SYSTEM_COERCE and name not in hidden:
             column = table.c[name]
-        elif _sortable(tables, name):
+        elif name not in hidden and _sortable(tables, name):
             column = table.c[tables.fields[name].names[0]]
         else:
-            known = [*tables.fields, *SYSTEM_COERCE]
+            known = [*(k for k in tables.fields if k not in hidden), *SYSTEM_COERCE]
             # a field that exists but has no one ordered column: say why, not "did you mean"
             hint = (
                 message("query.unordered", locale)
-                if name in tables.fields
+                if name in tables.fields and name not in hidden
                 else _did_you_mean(name, known, locale)
             )
             raise QueryError(

@@ -51,6 +51,10 @@ class RowScope:
         """The predicate on ``table`` (None: no restriction)."""
         return None
 
+    def hidden_fields(self, tables: FormTables) -> frozenset[str]:
+        """Keys of the form's fields the actor may not see: never filtered, sorted or searched."""
+        return frozenset()
+
 
 #: every row: the scope of the engine itself and, until permissions exist, of everyone
 ALL_ROWS = RowScope()
@@ -152,6 +156,7 @@ class RecordSource:
             self.form.tables,
             lambda key: self._related(key).tables,
             visible=self.scope.condition,
+            hidden=self.scope.hidden_fields,
             filters=filters,
             sort=sort,
             page=page,

@@ -8,7 +8,7 @@ from engine.fields import FieldType, UnknownFieldType, all_names, canonical, get
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "text", "textarea", "richtext", "number", "money", "percent", "date", "datetime",
-    "boolean", "select", "multiselect", "user", "department", "relation", "subtable",
+    "boolean", "select", "multiselect", "user", "department", "region", "dealer", "relation", "subtable",
     "attachment", "image", "serial", "formula", "address", "phone", "email", "uscc",
 }  # fmt: skip
 

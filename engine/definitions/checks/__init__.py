@@ -15,6 +15,7 @@ from engine.definitions.checks.identifiers import (
     check_duplicate_forms,
     check_form_identifiers,
 )
+from engine.definitions.checks.permissions import check_app_permissions, check_permissions
 from engine.definitions.checks.references import (
     check_field_references,
     check_layout,
@@ -41,6 +42,11 @@ FORM_CHECKS: tuple[FormCheck, ...] = (
     check_cycles,
     check_title,
     check_messages,
+    check_permissions,
 )
 
-APP_CHECKS: tuple[AppCheck, ...] = (check_app_identifiers, check_duplicate_forms)
+APP_CHECKS: tuple[AppCheck, ...] = (
+    check_app_identifiers,
+    check_duplicate_forms,
+    check_app_permissions,
+)

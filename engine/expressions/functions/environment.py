@@ -1,4 +1,5 @@
-"""Functions that read the evaluation context: CURRENT_USER, CURRENT_DEPARTMENT, LOOKUP."""
+"""Functions that read the evaluation context: CURRENT_USER, CURRENT_DEPARTMENT,
+CURRENT_DEALER, CURRENT_REGION, LOOKUP."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ def current_user(context: EvaluationContext) -> str | None:
 def current_department(context: EvaluationContext) -> str | None:
     """CURRENT_DEPARTMENT: the acting user's department key."""
     return context.department
+
+
+def current_dealer(context: EvaluationContext) -> str | None:
+    """CURRENT_DEALER: the code of the dealer the acting (dealer) user belongs to."""
+    return context.dealer
+
+
+def current_region(context: EvaluationContext) -> str | None:
+    """CURRENT_REGION: the acting user's region (a dealer user's: their dealer's)."""
+    return context.region
 
 
 def lookup(context: EvaluationContext, relation: str, record_id: Any, target: str) -> Any:
@@ -60,6 +71,28 @@ SPECS = (
         "CURRENT_DEPARTMENT()",
         '"sales_east"',
         current_department,
+        0,
+        0,
+        needs="context",
+    ),
+    FunctionSpec(
+        "CURRENT_DEALER",
+        "CURRENT_DEALER()",
+        "The code of the dealer the user belongs to (blank for the brand's own staff).",
+        "CURRENT_DEALER()",
+        '"DL-HZ-001"',
+        current_dealer,
+        0,
+        0,
+        needs="context",
+    ),
+    FunctionSpec(
+        "CURRENT_REGION",
+        "CURRENT_REGION()",
+        "The code of the user's region; for a dealer's people, their dealer's region.",
+        "CURRENT_REGION()",
+        '"hangzhou"',
+        current_region,
         0,
         0,
         needs="context",

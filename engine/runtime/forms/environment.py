@@ -53,6 +53,9 @@ class RecordEnvironment:
     locale: str = "zh-CN"
     find_options: FindOptions | None = None
     deadline: float | None = None
+    #: the dealer of an external actor and the actor's region (CURRENT_DEALER/REGION)
+    dealer: str | None = None
+    region: str | None = None
 
     def __post_init__(self) -> None:
         # A naive "now" would make TODAY() depend on the server's zone; refuse it early.
@@ -102,4 +105,6 @@ def evaluation_context(
         user=env.user,
         department=env.department,
         lookup=lookup,
+        dealer=env.dealer,
+        region=env.region,
     )

@@ -196,6 +196,8 @@ class Submission:
                 timezone=self.env.now.tzinfo,
                 user=self.env.user,
                 department=self.env.department,
+                dealer=self.env.dealer,
+                region=self.env.region,
             )
         return bool(field.target_filter.evaluate(other, self._other_form_context))
 

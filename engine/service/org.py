@@ -1,0 +1,651 @@
+"""The organisation: load a file, manage users and API tokens, sign in, find managers.
+
+Every method but the two sign-ins (:meth:`OrgUseCases.authenticate`,
+:meth:`OrgUseCases.actor_for_token`) takes the acting :class:`Actor` first, checks its
+arguments before any work (InvalidArgumentError) and refuses anyone but an
+administrator (PermissionDeniedError): a member of the organisation role ``admin``, the
+system, or, while the organisation does not know the actor, an actor claiming the
+``admin`` role. Reads of one user (:meth:`user`, :meth:`list_tokens`, :meth:`managers`,
+:meth:`managers_up_to`) are also open to that user.
+
+Every change runs in one transaction with its audit entry (``audit_log``, form ``org``,
+the action and what changed: never a password, a hash or a token) and moves the
+organisation's generation on, so every process drops the principals it resolved.
+A call that changes nothing (loading the same file again, disabling a disabled user)
+writes neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.errors import ConflictError, InvalidArgumentError, NotFoundError, PermissionDeniedError
+from engine.org import passwords
+from engine.org.org_file import CODE, CODE_RULE, LOCALES, MAX_CODE, OrgSnapshot
+from engine.org.principal import ADMIN_ROLE, EXTERNAL, INTERNAL, KINDS, Principal
+from engine.org.tokens import looks_like_token, new_token, token_digest
+from engine.service import arguments as check
+from engine.service.actor import SYSTEM_ACTOR, Actor
+from engine.service.context import ServiceContext
+from engine.store import org_managers, org_writes
+from engine.store.database import Connection
+from engine.store.journal import Journal, Subject
+from engine.store.limits import check_text
+from engine.store.messages import message, shorten
+from engine.store.org import bump_org_generation, has_people, principal_facts
+from engine.store.org_writes import LoadSummary
+
+#: the subject of every audit entry of the organisation
+ORG_SUBJECT = Subject(None, "org")
+#: the user ``lowcode init`` creates in an empty organisation
+DEFAULT_ADMIN = "admin"
+#: shortest password accepted
+MIN_PASSWORD = 8
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class OrgUser:
+    """A user's public fields (never the password hash)."""
+
+    login: str
+    name: str
+    kind: str
+    active: bool
+    locale: str
+    email: str | None
+    mobile: str | None
+    #: the main department, and every department with the main one first
+    department: str | None
+    departments: tuple[str, ...]
+    leader: str | None
+    region: str | None
+    dealer: str | None
+    roles: tuple[str, ...]
+    has_password: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as lists show it: its display prefix, never the secret or its hash."""
+
+    id: int
+    login: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class OrgUseCases:
+    """The organisation operations of one Service (each call is one transaction)."""
+
+    def __init__(self, context: ServiceContext):
+        self._context = context
+
+    # -- loading ------------------------------------------------------------------------
+    def load(self, actor: Actor, snapshot: OrgSnapshot) -> LoadSummary:
+        """Make the organisation say what ``snapshot`` says (see engine/store/org_writes.py).
+
+        Entities absent from the snapshot are left alone; loading the same snapshot
+        twice changes nothing the second time (no audit entry, same generation).
+        """
+        locale = check.actor_locale(actor)
+        if not isinstance(snapshot, OrgSnapshot):
+            raise _invalid("snapshot", snapshot, locale, "一个 OrgSnapshot", "an OrgSnapshot")
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, locale)
+            summary = org_writes.apply_snapshot(conn, snapshot, journal.at)
+            if summary.changed:
+                self._changed(conn, journal, "org.load", {"summary": summary.as_dict()})
+        return summary
+
+    def ensure_admin(self, actor: Actor) -> bool:
+        """Create the user ``admin`` (role ``admin``, no password) in an empty organisation.
+
+        True when it was created; False when the organisation already has users.
+        """
+        locale = check.actor_locale(actor)
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, locale)
+            if has_people(conn):
+                return False
+            org_writes.ensure_role(conn, ADMIN_ROLE, "管理员")
+            org_writes.insert_user(conn, {"login": DEFAULT_ADMIN, "name": "管理员"}, journal.at)
+            org_writes.add_role_member(conn, ADMIN_ROLE, DEFAULT_ADMIN)
+            detail = {"login": DEFAULT_ADMIN, "kind": INTERNAL, "roles": [ADMIN_ROLE]}
+            self._changed(conn, journal, "user.create", detail)
+        return True
+
+    # -- users --------------------------------------------------------------------------
+    def create_user(
+        self,
+        actor: Actor,
+        login: str,
+        name: str,
+        *,
+        kind: str = INTERNAL,
+        email: str | None = None,
+        mobile: str | None = None,
+        locale: str = "zh-CN",
+        department: str | None = None,
+        dealer: str | None = None,
+        password: str | None = None,
+        roles: Iterable[str] = (),
+    ) -> OrgUser:
+        """A new user; ConflictError when the login is taken.
+
+        An external user (a dealer's person) needs a dealer and has no department; an
+        internal user has no dealer. The department, dealer and roles must exist (the
+        role ``admin`` is created when missing). Without a password the user cannot
+        sign in until one is set.
+        """
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        _text("name", name, 100, say)
+        check.check_choice("kind", kind, KINDS, say)
+        _optional_text("email", email, 254, say)
+        _optional_text("mobile", mobile, 20, say)
+        check.check_choice("locale", locale, LOCALES, say)
+        _optional_code("department", department, say)
+        _optional_code("dealer", dealer, say)
+        role_list = _codes("roles", roles, say)
+        _check_kind(kind, dealer, department, say)
+        hashed = None if password is None else passwords.hash_password(_password(password, say))
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, say)
+            if org_writes.exists(conn, "user", login):
+                raise ConflictError(
+                    _say(say, f"用户 {login} 已存在", f"the user {login} exists already")
+                )
+            self._require(conn, say, department=department, dealer=dealer)
+            if ADMIN_ROLE in role_list:
+                org_writes.ensure_role(conn, ADMIN_ROLE, "管理员")
+            self._require(conn, say, roles=role_list)
+            values = {
+                "login": login,
+                "name": name.strip(),
+                "kind": kind,
+                "email": email,
+                "mobile": mobile,
+                "locale": locale,
+                "department": department,
+                "dealer": dealer,
+                "password_hash": hashed,
+            }
+            org_writes.insert_user(conn, values, journal.at)
+            for role in role_list:
+                org_writes.add_role_member(conn, role, login)
+            detail = {
+                "login": login,
+                "name": values["name"],
+                "kind": kind,
+                "department": department,
+                "dealer": dealer,
+                "roles": role_list,
+                "password_set": hashed is not None,
+            }
+            self._changed(conn, journal, "user.create", detail)
+            return _user(conn, login)
+
+    def update_user(
+        self,
+        actor: Actor,
+        login: str,
+        *,
+        name: str = _UNSET,
+        kind: str = _UNSET,
+        email: str | None = _UNSET,
+        mobile: str | None = _UNSET,
+        locale: str = _UNSET,
+        department: str | None = _UNSET,
+        leader: str | None = _UNSET,
+        region: str | None = _UNSET,
+        dealer: str | None = _UNSET,
+    ) -> OrgUser:
+        """Change some of a user's fields (those passed); the user as they are now."""
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        changes: dict[str, Any] = {}
+        if name is not _UNSET:
+            changes["name"] = _text("name", name, 100, say).strip()
+        if kind is not _UNSET:
+            changes["kind"] = check.check_choice("kind", kind, KINDS, say)
+        if locale is not _UNSET:
+            changes["locale"] = check.check_choice("locale", locale, LOCALES, say)
+        for argument, value, limit in (("email", email, 254), ("mobile", mobile, 20)):
+            if value is not _UNSET:
+                changes[argument] = _optional_text(argument, value, limit, say)
+        for argument, value in (
+            ("department", department),
+            ("leader", leader),
+            ("region", region),
+            ("dealer", dealer),
+        ):
+            if value is not _UNSET:
+                changes[argument] = _optional_code(argument, value, say)
+        if changes.get("leader") is not None and changes["leader"] == login:
+            raise _invalid("leader", login, say, "另一位用户", "another user than the user")
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, say)
+            before = org_writes.get_user(conn, login)
+            if before is None:
+                raise _no_user(login, say)
+            after = {**dict(before), **changes}
+            _check_kind(after["kind"], after["dealer"], after["department"], say)
+            self._require(
+                conn,
+                say,
+                department=changes.get("department"),
+                dealer=changes.get("dealer"),
+                region=changes.get("region"),
+                user=changes.get("leader"),
+            )
+            changed = org_writes.update_user(conn, login, changes, journal.at)
+            if changed:
+                detail = {"login": login, "changes": {k: list(v) for k, v in changed.items()}}
+                self._changed(conn, journal, "user.update", detail)
+            return _user(conn, login)
+
+    def set_password(self, actor: Actor, login: str, password: str) -> None:
+        """Set a user's password (stored as an argon2id hash only)."""
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        hashed = passwords.hash_password(_password(password, say))
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, say)
+            if not org_writes.set_password_hash(conn, login, hashed, journal.at):
+                raise _no_user(login, say)
+            self._changed(conn, journal, "user.password", {"login": login})
+
+    def set_active(self, actor: Actor, login: str, active: bool) -> bool:
+        """Enable or disable a user (a disabled user can neither sign in nor use tokens).
+
+        True when that changed something.
+        """
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        check.check_flag("active", active, say)
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, say)
+            if not org_writes.exists(conn, "user", login):
+                raise _no_user(login, say)
+            if not org_writes.set_active(conn, login, active, journal.at):
+                return False
+            action = "user.enable" if active else "user.disable"
+            self._changed(conn, journal, action, {"login": login})
+            return True
+
+    def add_role(self, actor: Actor, login: str, role: str) -> bool:
+        """Make ``login`` a member of the organisation role ``role``; False when already one."""
+        return self._role_member(actor, login, role, add=True)
+
+    def remove_role(self, actor: Actor, login: str, role: str) -> bool:
+        """Take ``login`` out of ``role``; False when not a member."""
+        return self._role_member(actor, login, role, add=False)
+
+    def _role_member(self, actor: Actor, login: str, role: str, *, add: bool) -> bool:
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        _code("role", role, say)
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, say)
+            self._require(conn, say, user=login, roles=[role])
+            change = org_writes.add_role_member if add else org_writes.remove_role_member
+            if not change(conn, role, login):
+                return False
+            action = "role.add_member" if add else "role.remove_member"
+            self._changed(conn, journal, action, {"login": login, "role": role})
+            return True
+
+    def user(self, actor: Actor, login: str) -> OrgUser:
+        """A user's public fields (admins, and the user themselves)."""
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin_or_self(conn, actor, login, say)
+            if org_writes.get_user(conn, login) is None:
+                raise _no_user(login, say)
+            return _user(conn, login)
+
+    # -- signing in ---------------------------------------------------------------------
+    def authenticate(self, login: str, password: str) -> Actor | None:
+        """The actor of a login and password, or None (unknown, disabled, wrong, no password).
+
+        Always spends one password verification, so an unknown login takes as long as
+        a wrong password. A hash made with weaker parameters is replaced on success.
+        """
+        check_text("login", login, 255, "zh-CN")
+        _secret(password, "zh-CN")
+        if not (len(login) <= MAX_CODE and CODE.fullmatch(login)):
+            passwords.spend_verify_time(password)
+            return None
+        with self._context.transactions.database.read() as conn:
+            row = org_writes.get_user(conn, login)
+        stored = row["password_hash"] if row is not None else None
+        if not stored:
+            passwords.spend_verify_time(password)
+            return None
+        if not passwords.verify_password(stored, password) or not row["active"]:
+            return None
+        if passwords.needs_rehash(stored):
+            rehashed = passwords.hash_password(password)
+            with self._context.transactions.database.write() as conn:
+                org_writes.set_password_hash(conn, login, rehashed, self._context.clock())
+        return self._actor_of(login)
+
+    # -- API tokens -----------------------------------------------------------------------
+    def create_token(self, actor: Actor, login: str, name: str) -> str:
+        """A new API token for ``login``: returned once, only its SHA-256 is kept."""
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        _text("name", name, 100, say)
+        token = new_token()
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, say)
+            if not org_writes.exists(conn, "user", login):
+                raise _no_user(login, say)
+            token_id = org_writes.insert_token(
+                conn, login, name.strip(), token.digest, token.prefix, journal.at
+            )
+            detail = {"login": login, "token_id": token_id, "name": name.strip()}
+            self._changed(conn, journal, "token.create", detail)
+        return token.secret
+
+    def list_tokens(self, actor: Actor, login: str) -> list[ApiToken]:
+        """A user's tokens, revoked ones included, oldest first (admins and the user)."""
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin_or_self(conn, actor, login, say)
+            if not org_writes.exists(conn, "user", login):
+                raise _no_user(login, say)
+            return [ApiToken(**row) for row in org_writes.tokens_of(conn, login)]
+
+    def revoke_token(self, actor: Actor, login: str, token_id: int) -> bool:
+        """Revoke one of ``login``'s tokens; False when it was revoked already."""
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        check.check_record_id(token_id, say, "token_id")
+        with self._write(actor) as (conn, journal):
+            self._require_admin(conn, actor, say)
+            outcome = org_writes.revoke_token(conn, login, token_id, journal.at)
+            if outcome is None:
+                raise NotFoundError(
+                    _say(
+                        say,
+                        f"用户 {login} 没有编号为 {token_id} 的令牌",
+                        f"{login} has no token {token_id}",
+                    )
+                )
+            if outcome == "already":
+                return False
+            self._changed(conn, journal, "token.revoke", {"login": login, "token_id": token_id})
+            return True
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        """The actor of an API token, or None (unknown, revoked, or its user disabled).
+
+        A token that works has its ``last_used_at`` moved to now.
+        """
+        if not looks_like_token(token):
+            return None
+        with self._context.transactions.database.write() as conn:
+            login = org_writes.use_token(conn, token_digest(token), self._context.clock())
+        return None if login is None else self._actor_of(login)
+
+    # -- managers -------------------------------------------------------------------------
+    def managers(self, actor: Actor, login: str, level: int) -> list[tuple[int, str]]:
+        """The managers ``level`` levels up from ``login``: (level, login) pairs.
+
+        See engine/store/org_managers.py (and docs/org.md) for the rules; an empty list
+        when that level has no (active) manager.
+        """
+        return self._managers(actor, login, level, org_managers.managers_at_level)
+
+    def managers_up_to(self, actor: Actor, login: str, level: int) -> list[tuple[int, str]]:
+        """The managers of levels 1..``level`` above ``login``, by level then login."""
+        return self._managers(actor, login, level, org_managers.managers_up_to)
+
+    def _managers(self, actor: Actor, login: str, level: int, query: Any) -> list[tuple[int, str]]:
+        say = check.actor_locale(actor)
+        _code("login", login, say)
+        check.check_whole_number("level", level, 1, org_managers.MAX_LEVEL, say)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin_or_self(conn, actor, login, say)
+            if not org_writes.exists(conn, "user", login):
+                raise _no_user(login, say)
+            return query(conn, login, level)
+
+    # -- helpers ----------------------------------------------------------------------------
+    @contextmanager
+    def _write(self, actor: Actor) -> Iterator[tuple[Connection, Journal]]:
+        """A write transaction and the journal of its audit entries."""
+        with self._context.transactions.database.write() as conn:
+            yield conn, Journal(actor.user_id, self._context.clock())
+
+    def _changed(
+        self, conn: Connection, journal: Journal, action: str, detail: dict[str, Any]
+    ) -> None:
+        journal.audit(ORG_SUBJECT, action, detail)
+        journal.flush(conn)
+        bump_org_generation(conn)
+
+    def _actor_of(self, login: str) -> Actor | None:
+        with self._context.transactions.database.read() as conn:
+            principal = principal_facts(conn, login)
+        if principal is None or not principal.active:
+            return None
+        return Actor(
+            principal.login,
+            frozenset(principal.roles),
+            principal.department,
+            principal.locale if principal.locale in LOCALES else "zh-CN",
+        )
+
+    def _principal(self, conn: Connection, actor: Actor) -> Principal | None:
+        return principal_facts(conn, actor.user_id)
+
+    def _is_admin(self, conn: Connection, actor: Actor) -> bool:
+        known = self._principal(conn, actor)
+        if known is None:
+            return actor.user_id == SYSTEM_ACTOR.user_id or ADMIN_ROLE in actor.roles
+        return known.active and known.is_admin
+
+    def _require_admin(self, conn: Connection, actor: Actor, say: str) -> None:
+        if not self._is_admin(conn, actor):
+            raise PermissionDeniedError(
+                _say(
+                    say,
+                    f"只有管理员（组织角色 {ADMIN_ROLE} 的成员）可以管理组织，{actor.user_id} 不是",
+                    f"only an administrator (a member of the organisation role "
+                    f"'{ADMIN_ROLE}') may manage the organisation; {actor.user_id} is not one",
+                )
+            )
+
+    def _require_admin_or_self(self, conn: Connection, actor: Actor, login: str, say: str) -> None:
+        if actor.user_id == login:
+            known = self._principal(conn, actor)
+            if known is None or known.active:
+                return
+        self._require_admin(conn, actor, say)
+
+    def _require(
+        self,
+        conn: Connection,
+        say: str,
+        *,
+        roles: Iterable[str] = (),
+        **single: str | None,
+    ) -> None:
+        """Refuse (NotFoundError) a department, dealer, region, user or role that is not there."""
+        wanted = [(kind, code) for kind, code in single.items() if code is not None]
+        wanted += [("role", role) for role in roles]
+        for kind, code in wanted:
+            if not org_writes.exists(conn, kind, code):
+                raise NotFoundError(
+                    _say(
+                        say,
+                        f"组织中没有 {_KIND_ZH[kind]} {code}（先在组织文件中定义，再 lowcode org load）",
+                        f"the organisation has no {kind} '{code}' (define it in the "
+                        "organisation file and run `lowcode org load`)",
+                    )
+                )
+
+
+_KIND_ZH = {
+    "department": "部门",
+    "dealer": "经销商",
+    "region": "区域",
+    "user": "用户",
+    "role": "角色",
+}
+
+
+def _user(conn: Connection, login: str) -> OrgUser:
+    row = org_writes.get_user(conn, login)
+    principal = principal_facts(conn, login)
+    assert row is not None and principal is not None
+    return OrgUser(
+        login=row["login"],
+        name=row["name"],
+        kind=row["kind"],
+        active=bool(row["active"]),
+        locale=row["locale"],
+        email=row["email"],
+        mobile=row["mobile"],
+        department=row["department"],
+        departments=principal.departments,
+        leader=row["leader"],
+        region=row["region"],
+        dealer=row["dealer"],
+        roles=tuple(sorted(principal.roles)),
+        has_password=bool(row["password_hash"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+# -- argument checks ---------------------------------------------------------------------
+def _say(locale: str, zh: str, en: str) -> str:
+    return en if locale.startswith("en") else zh
+
+
+def _invalid(argument: str, value: object, locale: str, zh: str, en: str) -> InvalidArgumentError:
+    given = shorten(value)
+    expected = _say(locale, zh, en)
+    text = message("argument.wrong", locale, argument=argument, expected=expected, given=given)
+    return InvalidArgumentError(
+        text, argument=argument, given=given, expected=expected, code="type"
+    )
+
+
+def _code(argument: str, value: object, locale: str) -> str:
+    if isinstance(value, str) and len(value) <= MAX_CODE and CODE.fullmatch(value):
+        return value
+    raise _invalid(
+        argument,
+        value,
+        locale,
+        f"编码（str）：字母、数字、汉字，首字符之后可用 _ . -，最多 {MAX_CODE} 个字符",
+        f"a code (str): {CODE_RULE}",
+    )
+
+
+def _optional_code(argument: str, value: object, locale: str) -> str | None:
+    return None if value is None else _code(argument, value, locale)
+
+
+def _codes(argument: str, value: object, locale: str) -> list[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise _invalid(argument, value, locale, "编码的列表", "a list of codes")
+    return sorted({_code(f"{argument}[]", item, locale) for item in value})
+
+
+def _text(argument: str, value: object, limit: int, locale: str) -> str:
+    text = check_text(argument, value, limit, locale)
+    if not text.strip():
+        raise _invalid(argument, value, locale, "非空文本", "text that is not blank")
+    return text
+
+
+def _optional_text(argument: str, value: object, limit: int, locale: str) -> str | None:
+    if value is None:
+        return None
+    text = check_text(argument, value, limit, locale).strip()
+    return text or None
+
+
+def _secret(value: object, locale: str) -> str:
+    """A password: text the hasher takes; never echoed in the message."""
+    if isinstance(value, str) and len(value) <= passwords.MAX_PASSWORD and "\x00" not in value:
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            pass
+    raise InvalidArgumentError(
+        _say(
+            locale,
+            f"密码应为不含空字符的文本（str），最多 {passwords.MAX_PASSWORD} 个字符",
+            f"a password must be text (str) without NUL, at most {passwords.MAX_PASSWORD} "
+            "characters",
+        ),
+        argument="password",
+        given="<hidden>",
+        code="type",
+    )
+
+
+def _password(value: object, locale: str) -> str:
+    text = _secret(value, locale)
+    if len(text) < MIN_PASSWORD:
+        raise InvalidArgumentError(
+            _say(
+                locale,
+                f"密码至少需要 {MIN_PASSWORD} 个字符",
+                f"a password needs at least {MIN_PASSWORD} characters",
+            ),
+            argument="password",
+            given="<hidden>",
+            code="too_short",
+        )
+    return text
+
+
+def _check_kind(kind: str, dealer: str | None, department: str | None, locale: str) -> None:
+    if kind == EXTERNAL and dealer is None:
+        raise _invalid(
+            "dealer", dealer, locale, "外部用户所属的经销商编码", "the dealer of an external user"
+        )
+    if kind == EXTERNAL and department is not None:
+        raise _invalid(
+            "department",
+            department,
+            locale,
+            "None（外部用户不属于部门）",
+            "None: an external user has no department",
+        )
+    if kind == INTERNAL and dealer is not None:
+        raise _invalid(
+            "dealer",
+            dealer,
+            locale,
+            "None（内部用户不属于经销商）",
+            "None: an internal user has no dealer",
+        )
+
+
+def _no_user(login: str, locale: str) -> NotFoundError:
+    return NotFoundError(_say(locale, f"没有用户 {login}", f"no user {login}"))
