@@ -82,6 +82,13 @@ def test_field_types_import_neither_the_loader_nor_anything_above_them() -> None
     assert not {m for m in imported if _within(m, ("sqlalchemy", "flask"))}
 
 
+def test_the_organisation_package_is_pure() -> None:
+    """engine.org (principal, passwords, tokens, organisation files) has no SQL and no web."""
+    imported = _imported_after(_modules_under("engine.org"))
+    assert not {m for m in imported if _within(m, UPPER_LAYERS)}
+    assert not {m for m in imported if _within(m, ("sqlalchemy", "flask"))}
+
+
 def test_the_runtime_has_no_sql_and_no_web() -> None:
     imported = _imported_after(_modules_under("engine.runtime"))
     layers = ("engine.store", "engine.service", "engine.cli", "web")
