@@ -9,19 +9,22 @@ from datetime import datetime
 from typing import Any
 
 from engine.definitions.model import AppDefinition, FormDefinition, I18nText
-from engine.errors import DataCheckError, NotFoundError
+from engine.errors import DataCheckError, NotFoundError, PermissionDeniedError
 from engine.runtime.forms import RecordEnvironment
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure, check_form_data
 from engine.service.hooks import PublishContext
+from engine.service.principals import require_active
 from engine.service.results import InstalledApp, InstallReport
+from engine.service.role_maps import resolve_role_map
 from engine.service.transactions import Transaction
 from engine.store import apps as app_table
 from engine.store import publish as publishing
 from engine.store.generations import bump_generation
 from engine.store.journal import Journal, Subject
 from engine.store.migration import MigrationPlan
+from engine.store.org import has_people, save_role_map
 from engine.store.records import ALL_ROWS, RecordSource
 
 #: record ids of each failing rule kept in the audit entry (check-data lists them all)
@@ -41,16 +44,24 @@ class AppUseCases:
         *,
         allow_blank: bool = False,
         strict: bool = False,
+        role_map: Mapping[str, str] | None = None,
     ) -> InstallReport:
         """Install or upgrade an app: publish every form and record the app version, atomically.
 
         Existing records that break a new or stricter rule are reported on each form's
         ``data_check``; with ``strict`` they refuse the install (:class:`DataCheckError`).
+        ``role_map`` maps app roles to organisation roles (code or name); an app role
+        left unmapped is an install error (:class:`RoleMappingError`) unless the
+        organisation has a role of the same code, or it was mapped by an earlier install.
+        Once the organisation has users, only its admins install.
         """
         now = self._context.clock()
         journal = Journal(actor.user_id, now)
         with self._publishing(app.key) as tx:
             conn = tx.conn
+            self._require_admin(tx, actor)
+            roles = resolve_role_map(conn, app, role_map or {}, actor.locale)
+            save_role_map(conn, app.key, roles)
             # every form is checked before any table changes: the check reads the rows
             # through the published versions
             checks = self._checked(tx, actor, app.forms, strict)
@@ -84,6 +95,7 @@ class AppUseCases:
                     "version": app.version,
                     "previous": previous,
                     "changed_forms": [p.form for p in published if p.changed],
+                    "roles": {role: org for role, (org, _admin) in roles.items()},
                     **_audited_checks(published),
                 },
             )
@@ -107,6 +119,7 @@ class AppUseCases:
         now = self._context.clock()
         journal = Journal(actor.user_id, now)
         with self._publishing(app_key) as tx:
+            self._require_admin(tx, actor)
             checks = self._checked(tx, actor, (form,), strict)
             result = publishing.publish_form(
                 tx.conn, app_key, form, actor_id=actor.user_id, now=now, allow_blank=allow_blank
@@ -212,6 +225,21 @@ class AppUseCases:
             raise DataCheckError(_refusal(refused), refused)
         return checks
 
+    def _require_admin(self, tx: Transaction, actor: Actor) -> None:
+        """Installing and publishing change every user's forms: organisation admins only."""
+        if not has_people(tx.conn):
+            return  # no organisation yet: whoever runs the engine installs
+        principal = require_active(
+            self._context.transactions.principals.resolve(tx.conn, actor), actor.locale
+        )
+        if not principal.is_admin:
+            raise PermissionDeniedError(
+                f"{principal.login} may not install or publish apps: only members of the "
+                "organisation's admin role may"
+                if actor.locale.startswith("en")
+                else f"{principal.login} 不能安装或发布应用：只有组织的 admin 角色成员可以"
+            )
+
     @contextmanager
     def _publishing(self, app_key: str) -> Iterator[Transaction]:
         """A write transaction that moves the app's generation on first.
@@ -224,7 +252,7 @@ class AppUseCases:
         try:
             with transactions.database.write() as conn:
                 bump_generation(conn, app_key)
-                yield Transaction(conn, app_key, transactions.catalog)
+                yield Transaction(conn, app_key, transactions.catalog, transactions.principals)
         finally:
             transactions.catalog.forget(app_key)
 

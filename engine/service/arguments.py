@@ -134,6 +134,15 @@ def check_values(argument: str, value: object, locale: str) -> Mapping[str, Any]
     return value
 
 
+def check_text_mapping(argument: str, value: object, locale: str) -> Mapping[str, str]:
+    """A mapping of text to text (``role_map``)."""
+    checked = check_values(argument, value, locale)
+    for key, item in checked.items():
+        if not isinstance(item, str):
+            raise wrong(f"{argument}[{key!r}]", item, locale, "expect.text")
+    return checked
+
+
 def check_definition(argument: str, value: object, kind: type, locale: str) -> Any:
     """An AppDefinition or FormDefinition as the loader builds them."""
     if isinstance(value, kind):

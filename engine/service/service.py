@@ -127,18 +127,30 @@ class Service:
 
     # -- apps ---------------------------------------------------------------------------
     def install_app(
-        self, actor: Actor, app: AppDefinition, *, allow_blank: bool = False, strict: bool = False
+        self,
+        actor: Actor,
+        app: AppDefinition,
+        *,
+        allow_blank: bool = False,
+        strict: bool = False,
+        role_map: Mapping[str, str] | None = None,
     ) -> InstallReport:
         """Install or upgrade an app: publish every form and record the app version, atomically.
 
         Existing records breaking a new or stricter rule are listed on each form's
         ``data_check``; with ``strict`` they refuse the install (DataCheckError).
+        ``role_map`` maps app roles to organisation roles (RoleMappingError when one
+        maps to none).
         """
         locale = check.actor_locale(actor)
         check.check_app_definition(app, locale)
         check.check_flag("allow_blank", allow_blank, locale)
         check.check_flag("strict", strict, locale)
-        return self.apps.install(actor, app, allow_blank=allow_blank, strict=strict)
+        if role_map is not None:
+            check.check_text_mapping("role_map", role_map, locale)
+        return self.apps.install(
+            actor, app, allow_blank=allow_blank, strict=strict, role_map=role_map
+        )
 
     def list_apps(self, actor: Actor) -> list[InstalledApp]:
         """Installed apps, by key."""

@@ -133,7 +133,7 @@ def names_of(conn: sa.Connection, kind: str, codes: Iterable[str]) -> dict[str, 
     out: dict[str, str] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        out.update(conn.execute(sa.select(code, name).where(code.in_(chunk))).tuples().all())
+        out.update((c, n) for c, n in conn.execute(sa.select(code, name).where(code.in_(chunk))))
     return out
 
 
@@ -165,4 +165,4 @@ def save_role_map(conn: sa.Connection, app: str, roles: dict[str, tuple[str, boo
 
 def org_roles(conn: sa.Connection) -> dict[str, str]:
     """Every organisation role: code -> name."""
-    return dict(conn.execute(sa.select(org_roles_table.c.code, org_roles_table.c.name)).tuples().all())
+    return dict(conn.execute(sa.select(org_roles_table.c.code, org_roles_table.c.name)).all())
