@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     install = app_sub.add_parser("install", help="install or upgrade an app from a folder or file")
     install.add_argument("path")
     install.add_argument(
+        "--map-role",
+        action="append",
+        default=[],
+        metavar="APP_ROLE=ORG_ROLE",
+        help="the organisation role (code or name) whose members hold an app role "
+        "(repeatable; default: the role with the same code)",
+    )
+    install.add_argument(
         "--dry-run",
         action="store_true",
         help="only show what would change in each form's table, and rows that would not convert",
@@ -158,6 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     # lowcode user ... and lowcode org ... (engine/cli/org_commands.py)
     org_commands.add_parsers(sub)
+
+    permissions = sub.add_parser("permissions", help="what a person may do, and why")
+    perm_sub = permissions.add_subparsers(
+        dest="permissions_command", required=True, metavar="ACTION"
+    )
+    explain = perm_sub.add_parser(
+        "explain", help="the actions, rows and fields of a form a user may use, with the grants"
+    )
+    explain.add_argument("app")
+    explain.add_argument("form")
+    explain.add_argument("--as", dest="login", required=True, help="the user's login")
+    explain.add_argument("--record", type=int, help="also say whether this record is in scope")
+    explain.set_defaults(handler=commands.permissions_explain)
 
     demo = sub.add_parser("demo", help="walk through the examples on a fresh SQLite database")
     demo.add_argument(

@@ -67,13 +67,21 @@ def open_service(args: argparse.Namespace, *, must_exist: bool = True) -> Servic
         service = Service(url_text, files_dir=args.files_dir)
         if must_exist:
             service.check_database()
+            args.opened_service = service  # --user is checked against its organisation
     except ServiceError as exc:
         raise CommandFailed(str(exc)) from exc
     return service
 
 
 def actor_of(args: argparse.Namespace) -> Actor:
-    return Actor(args.user, locale=args.locale)
+    """The actor ``--user`` names: a login of the organisation once it has users."""
+    service = getattr(args, "opened_service", None)
+    if service is None:
+        return Actor(args.user, locale=args.locale)
+    try:
+        return service.org.acting(args.user, locale=args.locale)
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
 
 
 def _existing_path(text: str) -> Path:
@@ -120,11 +128,42 @@ def app_install(args: argparse.Namespace) -> int:
         return _print_install_plan(service, actor_of(args), app, strict=args.strict)
     try:
         report = service.install_app(
-            actor_of(args), app, allow_blank=args.allow_blank, strict=args.strict
+            actor_of(args),
+            app,
+            allow_blank=args.allow_blank,
+            strict=args.strict,
+            role_map=_role_map(args.map_role),
         )
     except ServiceError as exc:
         raise CommandFailed(f"nothing installed: {exc}") from exc
     print(report.summary())
+    return 0
+
+
+def _role_map(items: list[str]) -> dict[str, str]:
+    """``["finance=财务部"]`` -> ``{"finance": "财务部"}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        role, sep, target = item.partition("=")
+        if not sep or not role.strip() or not target.strip():
+            raise CommandFailed(
+                f"cannot read --map-role {item!r}: write APP_ROLE=ORG_ROLE, e.g. finance=财务部",
+                status=2,
+            )
+        out[role.strip()] = target.strip()
+    return out
+
+
+def permissions_explain(args: argparse.Namespace) -> int:
+    """``lowcode permissions explain APP FORM --as LOGIN [--record ID]``."""
+    service = open_service(args)
+    try:
+        found = service.explain_permissions(
+            actor_of(args), args.app, args.form, args.login, record_id=args.record
+        )
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    print(found.text())
     return 0
 
 
@@ -361,6 +400,9 @@ def records_list(args: argparse.Namespace) -> int:
 
 
 def _cell(form: Any, record: Any, column: str) -> str:
+    name = record.names.get(column)  # people, departments, regions, dealers: by name
+    if name:
+        return "、".join(name) if isinstance(name, list) else str(name)
     if column in record.values:
         return display_value(form, column, record.values[column])
     value = getattr(record, column, "")

@@ -31,6 +31,7 @@ from engine.org.tokens import looks_like_token, new_token, token_digest
 from engine.service import arguments as check
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.context import ServiceContext
+from engine.service.principals import require_active
 from engine.store import org_managers, org_writes
 from engine.store.database import Connection
 from engine.store.journal import Journal, Subject
@@ -441,6 +442,35 @@ class OrgUseCases:
         journal.audit(ORG_SUBJECT, action, detail)
         journal.flush(conn)
         bump_org_generation(conn)
+
+    def acting(self, login: str, *, locale: str = "zh-CN") -> Actor:
+        """The actor for a login given on the command line (``--user``).
+
+        Once the organisation has users, the login must be one of them and active
+        (NotFoundError / PermissionDeniedError otherwise); before, any login acts.
+        """
+        if not isinstance(login, str) or not login:
+            raise InvalidArgumentError(
+                _say(locale, "登录名应为非空文本", "a login must be non-empty text"),
+                argument="login",
+                given=shorten(login),
+            )
+        with self._context.transactions.database.read() as conn:
+            if not has_people(conn):
+                return Actor(login, locale=locale)
+            principal = principal_facts(conn, login)
+        if principal is None:
+            raise NotFoundError(
+                _say(
+                    locale,
+                    f"组织中没有用户 {login}：用 `lowcode user create {login} --name 名字` 创建，"
+                    "或用 --user 指定已有的登录名",
+                    f"the organisation has no user {login}: create it with "
+                    f"`lowcode user create {login} --name NAME`, or give an existing login to --user",
+                )
+            )
+        require_active(principal, locale)
+        return Actor(principal.login, locale=locale)
 
     def _actor_of(self, login: str) -> Actor | None:
         with self._context.transactions.database.read() as conn:

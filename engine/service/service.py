@@ -24,6 +24,7 @@ from engine.service.apps import AppUseCases
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure
 from engine.service.events import EventUseCases
+from engine.service.explain import PermissionExplanation, explain
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.org import OrgUseCases
@@ -310,6 +311,29 @@ class Service:
         """Every revision of a record, oldest first (deleted records keep their history)."""
         return self.records.history(actor, app_key, form_key, record_id)
 
+    # -- permissions --------------------------------------------------------------------
+    def explain_permissions(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        login: str,
+        *,
+        record_id: int | None = None,
+    ) -> PermissionExplanation:
+        """What ``login`` may do with the form (and whether ``record_id`` is in scope), and why.
+
+        Admins may ask about anyone; anybody else about themselves.
+        """
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check.check_key("login", login, 64, locale) if not isinstance(login, str) else None
+        if record_id is not None:
+            check.check_record_id(record_id, locale)
+        transactions = self._context.transactions
+        with transactions.read(app_key) as tx:
+            return explain(tx, transactions.principals, actor, form_key, login, record_id)
+
     # -- files --------------------------------------------------------------------------
     def save_file(
         self,
@@ -330,3 +354,15 @@ class Service:
         check.check_field_path("field_key", field_key, locale)
         check.check_upload(filename, stream, locale)
         return self.files.save(actor, app_key, form_key, field_key, filename, stream)
+
+    def open_file(
+        self, actor: Actor, app_key: str, form_key: str, file_id: str
+    ) -> tuple[dict[str, Any], Path]:
+        """A stored file the actor may read: (metadata, path of its bytes).
+
+        Whoever may read the record it is attached to (and see its field) may read it;
+        an unattached upload only its uploader. Otherwise NotFoundError, as for a file
+        that does not exist.
+        """
+        check.check_form(check.actor_locale(actor), app_key, form_key)
+        return self.files.open(actor, app_key, form_key, file_id)

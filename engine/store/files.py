@@ -61,3 +61,9 @@ def recorded_ids(conn: sa.Connection, file_ids: Collection[str]) -> set[str]:
         batch = ids[start : start + 500]
         found.update(conn.execute(sa.select(files.c.id).where(files.c.id.in_(batch))).scalars())
     return found
+
+
+def file_row(conn: sa.Connection, file_id: str) -> dict[str, Any] | None:
+    """The ``files`` row of one file id, or None."""
+    row = conn.execute(sa.select(files).where(files.c.id == file_id)).mappings().first()
+    return None if row is None else dict(row)
