@@ -1,9 +1,12 @@
 """``lowcode demo``: a walk-through of the examples on a fresh SQLite database.
 
-It installs ``examples/leave_request`` and ``examples/purchase_request``, enters a few
-suppliers, products and requests through the service facade (so formulas, serial
-numbers, fill_from and validations all run), shows what a mistake looks like, and
-lists the results. Issue 6 replaces it with the web demo.
+It loads the example organisation (``examples/org.yaml``: departments, roles, regions,
+dealers and their portal users, with demo passwords), installs
+``examples/leave_request``, ``examples/purchase_request`` and ``examples/dealer_orders``,
+enters a few suppliers, products and requests through the service facade (so formulas,
+serial numbers, fill_from and validations all run), shows what a mistake looks like,
+then shows permissions at work: each dealer and manager sees only their rows, and
+dealers never see cost prices. The web issue replaces it with the web demo.
 """
 
 from __future__ import annotations
@@ -15,15 +18,33 @@ from pathlib import Path
 from engine.cli.commands import open_service
 from engine.cli.output import CommandFailed, format_table
 from engine.service import (
+    SYSTEM_ACTOR,
     Actor,
+    NotFoundError,
+    PermissionDeniedError,
     RecordValidationError,
     Service,
     ServiceError,
     load_app,
+    read_org_file,
     sqlite_file,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: the password every demo login gets (printed with the logins; never use it elsewhere)
+DEMO_PASSWORD = "demo-pass-2026"
+#: logins printed for trying the permissions out
+DEMO_LOGINS = (
+    ("admin", "系统管理员 / administrator"),
+    ("zhao.min", "财务 / finance: every order"),
+    ("sun.li", "华东大区总监 / area director: orders of dealers in 华东"),
+    ("qian.hao", "浙江区域经理 / region manager: 浙江 and below"),
+    ("wu.gang", "渠道经理 / channel manager: the dealers he looks after"),
+    ("hz.boss", "杭州恒泰 (tier-1 dealer): its orders and its sub-dealer's"),
+    ("yh.boss", "余杭恒泰 (sub-dealer): its own orders only"),
+    ("hz.sales", "杭州恒泰 salesperson: orders they entered"),
+    ("gz.boss", "广州粤华 (tier-1 dealer, 华南)"),
+)
 
 SUPPLIERS = [
     {
@@ -59,12 +80,19 @@ def run_demo(args: argparse.Namespace) -> int:
             Path(f"{database_file}{suffix}").unlink(missing_ok=True)
     service = open_service(args, must_exist=False)
     service.init_database()
-    admin = Actor("admin", roles=frozenset({"admin"}), department="purchasing")
-    buyer = Actor("zhang.wei", roles=frozenset({"purchasing"}), department="purchasing")
+    _print_step("The example organisation (examples/org.yaml)")
+    summary = service.org.load(SYSTEM_ACTOR, read_org_file(EXAMPLES / "org.yaml"))
+    print("\n".join(f"  {line}" for line in summary.lines()))
+    for login, _what in DEMO_LOGINS:
+        service.org.set_password(SYSTEM_ACTOR, login, DEMO_PASSWORD)
+    admin = Actor("admin")
+    buyer = Actor("ma.lan")
 
     _print_step(f"Installing the examples into {args.demo_database}")
-    for folder in ("leave_request", "purchase_request"):
-        report = service.install_app(admin, load_app(EXAMPLES / folder))
+    # the purchase app's role "purchasing" is held by the organisation's sales_ops
+    roles = {"purchase_request": {"purchasing": "sales_ops"}}
+    for folder in ("leave_request", "purchase_request", "dealer_orders"):
+        report = service.install_app(admin, load_app(EXAMPLES / folder), role_map=roles.get(folder))
         print(report.summary())
 
     _print_step("Suppliers and products")
@@ -119,14 +147,81 @@ def run_demo(args: argparse.Namespace) -> int:
 
     _print_step("Requests of ¥1,000 or more, largest first")
     _print_listing(service, admin)
+    if not _show_permissions(service, admin):
+        return 1
+    db = args.demo_database
     print(
         "\nTry it yourself:\n"
-        f"  lowcode --database {args.demo_database} records list purchase purchase_request"
+        f"  lowcode --database {db} records list purchase purchase_request"
         " --where 'total>=100' --sort -total\n"
-        f"  lowcode --database {args.demo_database} records show purchase purchase_request 1\n"
-        "  lowcode check examples/purchase_request"
+        f"  lowcode --database {db} --user hz.boss records list orders order\n"
+        f"  lowcode --database {db} permissions explain orders order --as yh.boss --record 1\n"
+        "  lowcode check examples/purchase_request\n"
+        f"\nDemo logins (password {DEMO_PASSWORD}; for the web front, and --user on the CLI):"
     )
+    for login, what in DEMO_LOGINS:
+        print(f"  {login:<10} {what}")
     return 0
+
+
+def _show_permissions(service: Service, admin: Actor) -> bool:
+    """Orders of four dealers, then what each person sees; False if anything leaked."""
+    _print_step("Permissions: dealer orders (examples/dealer_orders), each sees their own rows")
+    products = [
+        service.create_record(admin, "orders", "product", p)
+        for p in (
+            {"sku": "TEA-250", "name": "龙井 250g", "price": "128.00", "base_price": "71.50"},
+            {"sku": "TEA-500", "name": "龙井 500g", "price": "238.00", "base_price": "133.00"},
+        )
+    ]
+    placed = {}
+    for login, qty in (
+        ("hz.boss", 10),
+        ("yh.boss", 4),
+        ("hz.sales", 6),
+        ("gz.boss", 20),
+        ("fs.boss", 3),
+    ):
+        data = {"lines": [{"product": products[qty % 2].id, "qty": qty}]}
+        record = service.create_record(Actor(login), "orders", "order", data)
+        placed[login] = record
+        print(f"  {login:<9} placed {record.title}  ({record.names.get('dealer')})")
+    expected = {
+        "hz.boss": {"hz.boss", "yh.boss", "hz.sales"},
+        "yh.boss": {"yh.boss"},
+        "hz.sales": {"hz.sales"},
+        "gz.boss": {"gz.boss", "fs.boss"},
+        "qian.hao": {"hz.boss", "yh.boss", "hz.sales"},
+        "wu.gang": {"hz.boss", "yh.boss", "hz.sales"},
+        "lin.feng": {"gz.boss", "fs.boss"},
+        "zhao.min": set(placed),
+    }
+    ok = True
+    for login, wanted in expected.items():
+        page = service.query_records(Actor(login), "orders", "order", page_size=100)
+        seen = sorted(r.values["order_no"] for r in page.items)
+        want = sorted(placed[w].values["order_no"] for w in wanted)
+        mark = "ok" if seen == want else "LEAK"
+        ok = ok and seen == want
+        print(f"  {login:<9} sees {len(seen)}: {', '.join(seen)}  [{mark}]")
+    cost = service.get_record(Actor("hz.boss"), "orders", "product", products[0].id)
+    print(f"  hz.boss reads a product without its cost price: {sorted(cost.values)}")
+    try:
+        service.get_record(Actor("yh.boss"), "orders", "order", placed["hz.boss"].id)
+        ok = False
+    except NotFoundError as exc:
+        print(f"  yh.boss asks for its parent dealer's order: {exc}")
+    try:
+        service.create_record(
+            Actor("hz.boss"),
+            "orders",
+            "order",
+            {"dealer": "DL-GD-001", "lines": [{"product": products[0].id, "qty": 1}]},
+        )
+        ok = False
+    except (PermissionDeniedError, RecordValidationError) as exc:
+        print(f"  hz.boss orders in another dealer's name: {exc}")
+    return ok
 
 
 def _print_listing(service: Service, actor: Actor) -> None:

@@ -81,7 +81,9 @@ class RecordUseCases:
                 created.append(record)
             if failed:
                 raise BatchValidationError(failed)
-            return created
+            access = tx.access(actor)
+            runtime = tx.form(form_key)
+            return [self._returned(tx, access, runtime, r) for r in created]
 
         return self._context.transactions.write(app_key, work)
 
@@ -340,6 +342,12 @@ class RecordUseCases:
         return out
 
     # -- internals ---------------------------------------------------------------------
+    @staticmethod
+    def _returned(tx: Transaction, access: Any, runtime: Any, record: Record) -> Record:
+        """A written record as its writer may see it: names filled, hidden fields out."""
+        [record] = with_names(tx.conn, runtime, [record])
+        return shown_record(runtime, record, access.hidden(runtime.definition))
+
     def _write_context(
         self, tx: Transaction, actor: Actor, app_key: str, form_key: str
     ) -> writer.WriteContext:
@@ -381,7 +389,7 @@ class RecordUseCases:
             ctx = writer.WriteContext(
                 tx, runtime, actor, now, source, journal, context.hooks, deadline, access
             )
-            return action(ctx)
+            return self._returned(tx, access, runtime, action(ctx))
 
         return context.transactions.write(app_key, work)
 
