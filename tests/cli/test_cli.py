@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -192,6 +193,13 @@ def test_demo_runs_end_to_end_as_a_console_command(workdir):
     assert result.returncode == 0, result.stderr
     assert "3 × 19.99 = 59.97 + 10 × 3.50 = 35.00" in result.stdout
     assert "lines[1].qty: 第 1 行：不能小于 1" in result.stdout
+    # permissions at work: each dealer and manager sees exactly their rows
+    assert "LEAK" not in result.stdout
+    assert re.search(r"  yh\.boss   sees 1: SO-\d{4}-000002  \[ok\]", result.stdout)
+    assert "hz.boss reads a product without its cost price: ['name', 'price', 'sku', 'unit']" in (
+        result.stdout
+    )
+    assert "  hz.boss    杭州恒泰 (tier-1 dealer)" in result.stdout  # the printed demo logins
     assert (workdir / "instance" / "demo.db").exists()
 
 

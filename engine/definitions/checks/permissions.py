@@ -50,6 +50,7 @@ def check_permissions(form: FormInfo, app: AppContext) -> Iterator[DefinitionErr
                     (*base, "fields", key),
                     f"the form has no field {key!r}",
                     hint=_hint(key, form.top),
+                    at_key=True,
                 )
         rows = entry.get("rows", "all")
         items = rows if isinstance(rows, list) else [rows]
