@@ -170,3 +170,33 @@ def purchase(make_service, purchase_app):
     service = make_service()
     service.install_app(SYSTEM_ACTOR, purchase_app)
     return service
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A scratch current folder with no database yet and no LOWCODE_* settings (CLI tests)."""
+    for name in ("LOWCODE_DATABASE_URL", "LOWCODE_FILES_DIR", "LOWCODE_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(capsys) -> Callable[..., tuple[int, str, str]]:
+    """Run ``lowcode ARGS...`` in-process: ``cli("app", "list", stdin="")`` -> (status, out, err)."""
+    import io
+    import sys
+
+    from engine.cli import main
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        old = sys.stdin
+        sys.stdin = io.StringIO(stdin)
+        try:
+            status = main(list(argv))
+        finally:
+            sys.stdin = old
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run

@@ -20,15 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PURCHASE = str(ROOT / "examples" / "purchase_request")
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A scratch current folder with no database yet and no LOWCODE_* settings."""
-    for name in ("LOWCODE_DATABASE_URL", "LOWCODE_FILES_DIR", "LOWCODE_USER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     out, err = capsys.readouterr()

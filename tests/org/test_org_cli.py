@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,54 +13,35 @@ EXAMPLE = str(ROOT / "examples" / "org.yaml")
 
 
 @pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    for name in ("LOWCODE_DATABASE_URL", "LOWCODE_FILES_DIR", "LOWCODE_USER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def run(capsys, *argv: str, stdin: str = "") -> tuple[int, str, str]:
-    old = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        status = main(list(argv))
-    finally:
-        sys.stdin = old
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-@pytest.fixture
-def loaded(workdir, capsys):
-    status, out, _ = run(capsys, "init")
+def loaded(workdir, cli):
+    status, out, _ = cli("init")
     assert status == 0 and "created the user admin" in out
-    assert run(capsys, "org", "load", EXAMPLE)[0] == 0
+    assert cli("org", "load", EXAMPLE)[0] == 0
     return workdir
 
 
-def test_init_creates_admin_once(workdir, capsys):
-    assert "created the user admin" in run(capsys, "init")[1]
-    status, out, _ = run(capsys, "init")
+def test_init_creates_admin_once(workdir, cli):
+    assert "created the user admin" in cli("init")[1]
+    status, out, _ = cli("init")
     assert status == 0 and "created the user admin" not in out
 
 
-def test_org_load_prints_the_summary_and_is_idempotent(workdir, capsys):
-    run(capsys, "init")
-    status, out, _ = run(capsys, "org", "load", EXAMPLE)
+def test_org_load_prints_the_summary_and_is_idempotent(workdir, cli):
+    cli("init")
+    status, out, _ = cli("org", "load", EXAMPLE)
     assert status == 0
     assert "departments: 8 created, 0 updated, 0 unchanged" in out
     assert "users: 23 created, 1 updated, 0 unchanged" in out  # admin: department set
-    status, out, _ = run(capsys, "org", "load", EXAMPLE)
+    status, out, _ = cli("org", "load", EXAMPLE)
     assert status == 0 and out.splitlines()[-1] == "nothing changed"
 
 
-def test_org_load_lists_every_problem_and_exits_1(loaded, capsys):
+def test_org_load_lists_every_problem_and_exits_1(loaded, cli):
     bad = loaded / "bad.yaml"
     bad.write_text(
         "users:\n  - {login: a, name: A, dealer: D9}\n  - {login: b, nmae: B}\n", encoding="utf-8"
     )
-    status, out, err = run(capsys, "org", "load", str(bad))
+    status, out, err = cli("org", "load", str(bad))
     assert status == 1 and out == ""
     assert err.splitlines() == [
         f"{bad}:2:33 users[0].dealer: dealer 'D9' is not defined in this file "
@@ -75,48 +54,47 @@ def test_org_load_lists_every_problem_and_exits_1(loaded, capsys):
     ]
 
 
-def test_org_load_refuses_a_non_admin(loaded, capsys):
-    status, _, err = run(capsys, "--user", "li.ming", "--locale", "en", "org", "load", EXAMPLE)
+def test_org_load_refuses_a_non_admin(loaded, cli):
+    status, _, err = cli("--user", "li.ming", "--locale", "en", "org", "load", EXAMPLE)
     assert status == 1 and "only an administrator" in err
 
 
-def test_managers(loaded, capsys):
-    status, out, _ = run(capsys, "org", "managers", "wu.gang", "--level", "3")
+def test_managers(loaded, cli):
+    status, out, _ = cli("org", "managers", "wu.gang", "--level", "3")
     assert status == 0
     assert [line.split() for line in out.splitlines()[2:]] == [
         ["1", "sun.li"],
         ["2", "chen.xiao"],
         ["3", "zhou.zong"],
     ]
-    status, out, _ = run(capsys, "org", "managers", "wu.gang", "--level", "2", "--exact")
+    status, out, _ = cli("org", "managers", "wu.gang", "--level", "2", "--exact")
     assert [line.split() for line in out.splitlines()[2:]] == [["2", "chen.xiao"]]
 
 
-def test_users_passwords_and_tokens(loaded, capsys):
-    status, out, _ = run(
-        capsys,
+def test_users_passwords_and_tokens(loaded, cli):
+    status, out, _ = cli(
         "user", "create", "new.rep", "--name", "新销售", "--department", "sales_east",
         "--role", "sales_ops", "--password-stdin",
         stdin="s3cret-pass\n",
     )  # fmt: skip
     assert status == 0 and "password: set" in out
-    status, _, err = run(capsys, "user", "create", "new.rep", "--name", "again")
+    status, _, err = cli("user", "create", "new.rep", "--name", "again")
     assert status == 1 and "已存在" in err
-    assert run(capsys, "user", "password", "li.ming", stdin="another-pass\n")[0] == 0
-    status, token, err = run(capsys, "user", "token", "li.ming", "--name", "erp")
+    assert cli("user", "password", "li.ming", stdin="another-pass\n")[0] == 0
+    status, token, err = cli("user", "token", "li.ming", "--name", "erp")
     token = token.strip()
     assert status == 0 and token.startswith("lc_") and "shown once" in err
-    status, out, _ = run(capsys, "user", "tokens", "li.ming")
+    status, out, _ = cli("user", "tokens", "li.ming")
     assert token not in out and token[:10] + "..." in out and "active" in out
-    assert run(capsys, "user", "revoke", "li.ming", "1")[1].strip() == "token 1 of li.ming revoked"
-    assert "already revoked" in run(capsys, "user", "revoke", "li.ming", "1")[1]
-    assert run(capsys, "user", "disable", "li.ming")[1].strip() == "li.ming disabled"
-    assert run(capsys, "user", "disable", "li.ming")[1].strip() == "li.ming was already disabled"
-    assert run(capsys, "user", "enable", "li.ming")[1].strip() == "li.ming enabled"
-    status, _, err = run(capsys, "user", "password", "li.ming", stdin="")
+    assert cli("user", "revoke", "li.ming", "1")[1].strip() == "token 1 of li.ming revoked"
+    assert "already revoked" in cli("user", "revoke", "li.ming", "1")[1]
+    assert cli("user", "disable", "li.ming")[1].strip() == "li.ming disabled"
+    assert cli("user", "disable", "li.ming")[1].strip() == "li.ming was already disabled"
+    assert cli("user", "enable", "li.ming")[1].strip() == "li.ming enabled"
+    status, _, err = cli("user", "password", "li.ming", stdin="")
     assert (status, err.strip()) == (1, "no password given: nothing changed")
 
 
-def test_the_password_is_not_an_argument(loaded, capsys):
+def test_the_password_is_not_an_argument(loaded, cli):
     with pytest.raises(SystemExit):
         main(["user", "create", "x", "--name", "X", "--password", "secret"])
