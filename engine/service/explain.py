@@ -106,7 +106,12 @@ def explain(
         raise NotFoundError(f"the organisation has no user {login}")
     runtime = tx.form(form_key)
     form = runtime.definition
-    access = access_of(subject, tx.app, tx.catalog.role_map(tx.conn, tx.app))
+    access = access_of(
+        subject,
+        tx.app,
+        tx.catalog.role_map(tx.conn, tx.app),
+        lambda key: tx.form(key).definition,
+    )
     found = describe(access, form)
     notes = []
     if not subject.active:
@@ -162,7 +167,7 @@ def _grant_scope(access: Access, form_key: str, grant: Grant) -> GrantedScope:
             return access.rules(form, "read")
         return None if grant.all_rows else grant.rows
 
-    return GrantedScope(access.principal, rules_of, access.hidden_of)
+    return GrantedScope(access.principal, rules_of, access.hidden)
 
 
 def _in_scope(tx: Transaction, access: Access, form_key: str, record_id: int, scope: Any) -> bool:

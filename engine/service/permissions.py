@@ -17,6 +17,7 @@ every write asks here first. The rules (docs/permissions.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,9 @@ class Access:
     roles: frozenset[str]
     #: the principal administers the app (organisation admin, or an admin app role)
     admin: bool
-    _hidden: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict, repr=False)
+    #: form key -> its published definition (to judge the targets of relations)
+    form_of: Callable[[str], FormDefinition] | None = None
+    _hidden: dict[tuple[str, int, str], frozenset[str]] = field(default_factory=dict, repr=False)
 
     # -- grants --------------------------------------------------------------------------
     def grants(self, form: FormDefinition, action: str) -> list[Grant]:
@@ -72,28 +75,41 @@ class Access:
         return tuple(rule for g in grants for rule in g.rows)
 
     # -- fields --------------------------------------------------------------------------
-    def hidden(self, form: FormDefinition) -> frozenset[str]:
-        """Fields of ``form`` the principal may not see (plus ``title`` when it shows one).
+    def hidden(self, form: FormDefinition, action: str = "read") -> frozenset[str]:
+        """Fields of ``form`` the principal may not see when they ``action`` it.
 
-        A field is hidden when every grant letting the principal read the form hides
-        it (grants combine as a union: one role that shows it is enough).
+        A field is hidden when every grant of the action hides it (grants combine as a
+        union: one role that shows it is enough). ``title`` is added when the record's
+        title shows a hidden field, or a related record the principal may not read
+        every row of (the stored title was rendered for whoever saved it).
         """
-        key = (form.key, id(form))
+        key = (form.key, id(form), action)
         cached = self._hidden.get(key)
         if cached is not None:
             return cached
         hidden: frozenset[str] = frozenset()
         if not self.admin and not self.open(form):
-            grants = self.grants(form, "read")
+            grants = self.grants(form, action)
             if grants:
                 hidden = frozenset.intersection(*(frozenset(g.hidden) for g in grants))
-            if hidden and title_fields(form) & hidden:
-                hidden = hidden | {TITLE}
+        shown = title_fields(form)
+        if shown & hidden or any(self._restricted(form, key) for key in shown):
+            hidden = hidden | {TITLE}
         self._hidden[key] = hidden
         return hidden
 
-    def hidden_of(self, form: FormDefinition) -> frozenset[str]:
-        return self.hidden(form)
+    def _restricted(self, form: FormDefinition, key: str) -> bool:
+        """Whether a relation field's target has rows the principal may not read."""
+        if self.form_of is None or not form.has_field(key):
+            return False
+        field_def = form.field(key)
+        if field_def.type != "relation":
+            return False
+        try:
+            target = self.form_of(field_def.option("to"))
+        except Exception:  # a target that is not published reads as restricted
+            return True
+        return self.rules(target, "read") is not None
 
     def readonly(self, form: FormDefinition, action: str) -> frozenset[str]:
         """Fields the principal may not write with ``action`` (create or update).
@@ -117,7 +133,10 @@ class Access:
         def rules_of(form: FormDefinition) -> tuple[RowRule, ...] | None:
             return self.rules(form, action if form.key == form_key else "read")
 
-        return GrantedScope(self.principal, rules_of, self.hidden_of)
+        def hidden_of(form: FormDefinition) -> frozenset[str]:
+            return self.hidden(form, action if form.key == form_key else "read")
+
+        return GrantedScope(self.principal, rules_of, hidden_of)
 
     def require(self, form: FormDefinition, action: str, locale: str) -> None:
         """Refuse (PermissionDeniedError) when the principal may not ``action`` the form."""
@@ -152,7 +171,12 @@ def denied_message(principal: Principal, form: FormDefinition, action: str, loca
     return f"{principal.login} 没有{_ACTION_ZH.get(action, action)}「{form.name.zh_cn}」数据的权限"
 
 
-def access_of(principal: Principal, app: str, role_map: dict[str, tuple[str, bool]]) -> Access:
+def access_of(
+    principal: Principal,
+    app: str,
+    role_map: dict[str, tuple[str, bool]],
+    form_of: Callable[[str], FormDefinition] | None = None,
+) -> Access:
     """The principal's access to ``app`` through the app's role map.
 
     An app role without a map row is held by members of the organisation role with the
@@ -161,7 +185,7 @@ def access_of(principal: Principal, app: str, role_map: dict[str, tuple[str, boo
     held = {role for role, (org_role, _admin) in role_map.items() if org_role in principal.roles}
     held |= {role for role in principal.roles if role not in role_map}
     admin = principal.is_admin or any(role_map[r][1] for r in held if r in role_map)
-    return Access(principal, app, frozenset(held), admin)
+    return Access(principal, app, frozenset(held), admin, form_of)
 
 
 def describe(access: Access, form: FormDefinition) -> dict[str, Any]:

@@ -257,7 +257,7 @@ class RecordUseCases:
             )
             items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
             items = with_names(tx.conn, runtime, items)
-        hidden = access.hidden(runtime.definition)
+        hidden = access.hidden(runtime.definition, action)
         items = [shown_record(runtime, item, hidden) for item in items]
         return RecordPage(items, found.total, page, page_size)
 

@@ -51,7 +51,12 @@ class Transaction:
         if found is None:
             cache = self.principals if self.principals is not None else PrincipalCache()
             principal = require_active(cache.resolve(self.conn, actor), actor.locale)
-            found = access_of(principal, self.app, self.catalog.role_map(self.conn, self.app))
+            found = access_of(
+                principal,
+                self.app,
+                self.catalog.role_map(self.conn, self.app),
+                lambda key: self.form(key).definition,
+            )
             self._access[actor] = found
         return found
 

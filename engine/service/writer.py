@@ -295,7 +295,14 @@ def check_unique(ctx: WriteContext, values: Mapping[str, Any], record_id: int | 
         rule = clash.check.rule
         names = " + ".join(rule.fields)
         if _readable(ctx, clash.record_id):
+            # the stored title may show what the actor may not see: then the id only
+            shows_hidden = ctx.access is not None and "title" in ctx.access.hidden(
+                ctx.runtime.definition
+            )
             who = clash.title or f"#{clash.record_id}"
+            if shows_hidden:
+                seen = ctx.source.related_record(ctx.runtime.key, clash.record_id) or {}
+                who = ctx.runtime.compiled.render_title(seen) or f"#{clash.record_id}"
             message = catalogue("record.unique", locale, fields=names, holder=who)
         else:  # never name a record the actor may not see (another dealer's, say)
             message = catalogue("record.unique_unseen", locale, fields=names)

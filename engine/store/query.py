@@ -280,7 +280,7 @@ def _resolve(compiler: _Compiler, path: str) -> Target:
     secret = compiler.hidden(tables)
     fc = None if head in secret else tables.fields.get(head)
     if fc is None:
-        known = [*(k for k in tables.fields if k not in secret), *SYSTEM_COERCE]
+        known = [k for k in (*tables.fields, *SYSTEM_COERCE) if k not in secret]
         where = "" if len(steps) == 1 else message("query.in_filter", locale, path=_shown(path))
         raise _path_error(
             "query.no_field",
@@ -345,7 +345,10 @@ def _sortable(tables: FormTables, name: str) -> bool:
 def _order_by(
     tables: FormTables, sort: list[str] | None, locale: object, hidden: frozenset[str]
 ) -> list[Any]:
-    keys = tables.form.list_sort if sort is None else sort
+    if sort is None:  # the form's own list sort: keys hidden from the actor are left out
+        keys = [k for k in tables.form.list_sort if k.lstrip("-+") not in hidden]
+    else:
+        keys = sort
     table = tables.table
     order: list[Any] = []
     last_desc = True
@@ -357,7 +360,7 @@ def _order_by(
         elif name not in hidden and _sortable(tables, name):
             column = table.c[tables.fields[name].names[0]]
         else:
-            known = [*(k for k in tables.fields if k not in hidden), *SYSTEM_COERCE]
+            known = [k for k in (*tables.fields, *SYSTEM_COERCE) if k not in hidden]
             # a field that exists but has no one ordered column: say why, not "did you mean"
             hint = (
                 message("query.unordered", locale)

@@ -283,7 +283,13 @@ class RecordSource:
             else:
                 stmt = self._scoped(target, target.select_live)
                 row = self.conn.execute(stmt, {"record_id": record_id}).mappings().first()
-            self._seen[key] = None if row is None else _related_values(target, row)
+            values = None if row is None else _related_values(target, row)
+            hidden = self.scope.hidden_fields(target.tables)
+            if values is not None and hidden:
+                # a value the actor may not see is not copied (fill_from) or read
+                # (LOOKUP) on their behalf either
+                values = {k: v for k, v in values.items() if k not in hidden}
+            self._seen[key] = values
         return self._seen[key]
 
     def option_records(

@@ -1,8 +1,10 @@
 """Run every benchmark in one go and print their figures (ratios measured in each run).
 
-    python tests/bench/run_all.py [--postgres URL] [--rows N] [--count N]
+    python tests/bench/run_all.py [--postgres URL] [--rows N] [--count N] [--users N]
 
-The hostile-submissions run is in memory (no database) and takes about 15 s.
+The hostile-submissions run is in memory (no database) and takes about 15 s. ``--rows``
+sizes both query tables (the plain and the dealer-scoped one); the submit run includes
+the submissions with permissions (``--permissions``).
 
 ``--postgres`` defaults to the local server (postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
 pass ``--postgres none`` to measure SQLite only. Nothing is asserted: the figures go in
@@ -25,12 +27,17 @@ def main() -> int:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="URL, or 'none'")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the query benchmark")
     parser.add_argument("--count", type=int, default=500, help="records for the submit benchmark")
+    parser.add_argument(
+        "--users", type=int, default=10_000, help="users for the managers benchmark"
+    )
     args = parser.parse_args()
     postgres = [] if args.postgres == "none" else ["--postgres", args.postgres]
     runs = [
         ("expressions", ["bench_expressions.py"]),
-        ("submit", ["bench_submit.py", "--count", str(args.count), *postgres]),
+        ("submit", ["bench_submit.py", "--count", str(args.count), "--permissions", *postgres]),
         ("query", ["bench_query.py", "--rows", str(args.rows), *postgres]),
+        ("scoped query", ["bench_scoped_query.py", "--rows", str(args.rows), *postgres]),
+        ("managers", ["bench_managers.py", "--users", str(args.users), *postgres]),
         ("hostile submissions", ["bench_hostile_submissions.py"]),
     ]
     status = 0
