@@ -12,14 +12,13 @@ A database whose organisation has no users yet (scripts, tests, a fresh install 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from engine.errors import RecordError
 from engine.service.forms import FormRuntime
 from engine.service.results import Record
-from engine.store.database import Connection
-from engine.store.org import ORG_KINDS, has_people, names_of
+from engine.service.transactions import Transaction
+from engine.store.org import ORG_KINDS
 
 _MESSAGES = {
     "user": ("no user {code!r} in the organisation", "组织中没有用户 {code!r}"),
@@ -41,7 +40,7 @@ def _codes(value: Any) -> list[str]:
 
 
 def check_org_values(
-    conn: Connection,
+    tx: Transaction,
     runtime: FormRuntime,
     values: Mapping[str, Any],
     existing: Mapping[str, Any] | None,
@@ -61,9 +60,9 @@ def check_org_values(
         if codes:
             written.append((key, kind, codes))
             wanted.setdefault(kind, set()).update(codes)
-    if not written or not has_people(conn):
+    if not written or not tx.has_people():
         return []
-    found = {kind: names_of(conn, kind, codes) for kind, codes in wanted.items()}
+    found = {kind: tx.names(kind, codes) for kind, codes in wanted.items()}
     english = locale.startswith("en")
     errors = []
     for key, kind, codes in written:
@@ -74,8 +73,11 @@ def check_org_values(
     return errors
 
 
-def with_names(conn: Connection, runtime: FormRuntime, records: Iterable[Record]) -> list[Record]:
-    """The records with :attr:`Record.names` filled for their organisation fields."""
+def with_names(tx: Transaction, runtime: FormRuntime, records: Iterable[Record]) -> list[Record]:
+    """The records with :attr:`Record.names` filled for their organisation fields.
+
+    Names come from the transaction's organisation cache: no statement once known.
+    """
     items = list(records)
     fields = org_fields(runtime)
     if not fields or not items:
@@ -84,8 +86,9 @@ def with_names(conn: Connection, runtime: FormRuntime, records: Iterable[Record]
     for record in items:
         for key, kind in fields:
             wanted.setdefault(kind, set()).update(_codes(record.values.get(key)))
-    found = {kind: names_of(conn, kind, codes) for kind, codes in wanted.items() if codes}
-    out = []
+    if not tx.has_people():
+        return items
+    found = {kind: tx.names(kind, codes) for kind, codes in wanted.items() if codes}
     for record in items:
         names: dict[str, Any] = {}
         for key, kind in fields:
@@ -95,5 +98,5 @@ def with_names(conn: Connection, runtime: FormRuntime, records: Iterable[Record]
                 names[key] = [table.get(code, code) for code in value]
             elif isinstance(value, str) and value:
                 names[key] = table.get(value, value)
-        out.append(replace(record, names=names))
-    return out
+        record.names = names
+    return items

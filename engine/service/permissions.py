@@ -44,6 +44,8 @@ class Access:
     admin: bool
     #: form key -> its published definition (to judge the targets of relations)
     form_of: Callable[[str], FormDefinition] | None = None
+    #: prepared statements kept until the organisation changes (OrgCache.statements)
+    statements: dict[tuple[Any, ...], Any] | None = None
     _hidden: dict[tuple[str, int, str], frozenset[str]] = field(default_factory=dict, repr=False)
 
     # -- grants --------------------------------------------------------------------------
@@ -136,7 +138,9 @@ class Access:
         def hidden_of(form: FormDefinition) -> frozenset[str]:
             return self.hidden(form, action if form.key == form_key else "read")
 
-        return GrantedScope(self.principal, rules_of, hidden_of)
+        known = self.principal.known and self.statements is not None
+        identity = (self.principal.login, self.app, form_key, action) if known else None
+        return GrantedScope(self.principal, rules_of, hidden_of, self.statements, identity)
 
     def require(self, form: FormDefinition, action: str, locale: str) -> None:
         """Refuse (PermissionDeniedError) when the principal may not ``action`` the form."""
@@ -176,6 +180,7 @@ def access_of(
     app: str,
     role_map: dict[str, tuple[str, bool]],
     form_of: Callable[[str], FormDefinition] | None = None,
+    statements: dict[tuple[Any, ...], Any] | None = None,
 ) -> Access:
     """The principal's access to ``app`` through the app's role map.
 
@@ -185,7 +190,7 @@ def access_of(
     held = {role for role, (org_role, _admin) in role_map.items() if org_role in principal.roles}
     held |= {role for role in principal.roles if role not in role_map}
     admin = principal.is_admin or any(role_map[r][1] for r in held if r in role_map)
-    return Access(principal, app, frozenset(held), admin, form_of)
+    return Access(principal, app, frozenset(held), admin, form_of, statements)
 
 
 def describe(access: Access, form: FormDefinition) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class RecordUseCases:
             source = tx.source(form_key, access.scope(form_key, "read"))
             row = source.row(record_id)
             record = to_record(runtime, row, source.children([record_id])[record_id])
-            [record] = with_names(tx.conn, runtime, [record])
+            [record] = with_names(tx, runtime, [record])
             return shown_record(runtime, record, access.hidden(runtime.definition))
 
     def query(
@@ -256,7 +256,7 @@ class RecordUseCases:
                 locale=locale,
             )
             items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
-            items = with_names(tx.conn, runtime, items)
+            items = with_names(tx, runtime, items)
         hidden = access.hidden(runtime.definition, action)
         items = [shown_record(runtime, item, hidden) for item in items]
         return RecordPage(items, found.total, page, page_size)
@@ -345,7 +345,7 @@ class RecordUseCases:
     @staticmethod
     def _returned(tx: Transaction, access: Any, runtime: Any, record: Record) -> Record:
         """A written record as its writer may see it: names filled, hidden fields out."""
-        [record] = with_names(tx.conn, runtime, [record])
+        [record] = with_names(tx, runtime, [record])
         return shown_record(runtime, record, access.hidden(runtime.definition))
 
     def _write_context(

@@ -11,15 +11,16 @@ retried the same way (the stale statement may have failed on the new columns).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from engine.org.principal import Principal
 from engine.service.actor import Actor
 from engine.service.forms import FormCatalog, FormRuntime
 from engine.service.permissions import Access, access_of
-from engine.service.principals import PrincipalCache, require_active
+from engine.service.principals import OrgCache, require_active
 from engine.store.database import Connection, Database, DatabaseError
 from engine.store.forms import StoredForm
 from engine.store.generations import app_generation, generation_of, request_generation
@@ -39,26 +40,9 @@ class Transaction:
     conn: Connection
     app: str
     catalog: FormCatalog
-    principals: PrincipalCache | None = None
+    org: OrgCache | None = None
     _access: dict[Actor, Access] = field(default_factory=dict)
-
-    def access(self, actor: Actor) -> Access:
-        """What ``actor`` may do in this app, resolved once per transaction.
-
-        A disabled user is refused here (PermissionDeniedError), before any work.
-        """
-        found = self._access.get(actor)
-        if found is None:
-            cache = self.principals if self.principals is not None else PrincipalCache()
-            principal = require_active(cache.resolve(self.conn, actor), actor.locale)
-            found = access_of(
-                principal,
-                self.app,
-                self.catalog.role_map(self.conn, self.app),
-                lambda key: self.form(key).definition,
-            )
-            self._access[actor] = found
-        return found
+    _org_generation: int | None = None
 
     def form(self, form_key: str) -> FormRuntime:
         """The published runtime of a form of this app."""
@@ -71,6 +55,45 @@ class Transaction:
         """The record source of a form within ``scope`` (the only way to read its rows)."""
         return RecordSource(self.conn, self.stored(form_key), scope, self.stored)
 
+    def _org(self) -> OrgCache:
+        """The organisation cache, synced once in this transaction."""
+        if self.org is None:
+            self.org = OrgCache()
+        if self._org_generation is None:
+            self._org_generation = self.org.sync(self.conn)
+        return self.org
+
+    def principal(self, actor: Actor) -> Principal:
+        """Who ``actor`` is, as of this transaction."""
+        org = self._org()
+        return org.principal(self.conn, actor, self._org_generation or 0)
+
+    def access(self, actor: Actor) -> Access:
+        """What ``actor`` may do in this app, resolved once per transaction.
+
+        A disabled user is refused here (PermissionDeniedError), before any work.
+        """
+        found = self._access.get(actor)
+        if found is None:
+            principal = require_active(self.principal(actor), actor.locale)
+            found = access_of(
+                principal,
+                self.app,
+                self.catalog.role_map(self.conn, self.app),
+                lambda key: self.form(key).definition,
+                self._org().statements,
+            )
+            self._access[actor] = found
+        return found
+
+    def names(self, kind: str, codes: Iterable[str]) -> dict[str, str]:
+        """Display names of organisation codes (cached until the organisation changes)."""
+        return self._org().names(self.conn, kind, codes)
+
+    def has_people(self) -> bool:
+        """Whether the organisation has any user (cached until it changes)."""
+        return self._org().has_people(self.conn)
+
 
 class Transactions:
     """Read and write transactions of one database, with the definition catalog."""
@@ -81,8 +104,8 @@ class Transactions:
     def __init__(self, database: Database, catalog: FormCatalog):
         self.database = database
         self.catalog = catalog
-        #: people resolved from the organisation, kept until it changes
-        self.principals = PrincipalCache()
+        #: people and names read from the organisation, kept until it changes
+        self.principals = OrgCache()
 
     @contextmanager
     def read(self, app: str) -> Iterator[Transaction]:

@@ -356,7 +356,7 @@ def _refuse_locked(
 def _check_org_values(
     ctx: WriteContext, values: Mapping[str, Any], existing: Mapping[str, Any] | None
 ) -> None:
-    errors = check_org_values(ctx.tx.conn, ctx.runtime, values, existing, ctx.actor.locale)
+    errors = check_org_values(ctx.tx, ctx.runtime, values, existing, ctx.actor.locale)
     if errors:
         raise RecordValidationError(errors)
 

@@ -55,6 +55,10 @@ class RowScope:
         """Keys of the form's fields the actor may not see: never filtered, sorted or searched."""
         return frozenset()
 
+    def live_statement(self, form: StoredForm, for_update: bool) -> Any | None:
+        """A prepared scoped read of one live row by ``:record_id`` (None: build it)."""
+        return None
+
 
 #: every row: the scope of the engine itself and, until permissions exist, of everyone
 ALL_ROWS = RowScope()
@@ -103,6 +107,10 @@ class RecordSource:
 
     def _live_row(self, record_id: int, for_update: bool) -> Mapping[str, Any] | None:
         params = {"record_id": record_id}
+        prepared_scoped = self.scope.live_statement(self.form, for_update)
+        if prepared_scoped is not None:
+            found: Mapping[str, Any] | None = prepared_scoped.mapping(self.conn, params)
+            return found
         if self.scope.condition(self.form.tables, self.form.tables.table) is None:
             prepared = self.form.lock_live if for_update else self.form.fetch_live
             row: Mapping[str, Any] | None = prepared.mapping(self.conn, params)
@@ -276,7 +284,9 @@ class RecordSource:
         key = (form_key, record_id)
         if key not in self._seen:
             target = self._related(form_key)
-            if self.scope.condition(target.tables, target.tables.table) is None:
+            if (prepared := self.scope.live_statement(target, False)) is not None:
+                row = prepared.mapping(self.conn, {"record_id": record_id})
+            elif self.scope.condition(target.tables, target.tables.table) is None:
                 # the prepared statement as a DriverStatement: building the WHERE clause
                 # per call, and Core's per-call overhead, cost more than the query on SQLite
                 row = target.fetch_live.mapping(self.conn, {"record_id": record_id})

@@ -298,3 +298,54 @@ def test_a_file_is_readable_exactly_when_its_record_is(make_service):
         with pytest.raises(NotFoundError) as missing:
             service.open_file(Actor(who), "docs", "contract", file_id)
         assert str(missing.value) == f"docs.contract has no file {file_id!r}"
+
+
+EXPR_APP = """
+app: tickets
+version: 1.0.0
+name: Tickets
+roles:
+  finance: 财务
+---
+form: ticket
+fields:
+  kind: {type: select, options: [a, b, c]}
+  amount: money
+  owner: {type: user}
+  helpers: {type: user, many: true}
+permissions:
+  finance:
+    can: [read, update]
+    rows:
+      - {expr: "kind in ['a', 'b'] and amount >= 100"}
+      - {expr: "kind not in ['a', 'b'] and owner == CURRENT_USER()"}
+      - {assigned: helpers}
+"""
+
+
+def test_expression_and_list_rules_on_every_read_path(make_service):
+    service = make_service()
+    service.org.load(SYSTEM_ACTOR, read_org_file(ORG))
+    service.install_app(SYSTEM_ACTOR, load_app_text(EXPR_APP))
+    rows = [
+        {"kind": "a", "amount": "150.00"},  # 1: in, big enough
+        {"kind": "b", "amount": "99.99"},  # 2: too small
+        {"kind": "c", "amount": "1.00", "owner": "zhao.min"},  # 3: not in, mine
+        {"kind": "c", "amount": "1.00", "owner": "qian.li"},  # 4: someone else's
+        {"kind": "b", "amount": "5.00", "helpers": ["qian.li", "zhao.min"]},  # 5: assigned
+        {"amount": "500.00"},  # 6: blank kind is "not in", owner blank
+    ]
+    for data in rows:
+        service.create_record(SYSTEM_ACTOR, "tickets", "ticket", data)
+    me = Actor("zhao.min")
+    listed = service.query_records(me, "tickets", "ticket", sort="id").items
+    assert [r.id for r in listed] == [1, 3, 5]
+    for record_id in range(1, 7):
+        if record_id in (1, 3, 5):
+            assert service.get_record(me, "tickets", "ticket", record_id).id == record_id
+            service.update_record(me, "tickets", "ticket", record_id, {"amount": "150.00"})
+        else:
+            with pytest.raises(NotFoundError):
+                service.get_record(me, "tickets", "ticket", record_id)
+            with pytest.raises(NotFoundError):
+                service.update_record(me, "tickets", "ticket", record_id, {"amount": "1.00"})
