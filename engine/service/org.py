@@ -425,9 +425,11 @@ class OrgUseCases:
         check.check_whole_number("level", level, 1, org_managers.MAX_LEVEL, say)
         with self._context.transactions.database.read() as conn:
             self._require_admin_or_self(conn, actor, login, say)
-            if not org_writes.exists(conn, "user", login):
+            found: list[tuple[int, str]] = query(conn, login, level)
+            # nobody above: say so when the login itself is unknown (one more query only then)
+            if not found and not org_writes.exists(conn, "user", login):
                 raise _no_user(login, say)
-            return query(conn, login, level)
+            return found
 
     # -- helpers ----------------------------------------------------------------------------
     @contextmanager
@@ -485,7 +487,11 @@ class OrgUseCases:
         )
 
     def _principal(self, conn: Connection, actor: Actor) -> Principal | None:
-        return principal_facts(conn, actor.user_id)
+        """The actor as the organisation knows them (the per-generation cache), or None."""
+        if actor == SYSTEM_ACTOR:
+            return None
+        known = self._context.transactions.principals.resolve(conn, actor)
+        return known if known.known else None
 
     def _is_admin(self, conn: Connection, actor: Actor) -> bool:
         known = self._principal(conn, actor)
