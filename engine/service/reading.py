@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from engine.service.forms import FormRuntime
@@ -37,5 +38,5 @@ def to_record(
         created_by=row["created_by"],
         updated_at=row["updated_at"],
         updated_by=row["updated_by"],
-        json_values=values_to_json(runtime.tables, values),
+        _json_of=partial(values_to_json, runtime.tables),
     )

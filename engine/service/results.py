@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,10 +31,25 @@ class Record:
     created_by: str
     updated_at: datetime
     updated_by: str
-    json_values: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: the JSON form of ``values`` when already made (see :attr:`json_values`)
+    _json: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: how to make it from ``values`` (the form's field types), on first use
+    _json_of: Callable[[dict[str, Any]], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
     #: display names of organisation values (user, department, region and dealer fields):
     #: field key -> name, or a list of names for ``many`` fields (unknown codes as written)
     names: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def json_values(self) -> dict[str, Any]:
+        """``values`` as JSON data (Decimal as text, dates ISO...), made on first use.
+
+        A page of records is often only shown, never serialised: the conversion waits.
+        """
+        if self._json is None:
+            self._json = self._json_of(self.values) if self._json_of is not None else {}
+        return self._json
 
     def to_json(self) -> dict[str, Any]:
         """The record as JSON data (for the REST API, exports and templates)."""

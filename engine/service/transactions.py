@@ -111,9 +111,13 @@ class Transactions:
     def read(self, app: str) -> Iterator[Transaction]:
         """A read transaction on the app's current definitions."""
         with self.database.read() as conn:
-            ahead = request_generation(conn, app, for_write=False)
+            ahead = request_generation(conn, app, for_write=False, defer=True)
+            # one round trip for both generations (the app's rides along)
+            org_generation = self.principals.sync(conn)
             self.catalog.observe(app, generation_of(ahead))
-            yield Transaction(conn, app, self.catalog, self.principals)
+            yield Transaction(
+                conn, app, self.catalog, self.principals, _org_generation=org_generation
+            )
 
     def write(self, app: str, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in a write transaction on current definitions; its result."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from engine.service.forms import FormRuntime
 from engine.service.permissions import TITLE
 from engine.service.results import Record, Revision
+from engine.store.rows import values_to_json
 
 
 def shown_record(runtime: FormRuntime, record: Record, hidden: frozenset[str]) -> Record:
@@ -22,10 +24,11 @@ def shown_record(runtime: FormRuntime, record: Record, hidden: frozenset[str]) -
     if not hidden:
         return record
     values = {k: v for k, v in record.values.items() if k not in hidden}
-    json_values = {k: v for k, v in record.json_values.items() if k not in hidden}
     names = {k: v for k, v in record.names.items() if k not in hidden}
     title = shown_title(runtime, values, record.title, hidden)
-    return replace(record, values=values, json_values=json_values, names=names, title=title)
+    # the JSON form is made again from the visible values, when asked for
+    json_of = record._json_of or partial(values_to_json, runtime.tables)
+    return replace(record, values=values, _json=None, _json_of=json_of, names=names, title=title)
 
 
 def shown_title(

@@ -431,7 +431,7 @@ def _new_record(
         created_by=ctx.actor.user_id,
         updated_at=ctx.now,
         updated_by=ctx.actor.user_id,
-        json_values=values_to_json(tables, out),
+        _json=values_to_json(tables, out),
     )
 
 

@@ -8,8 +8,9 @@ publishing can diff the indexes of two versions by name.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +37,20 @@ class FieldColumns:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(spec.name(self.field.key) for spec in self.specs)
+
+    @cached_property
+    def read(self) -> Callable[[Mapping[str, Any]], Any]:
+        """The field's value from a stored row, as ``type.from_storage`` gives it.
+
+        Made once per form version: a type that stores its value as is in one column
+        reads it straight from the row, skipping the per-row work of finding the column
+        (lists of 50 records read 500 values).
+        """
+        if type(self.type).from_storage is FieldType.from_storage and len(self.specs) == 1:
+            name = self.names[0]
+            return lambda row: row.get(name)
+        field_type, field_def = self.type, self.field
+        return lambda row: field_type.from_storage(field_def, row)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,9 @@ def generation_of(ahead: Ahead) -> int:
     return 0 if row is None else int(row[0])
 
 
-def request_generation(conn: sa.Connection, app: str, *, for_write: bool) -> Ahead:
+def request_generation(
+    conn: sa.Connection, app: str, *, for_write: bool, defer: bool = False
+) -> Ahead:
     """Read the app's generation in this transaction, its answer read later (``row()``).
 
     In a write on PostgreSQL it takes a share lock on the app's row and rides along with
@@ -65,7 +67,7 @@ def request_generation(conn: sa.Connection, app: str, *, for_write: bool) -> Ahe
     """
     shared = for_write and conn.dialect.name == "postgresql"
     statement = _GENERATION_SHARED if shared else _GENERATION
-    if for_write:
+    if for_write or defer:  # ``defer``: a read sends it with its next statement
         return send_ahead(conn, statement, {"app": app})
     ahead = Ahead(conn, statement, {"app": app})
     ahead._row = statement.first(conn, {"app": app})

@@ -31,13 +31,13 @@ def child_row(fields: Mapping[str, FieldColumns], values: Mapping[str, Any]) -> 
 
 def inline_values(tables: FormTables, row: Mapping[str, Any]) -> dict[str, Any]:
     """Field values of the inline fields from a form-table row."""
-    return {key: fc.type.from_storage(fc.field, row) for key, fc in tables.fields.items()}
+    return {key: fc.read(row) for key, fc in tables.fields.items()}
 
 
 def child_values(fields: Mapping[str, FieldColumns], row: Mapping[str, Any]) -> dict[str, Any]:
     """A sub-table row's values (with its ``id``) from a child-table row."""
     out = {"id": row["id"]}
-    out.update({key: fc.type.from_storage(fc.field, row) for key, fc in fields.items()})
+    out.update({key: fc.read(row) for key, fc in fields.items()})
     return out
 
 
