@@ -36,6 +36,7 @@ from engine.store import publish as publishing
 from engine.store.apps import has_engine_tables
 from engine.store.database import Database
 from engine.store.engine_tables import create_engine_tables
+from engine.store.limits import check_text
 from engine.store.migration import MigrationPlan
 from engine.store.migrations import current_revision, head_revision, needs_upgrade
 from engine.store.query import Filter
@@ -327,7 +328,7 @@ class Service:
         """
         locale = check.actor_locale(actor)
         check.check_form(locale, app_key, form_key)
-        check.check_key("login", login, 64, locale) if not isinstance(login, str) else None
+        check_text("login", login, 64, locale)
         if record_id is not None:
             check.check_record_id(record_id, locale)
         transactions = self._context.transactions
@@ -364,5 +365,7 @@ class Service:
         an unattached upload only its uploader. Otherwise NotFoundError, as for a file
         that does not exist.
         """
-        check.check_form(check.actor_locale(actor), app_key, form_key)
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        check_text("file_id", file_id, 36, locale)
         return self.files.open(actor, app_key, form_key, file_id)

@@ -234,6 +234,16 @@ def _calls(app: Any, ids: dict[str, int]) -> dict[str, dict[str, Any]]:
             stream=io.BytesIO(b"%PDF-1.4"),
         ),
         "install_app": dict(actor=ZHANG, app=app, allow_blank=False),
+        "explain_permissions": dict(
+            actor=ZHANG,
+            app_key="purchase",
+            form_key="supplier",
+            login="zhang.wei",
+            record_id=ids["acme"],
+        ),
+        "open_file": dict(
+            actor=ZHANG, app_key="purchase", form_key="purchase_request", file_id="missing"
+        ),
     }
 
 
@@ -241,7 +251,7 @@ def _calls(app: Any, ids: dict[str, int]) -> dict[str, dict[str, Any]]:
 STRICT = {"publish_form", "save_file", "install_app"}
 #: methods that only read: several arguments may be hostile at once
 READS = {"get_record", "query_records", "record_history", "get_form", "get_app"}
-READS |= {"plan_form_change"}
+READS |= {"plan_form_change", "explain_permissions", "open_file"}
 
 
 def _snapshot(database_url: str, files_dir: Any) -> dict[str, Any]:
@@ -288,7 +298,7 @@ def _check_call(call: Callable[..., Any], kwargs: dict[str, Any]) -> None:
 
 METHODS = ["create_record", "update_record", "delete_record", "get_record", "query_records"]
 METHODS += ["record_history", "get_form", "get_app", "publish_form", "plan_form_change"]
-METHODS += ["save_file", "install_app"]
+METHODS += ["save_file", "install_app", "explain_permissions", "open_file"]
 #: a second run of a method with only some arguments hostile, so that the checks behind
 #: the first ones (actor, keys) are reached too: the query's own arguments, record data
 FOCUS = {
