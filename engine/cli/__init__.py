@@ -147,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(handler=commands.records_list)
 
+    export = rec_sub.add_parser(
+        "export", help="every record you may export, as CSV (display values) or JSON lines"
+    )
+    export.add_argument("app")
+    export.add_argument("form")
+    export.add_argument("--where", action="append", default=[], metavar="COND")
+    export.add_argument("--sort", action="append", default=[])
+    export.add_argument("--search")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.set_defaults(handler=commands.records_export)
+
     show = rec_sub.add_parser("show", help="show one record as JSON")
     show.add_argument("app")
     show.add_argument("form")

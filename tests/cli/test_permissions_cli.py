@@ -71,3 +71,18 @@ def test_permissions_explain(organised, cli):
     assert "read    yes  rows: all via dealer_sales" in out
     assert "create  no" in out
     assert "hidden fields: base_price" in out
+
+
+def test_export_writes_the_export_scope_without_hidden_fields(organised, cli):
+    line = '{"lines": [{"product": 1, "qty": 3}]}'
+    for login in ("hz.boss", "yh.boss", "gz.boss"):
+        assert cli("--user", login, "records", "create", "orders", "order", "--json", line)[0] == 0
+    status, out, _ = cli("--user", "qian.hao", "records", "export", "orders", "order")
+    assert status == 0
+    rows = out.strip().splitlines()
+    assert rows[0] == "id,order_no,dealer,order_date,total,remark,internal_note,review"
+    assert sorted(r.split(",")[2] for r in rows[1:]) == ["余杭恒泰分销部", "杭州恒泰商贸有限公司"]
+    status, _, err = cli("--user", "hz.boss", "records", "export", "orders", "order")
+    assert status == 1 and "没有导出「订单」数据的权限" in err
+    status, out, _ = cli("records", "export", "orders", "product", "--format", "jsonl")
+    assert status == 0 and '"base_price": "6.00"' in out
