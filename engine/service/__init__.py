@@ -28,9 +28,11 @@ from engine.org.org_file import OrgSnapshot, read_org_file, read_org_text
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
+from engine.service.explain import PermissionExplanation
 from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
 from engine.service.org import ApiToken, OrgUseCases, OrgUser
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
+from engine.service.role_maps import RoleMappingError
 from engine.service.service import Service
 from engine.store.database import DatabaseUnavailableError, sqlite_file
 from engine.store.migration import ConversionProblem, MigrationPlan
@@ -66,6 +68,7 @@ __all__ = [
     "OrgUseCases",
     "OrgUser",
     "PermissionDeniedError",
+    "PermissionExplanation",
     "PublishContext",
     "PublishedVersion",
     "QueryError",
@@ -75,6 +78,7 @@ __all__ = [
     "RecordPage",
     "RecordValidationError",
     "Revision",
+    "RoleMappingError",
     "RuleFailure",
     "Service",
     "ServiceError",
