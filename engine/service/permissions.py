@@ -139,7 +139,12 @@ class Access:
             return self.hidden(form, action if form.key == form_key else "read")
 
         known = self.principal.known and self.statements is not None
-        identity = (self.principal.login, self.app, form_key, action) if known else None
+        # what the conditions depend on: who, their app roles (the role map), form, action
+        identity = (
+            (self.principal.login, self.app, self.roles, self.admin, form_key, action)
+            if known
+            else None
+        )
         return GrantedScope(self.principal, rules_of, hidden_of, self.statements, identity)
 
     def require(self, form: FormDefinition, action: str, locale: str) -> None:
