@@ -70,6 +70,13 @@ def paired_medians(
     """
     first()
     second()
+    return paired_once(repeats, first, second)
+
+
+def paired_once(
+    repeats: int, first: Callable[[], object], second: Callable[[], object]
+) -> tuple[float, float]:
+    """Median seconds of ``repeats`` alternating runs of each (no warm-up run)."""
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
         for action, bucket in ((first, times[0]), (second, times[1])):
@@ -77,3 +84,22 @@ def paired_medians(
             action()
             bucket.append(time.perf_counter() - start)
     return statistics.median(times[0]), statistics.median(times[1])
+
+
+def bench_database(server_url: str, name: str) -> str:
+    """The URL of a benchmark's own database ``name`` on the server, created when missing.
+
+    Kept between runs, so a large table is loaded once.
+    """
+    import sqlalchemy as sa
+
+    server = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.exec_driver_sql(
+            "select 1 from pg_database where datname = %(name)s", {"name": name}
+        ).first()
+        if exists is None:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)

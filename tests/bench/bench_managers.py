@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 import random
 import secrets
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,7 +37,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine, paired_medians  # noqa: E402
+from _common import machine, paired_medians, paired_once  # noqa: E402
 
 from engine.org.org_file import Department, OrgSnapshot, User  # noqa: E402
 from engine.service import SYSTEM_ACTOR, Service  # noqa: E402
@@ -184,25 +182,12 @@ def run(url: str, users: int, repeats: int) -> tuple[dict[str, tuple[float, floa
 
     timings = {
         "batch (1 query)": paired_medians(repeats, engine_batch, hand_batch),
-        "per user, service": _paired_once(repeats, service_each, hand_each),
-        "per user, store": _paired_once(repeats, store_each, hand_each),
+        "per user, service": paired_once(repeats, service_each, hand_each),
+        "per user, store": paired_once(repeats, store_each, hand_each),
     }
     version = database.server_version()
     database.dispose()
     return timings, version, facts
-
-
-def _paired_once(
-    repeats: int, first: Callable[[], object], second: Callable[[], object]
-) -> tuple[float, float]:
-    """Median seconds of ``repeats`` alternating runs of each (no warm-up: checked already)."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeats):
-        for action, bucket in ((first, times[0]), (second, times[1])):
-            start = time.perf_counter()
-            action()
-            bucket.append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import BENCH_APP, machine, paired_medians  # noqa: E402
+from _common import bench_database as common_bench_database
 
 from engine.definitions import load_app_text  # noqa: E402
 from engine.definitions.naming import form_table_name  # noqa: E402
@@ -261,17 +262,8 @@ BENCH_DATABASE = "lowcode_bench_scoped_query"
 
 
 def bench_database(server_url: str) -> str:
-    """The URL of the benchmark's own database on the server, created when missing."""
-    server = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.exec_driver_sql(
-            "select 1 from pg_database where datname = %(name)s", {"name": BENCH_DATABASE}
-        ).first()
-        if exists is None:
-            conn.exec_driver_sql(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    admin.dispose()
-    return server.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    """The URL of this benchmark's own database on the server (see _common)."""
+    return common_bench_database(server_url, BENCH_DATABASE)
 
 
 def main() -> None:
