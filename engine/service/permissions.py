@@ -46,6 +46,8 @@ class Access:
     form_of: Callable[[str], FormDefinition] | None = None
     #: prepared statements kept until the organisation changes (OrgCache.statements)
     statements: dict[tuple[Any, ...], Any] | None = None
+    #: the organisation generation the principal was read at (part of cache keys)
+    generation: int = 0
     _hidden: dict[tuple[str, int, str], frozenset[str]] = field(default_factory=dict, repr=False)
 
     # -- grants --------------------------------------------------------------------------
@@ -141,7 +143,15 @@ class Access:
         known = self.principal.known and self.statements is not None
         # what the conditions depend on: who, their app roles (the role map), form, action
         identity = (
-            (self.principal.login, self.app, self.roles, self.admin, form_key, action)
+            (
+                self.principal.login,
+                self.generation,
+                self.app,
+                self.roles,
+                self.admin,
+                form_key,
+                action,
+            )
             if known
             else None
         )
@@ -186,6 +196,7 @@ def access_of(
     role_map: dict[str, tuple[str, bool]],
     form_of: Callable[[str], FormDefinition] | None = None,
     statements: dict[tuple[Any, ...], Any] | None = None,
+    generation: int = 0,
 ) -> Access:
     """The principal's access to ``app`` through the app's role map.
 
@@ -195,7 +206,7 @@ def access_of(
     held = {role for role, (org_role, _admin) in role_map.items() if org_role in principal.roles}
     held |= {role for role in principal.roles if role not in role_map}
     admin = principal.is_admin or any(role_map[r][1] for r in held if r in role_map)
-    return Access(principal, app, frozenset(held), admin, form_of, statements)
+    return Access(principal, app, frozenset(held), admin, form_of, statements, generation)
 
 
 def describe(access: Access, form: FormDefinition) -> dict[str, Any]:

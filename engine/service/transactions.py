@@ -82,6 +82,7 @@ class Transaction:
                 self.catalog.role_map(self.conn, self.app),
                 lambda key: self.form(key).definition,
                 self._org().statements,
+                self._org_generation or 0,
             )
             self._access[actor] = found
         return found

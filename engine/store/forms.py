@@ -14,11 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.definitions.model import FieldDefinition, FormDefinition, UniqueConstraint
-from engine.store.driver import DriverStatement
+from engine.store.driver import BoundedCache, DriverStatement
 from engine.store.engine_tables import form_versions
 from engine.store.form_tables import FormTables, build_form_tables
 from engine.store.publish import StoredVersion, latest_version
 from engine.store.record_insert import RecordInserter
+
+#: list-query shapes one form version keeps (engine.store.query.build_query)
+MAX_QUERIES = 128
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class StoredForm:
     inserter: RecordInserter
     #: options-from lookups by value field, built on first use (see records.option_select)
     option_selects: dict[str, Any] = field(default_factory=dict)
+    #: list queries by shape and scope, built on first use (see query.build_query)
+    queries: BoundedCache[Any, Any] = field(default_factory=lambda: BoundedCache(MAX_QUERIES))
 
     @property
     def key(self) -> str:

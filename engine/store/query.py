@@ -12,12 +12,13 @@ refusal is a :class:`QueryError` in the caller's locale (:mod:`engine.store.mess
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from engine.store.driver import BoundedCache
 from engine.store.form_tables import FormTables
 from engine.store.limits import INT64_RANGE, MAX_PAGE_SIZE
 from engine.store.messages import message, shorten
@@ -54,6 +55,9 @@ class RecordQuery:
     page_size: int
     #: relation path prefix (``supplier``, ``supplier.region``) -> the alias joined for it
     joins: dict[str, Any] = field(default_factory=dict)
+    #: the values of this call's named binds: pass them when executing ``rows``/``count``
+    #: (a statement taken from the cache still holds the values of the call that built it)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -129,6 +133,10 @@ class _Compiler:
     hidden: HiddenFields = _no_hidden
 
 
+#: built queries kept for reuse, (scope, shape) -> (rows, count, joins): a BoundedCache
+QueryCache = BoundedCache[Hashable, tuple[Any, Any, dict[str, Any]]]
+
+
 def build_query(
     tables: FormTables,
     related: Callable[[str], FormTables],
@@ -141,6 +149,8 @@ def build_query(
     page_size: int = 50,
     search: str | None = None,
     locale: object = "zh-CN",
+    cache: QueryCache | None = None,
+    scope_key: Hashable | None = None,
 ) -> RecordQuery:
     """Compile filters, search, sort and page into select statements over ``tables``.
 
@@ -148,24 +158,68 @@ def build_query(
     ``visible(tables, table)`` the row condition of the actor's scope for a table or
     alias, applied to the form's own rows and to every joined related row (which must
     also be live: a deleted supplier is no supplier); ``hidden(tables)`` the fields the
-    actor may not see, which filters, sort and search treat as absent. Refusals are :class:`QueryError`
-    (an :class:`~engine.errors.InvalidArgumentError`) in ``locale``.
+    actor may not see, which filters, sort and search treat as absent. Refusals are
+    :class:`QueryError` (an :class:`~engine.errors.InvalidArgumentError`) in ``locale``.
+
+    Values are named binds (``q0``, ``q1a``, ``qsearch``, ``qlimit``...) whose values of
+    this call are in :attr:`RecordQuery.params`. With a ``cache`` and a ``scope_key``
+    (what ``visible`` and ``hidden`` depend on: who, for which action, as of which
+    organisation), a query of the same shape (fields, operators, which values are blank,
+    sort, search or not) is built once and reused with new values: building the
+    statements costs more than an indexed page of a few thousand rows takes to run.
     """
     page, page_size = read_page(page, page_size, locale)
     wanted = read_filters(filters, locale)
     keys = read_sort(sort, locale)
     text = read_search(search, locale)
-    table = tables.table
     hidden = hidden or _no_hidden
+    values = [_coerced(tables, related, hidden, flt, locale, cache) for flt in wanted]
+    params: dict[str, Any] = {"qlimit": page_size, "qoffset": (page - 1) * page_size}
+    for index, (flt, value) in enumerate(zip(wanted, values, strict=True)):
+        params.update(_named(index, flt, value))
+    if text:
+        params["qsearch"] = _escaped(text)
+    key: Hashable | None = None
+    if cache is not None and scope_key is not None:
+        shape = tuple(
+            (flt.field, flt.op, _rejects_missing(flt), value is None)
+            for flt, value in zip(wanted, values, strict=True)
+        )
+        key = (scope_key, shape, None if keys is None else tuple(keys), bool(text))
+        found = cache.get(key)
+        if found is not None:
+            rows, count, joined = found
+            return RecordQuery(rows, count, page, page_size, joined, params)
+    rows, count, joined = _statements(
+        tables, related, visible, hidden, wanted, values, keys, bool(text), locale
+    )
+    if key is not None and cache is not None:
+        cache.put(key, (rows, count, joined))
+    return RecordQuery(rows, count, page, page_size, joined, params)
+
+
+def _statements(
+    tables: FormTables,
+    related: Callable[[str], FormTables],
+    visible: RowCondition | None,
+    hidden: HiddenFields,
+    wanted: list[Filter],
+    values: list[Any],
+    keys: list[str] | None,
+    searching: bool,
+    locale: object,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The rows and count statements (named binds) and the joins of one query shape."""
+    table = tables.table
     compiler = _Compiler(tables, related, {}, visible, locale, hidden)
     conditions: list[Any] = [table.c.deleted_at.is_(None)]
     own = visible(tables, table) if visible is not None else None
     if own is not None:
         conditions.append(own)
-    for flt in wanted:
-        conditions.append(_condition(compiler, flt))
-    if text:
-        conditions.append(_search(tables, text, hidden(tables)))
+    for index, (flt, value) in enumerate(zip(wanted, values, strict=True)):
+        conditions.append(_condition(compiler, flt, index, value))
+    if searching:
+        conditions.append(_search(tables, hidden(tables)))
     source: Any = table
     # each step joins against its parent's alias; a prefix is added after its parent
     for join in compiler.joins.values():
@@ -177,18 +231,17 @@ def build_query(
         .select_from(source)
         .where(where)
         .order_by(*order)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+        .limit(sa.bindparam("qlimit", type_=sa.Integer))
+        .offset(sa.bindparam("qoffset", type_=sa.Integer))
     )
     count = sa.select(sa.func.count()).select_from(source).where(where)
     joined = {k: j.alias for k, j in compiler.joins.items()}
-    return RecordQuery(rows, count, page, page_size, joined)
+    return rows, count, joined
 
 
-def _condition(compiler: _Compiler, flt: Filter) -> Any:
-    locale = compiler.locale
+def _reading(flt: Filter, locale: object) -> tuple[str, Callable[..., Any]]:
     try:
-        reading, build = OPERATORS[flt.op]
+        return OPERATORS[flt.op]
     except KeyError:
         raise QueryError(
             message(
@@ -203,28 +256,126 @@ def _condition(compiler: _Compiler, flt: Filter) -> Any:
             given=shorten(flt.op),
             code="unknown_operator",
         ) from None
-    target = _resolve(compiler, flt.field)
+
+
+def _coerced(
+    tables: FormTables,
+    related: Callable[[str], FormTables],
+    hidden: HiddenFields,
+    flt: Filter,
+    locale: object,
+    cache: QueryCache | None = None,
+) -> Any:
+    """The filter's value as its column stores it (checked), before any SQL is built.
+
+    A list for ``in``/``not_in``/``between``, the text for ``contains``/``startswith``,
+    None for ``blank``/``not_blank``. Resolving the field path here (on a scratch
+    compiler: its joins are dropped) also refuses unknown fields and JSON misuse.
+    """
+    reading, _build = _reading(flt, locale)
+    target = _target(tables, related, hidden, flt.field, locale, cache)
     if target.json and reading != "none":
         raise refused(locale, "query.json_operator", flt)
+    if reading == "none":
+        return None
+    if reading == "text":
+        return search_text(flt, locale)
+    if reading == "many":
+        values = flt.value if isinstance(flt.value, VALUE_LISTS) else [flt.value]
+        return [coerce_value(target, flt, v, locale) for v in values]
+    if reading == "two":
+        if not isinstance(flt.value, (list, tuple)) or len(flt.value) != 2:
+            raise refused(locale, "query.two_values", flt, field=flt.field)
+        return [coerce_value(target, flt, v, locale) for v in flt.value]
+    if isinstance(flt.value, VALUE_LISTS):
+        reason = message("query.one_value", locale)
+        raise refused(locale, "query.value", flt, given=shorten(flt.value), reason=reason)
+    return coerce_value(target, flt, flt.value, locale)
+
+
+def _target(
+    tables: FormTables,
+    related: Callable[[str], FormTables],
+    hidden: HiddenFields,
+    path: str,
+    locale: object,
+    cache: QueryCache | None,
+) -> Target:
+    """How a field path's values are coerced and checked (kept with the form's queries).
+
+    Only a path that resolved is kept (a refusal is made again, in the caller's locale);
+    the hidden fields along the path are part of the key.
+    """
+    secret = frozenset(hidden(tables))
+    key = ("target", path, secret, _hidden_along(tables, related, hidden, path))
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        found = _resolve(_Compiler(tables, related, {}, None, locale, hidden), path)
+        if cache is not None:
+            cache.put(key, found)
+    return found  # type: ignore[return-value]
+
+
+def _hidden_along(
+    tables: FormTables, related: Callable[[str], FormTables], hidden: HiddenFields, path: str
+) -> tuple[frozenset[str], ...]:
+    """The hidden fields of each related form a relation path passes through."""
+    out = []
+    for head in path.split(".")[:-1]:
+        fc = tables.fields.get(head)
+        if fc is None or fc.field.type != "relation":
+            break
+        tables = related(fc.field.option("to"))
+        out.append(frozenset(hidden(tables)))
+    return tuple(out)
+
+
+def _named(index: int, flt: Filter, value: Any) -> dict[str, Any]:
+    """The named bind values of the ``index``-th filter (see :func:`_condition`)."""
+    reading = OPERATORS[flt.op][0]
+    if reading == "none" or value is None:
+        return {}
+    if reading == "two":
+        return {f"q{index}a": value[0], f"q{index}b": value[1]}
+    if reading == "text":
+        return {f"q{index}": _escaped(value)}
+    return {f"q{index}": value}
+
+
+#: the LIKE escape character of contains / startswith / search
+ESCAPE = "/"
+
+
+def _escaped(text: str) -> str:
+    """``text`` with LIKE's wildcards (and the escape character) taken literally."""
+    return text.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+
+
+def _condition(compiler: _Compiler, flt: Filter, index: int, value: Any) -> Any:
+    """The clause of the ``index``-th filter, its value a named bind (``q0``, ``q1a``...)."""
+    reading, build = _reading(flt, compiler.locale)
+    target = _resolve(compiler, flt.field)
     if _rejects_missing(flt):
         steps = flt.field.split(".")
         for depth in range(1, len(steps)):
             compiler.joins[".".join(steps[:depth])].inner = True
+    column = target.column
     if reading == "none":
-        return build(target.column, target.text)
+        return build(column, target.text)
     if reading == "text":
-        return build(target.column, search_text(flt, locale))
+        bind = sa.bindparam(f"q{index}", _escaped(value), type_=sa.String)
+        if flt.op == "contains":
+            return column.icontains(bind, escape=ESCAPE)
+        return column.startswith(bind, escape=ESCAPE)
     if reading == "many":
-        values = flt.value if isinstance(flt.value, VALUE_LISTS) else [flt.value]
-        return build(target.column, [coerce_value(target, flt, v, locale) for v in values])
+        return build(column, sa.bindparam(f"q{index}", value, type_=column.type, expanding=True))
     if reading == "two":
-        if not isinstance(flt.value, (list, tuple)) or len(flt.value) != 2:
-            raise refused(locale, "query.two_values", flt, field=flt.field)
-        return build(target.column, [coerce_value(target, flt, v, locale) for v in flt.value])
-    if isinstance(flt.value, VALUE_LISTS):
-        reason = message("query.one_value", locale)
-        raise refused(locale, "query.value", flt, given=shorten(flt.value), reason=reason)
-    return build(target.column, coerce_value(target, flt, flt.value, locale))
+        low = sa.bindparam(f"q{index}a", value[0], type_=column.type)
+        high = sa.bindparam(f"q{index}b", value[1], type_=column.type)
+        return build(column, [low, high])
+    if value is None:  # eq/ne blank: IS NULL, no bind (a part of the query's shape)
+        return build(column, None)
+    return build(column, sa.bindparam(f"q{index}", value, type_=column.type))
 
 
 #: operators that are false on a missing (NULL) value, whatever value they compare with
@@ -323,8 +474,10 @@ def _did_you_mean(word: str, choices: Iterable[str], locale: object) -> str:
     return message("query.did_you_mean", locale, word=repr(close[0])) if close else ""
 
 
-def _search(tables: FormTables, text: str, hidden: frozenset[str]) -> Any:
+def _search(tables: FormTables, hidden: frozenset[str]) -> Any:
+    """Any text column (or the title) contains the search text (the ``qsearch`` bind)."""
     table = tables.table
+    text = sa.bindparam("qsearch", type_=sa.String)
     # "title" is hidden when the title shows a hidden field
     columns = ([] if "title" in hidden else [table.c.title]) + [
         table.c[name]
@@ -333,7 +486,7 @@ def _search(tables: FormTables, text: str, hidden: frozenset[str]) -> Any:
         for name, spec in zip(fc.names, fc.specs, strict=True)
         if spec.kind in _TEXT_KINDS
     ]
-    return sa.or_(*(col.icontains(text, autoescape=True) for col in columns))
+    return sa.or_(*(col.icontains(text, escape=ESCAPE) for col in columns))
 
 
 def _sortable(tables: FormTables, name: str) -> bool:

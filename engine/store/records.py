@@ -59,6 +59,11 @@ class RowScope:
         """A prepared scoped read of one live row by ``:record_id`` (None: build it)."""
         return None
 
+    def cache_key(self) -> Any | None:
+        """What :meth:`condition` and :meth:`hidden_fields` depend on, for caching the
+        statements built with them (None: they may differ from call to call, do not)."""
+        return ("all rows",) if type(self) is RowScope else None
+
 
 #: every row: the scope of the engine itself and, until permissions exist, of everyone
 ALL_ROWS = RowScope()
@@ -171,10 +176,12 @@ class RecordSource:
             page_size=page_size,
             search=search,
             locale=locale,
+            cache=self.form.queries,
+            scope_key=self.scope.cache_key(),
         )
-        rows = self.conn.execute(query.rows).mappings().all()
+        rows = self.conn.execute(query.rows, query.params).mappings().all()
         children = self.children([r["id"] for r in rows]) if with_subtables else {}
-        total = self.conn.execute(query.count).scalar_one() if with_total else None
+        total = self.conn.execute(query.count, query.params).scalar_one() if with_total else None
         return QueryPage(list(rows), children, total)
 
     def batches(

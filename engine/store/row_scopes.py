@@ -67,6 +67,11 @@ class GrantedScope(RowScope):
         self._statements = statements
         self._identity = identity
 
+    def cache_key(self) -> Any | None:
+        # the identity names who (as of which organisation generation), with which app
+        # roles, for which form and action: everything condition() and hidden_fields() read
+        return self._identity
+
     def live_statement(self, form: StoredForm, for_update: bool) -> DriverStatement | None:
         if self._rules_of(form.tables.form) is None:  # every row: the form's own statements
             return form.lock_live if for_update else form.fetch_live
