@@ -310,10 +310,15 @@ def plain_text(raw: Any, source: InputSource) -> str:
         isinstance(raw, Decimal) and not raw.is_finite()
     ):
         raise fail("expected text, not an infinite number or NaN", "应为文本，而不是无穷大或非数字")
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    if isinstance(raw, (int, float, Decimal)):
-        return str(raw)
+    try:
+        if isinstance(raw, float) and raw.is_integer():
+            return str(int(raw))
+        if isinstance(raw, (int, float, Decimal)):
+            return str(raw)
+    except ValueError:  # an int of more than 4,300 digits has no text form in Python
+        raise fail(
+            "expected text, not a number this long", "应为文本，而不是这么长的数字"
+        ) from None
     raise fail("expected text", "应为文本")
 
 

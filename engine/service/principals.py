@@ -42,9 +42,17 @@ class OrgCache:
         self.statements: dict[tuple[object, ...], object] = {}
         self._lock = threading.Lock()
 
+    @property
+    def generation(self) -> int | None:
+        """The generation the cached principals and names are of (None: nothing cached)."""
+        return self._generation
+
     def sync(self, conn: Connection) -> int:
         """Read the organisation's generation in this transaction; drop what it outdated."""
-        generation = org_generation(conn)
+        return self.observe(org_generation(conn))
+
+    def observe(self, generation: int) -> int:
+        """Note the generation as read in a transaction; drop what it outdated."""
         if generation != self._generation:
             with self._lock:
                 self._principals = {}

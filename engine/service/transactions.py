@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from engine.org.principal import Principal
 from engine.service.actor import Actor
@@ -24,6 +24,7 @@ from engine.service.principals import OrgCache, require_active
 from engine.store.database import Connection, Database, DatabaseError
 from engine.store.forms import StoredForm
 from engine.store.generations import app_generation, generation_of, request_generation
+from engine.store.org import org_generation_of, request_org_generation
 from engine.store.records import RecordSource, RowScope
 
 T = TypeVar("T")
@@ -126,18 +127,28 @@ class Transactions:
             try:
                 with self.database.write() as conn:
                     ahead = request_generation(conn, app, for_write=True)
+                    # the organisation's generation rides along too; the work may use
+                    # the people cached at the generation last seen, checked before COMMIT
+                    org_ahead = request_org_generation(conn)
                     if not self.catalog.knows(app):
                         self.catalog.observe(app, generation_of(ahead))
+                    tx = Transaction(
+                        conn,
+                        app,
+                        self.catalog,
+                        self.principals,
+                        _org_generation=self.principals.generation,
+                    )
                     try:
-                        result = work(Transaction(conn, app, self.catalog, self.principals))
+                        result = work(tx)
                     except DatabaseError:
                         raise  # the transaction is unusable: judged below, after rollback
                     except Exception as exc:
-                        # a refusal made on stale definitions is no refusal: run again
-                        if not self.catalog.observe(app, generation_of(ahead)):
+                        # a refusal made on stale definitions (or people) is no refusal
+                        if not self._current(app, ahead, org_ahead, tx):
                             raise StaleDefinitions(app) from exc
                         raise
-                    if not self.catalog.observe(app, generation_of(ahead)):
+                    if not self._current(app, ahead, org_ahead, tx):
                         raise StaleDefinitions(app)
                 return result
             except StaleDefinitions:
@@ -146,6 +157,14 @@ class Transactions:
                 if attempt == self.ATTEMPTS or not self._moved(app):
                     raise
         raise StaleDefinitions(app)  # pragma: no cover - needs three publishes in a row
+
+    def _current(self, app: str, ahead: Any, org_ahead: Any, tx: Transaction) -> bool:
+        """Whether the app's definitions and the people the work used are still current."""
+        definitions = self.catalog.observe(app, generation_of(ahead))
+        actual = org_generation_of(org_ahead)
+        people = tx._org_generation in (None, actual)
+        self.principals.observe(actual)
+        return definitions and people
 
     def _moved(self, app: str) -> bool:
         with self.database.read() as conn:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.org.principal import EXTERNAL, Principal
-from engine.store.driver import DriverStatement
+from engine.store.driver import Ahead, DriverStatement, send_ahead
 from engine.store.org_tables import (
     app_role_map,
     org_dealers,
@@ -66,6 +66,21 @@ _LINKS = sa.union_all(
 def org_generation(conn: sa.Connection) -> int:
     """The organisation's generation now (0 before its first change)."""
     row = _GENERATION.first(conn, {})
+    return 0 if row is None else int(row[0])
+
+
+def request_org_generation(conn: sa.Connection) -> Ahead:
+    """Read the organisation's generation with the transaction's next statement.
+
+    A write checks it before COMMIT (as it does the app's generation) instead of
+    spending a round trip of its own on it first.
+    """
+    return send_ahead(conn, _GENERATION, {})
+
+
+def org_generation_of(ahead: Ahead) -> int:
+    """The generation a :func:`request_org_generation` read (0 before the first change)."""
+    row = ahead.row()
     return 0 if row is None else int(row[0])
 
 

@@ -210,3 +210,11 @@ def test_compiled_formula_results_fail_the_same_way():
         convert(Decimal("NaN"))
     assert nan.value.code == "type"
     assert str(convert(Decimal("-0.001"))) == "0.00"
+
+
+def test_a_number_too_long_for_text_is_refused_not_raised():
+    from engine.fields.base import FieldValueError
+    from engine.fields.common import plain_text
+
+    with pytest.raises(FieldValueError, match="this long"):
+        plain_text(10**5000, "json")
