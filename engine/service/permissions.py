@@ -91,6 +91,15 @@ class Access:
         cached = self._hidden.get(key)
         if cached is not None:
             return cached
+        # the answer depends on the form, the action and what this principal holds, not
+        # on who they are: kept until the organisation changes (the form is kept with it
+        # so that its id is never another form's)
+        shared = ("hidden", self.app, self.roles, self.admin, self.principal.is_external, *key)
+        if self.statements is not None:
+            found = self.statements.get(shared)
+            if found is not None and found[0] is form:
+                self._hidden[key] = found[1]
+                return found[1]
         hidden: frozenset[str] = frozenset()
         if not self.admin and not self.open(form):
             grants = self.grants(form, action)
@@ -100,6 +109,8 @@ class Access:
         if shown & hidden or any(self._restricted(form, key) for key in shown):
             hidden = hidden | {TITLE}
         self._hidden[key] = hidden
+        if self.statements is not None:
+            self.statements[shared] = (form, hidden)
         return hidden
 
     def _restricted(self, form: FormDefinition, key: str) -> bool:

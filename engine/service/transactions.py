@@ -24,7 +24,7 @@ from engine.service.principals import OrgCache, require_active
 from engine.store.database import Connection, Database, DatabaseError
 from engine.store.forms import StoredForm
 from engine.store.generations import app_generation, generation_of, request_generation
-from engine.store.org import org_generation_of, request_org_generation
+from engine.store.org import org_generation_of, request_write_generations
 from engine.store.records import RecordSource, RowScope
 
 T = TypeVar("T")
@@ -126,10 +126,9 @@ class Transactions:
         for attempt in range(1, self.ATTEMPTS + 1):
             try:
                 with self.database.write() as conn:
-                    ahead = request_generation(conn, app, for_write=True)
-                    # the organisation's generation rides along too; the work may use
-                    # the people cached at the generation last seen, checked before COMMIT
-                    org_ahead = request_org_generation(conn)
+                    # both generations ride with the write's next statement; the work may
+                    # use the people cached at the generation last seen, checked before COMMIT
+                    ahead, org_ahead = request_write_generations(conn, app)
                     if not self.catalog.knows(app):
                         self.catalog.observe(app, generation_of(ahead))
                     tx = Transaction(

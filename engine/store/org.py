@@ -10,12 +10,15 @@ it resolved earlier are still current (every change moves it on:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.org.principal import EXTERNAL, Principal
 from engine.store.driver import Ahead, DriverStatement, send_ahead
+from engine.store.engine_tables import app_generations
+from engine.store.generations import request_generation
 from engine.store.org_tables import (
     app_role_map,
     org_dealers,
@@ -78,7 +81,45 @@ def request_org_generation(conn: sa.Connection) -> Ahead:
     return send_ahead(conn, _GENERATION, {})
 
 
-def org_generation_of(ahead: Ahead) -> int:
+#: SQLite writes: the app's and the organisation's generations in one statement (the
+#: write holds the database lock, so nothing changes between them; PostgreSQL sends the
+#: app's with a share lock of its own and both ride in one round trip anyway)
+_BOTH_GENERATIONS = DriverStatement(
+    sa.select(
+        sa.func.coalesce(
+            sa.select(app_generations.c.generation)
+            .where(app_generations.c.app == sa.bindparam("app"))
+            .scalar_subquery(),
+            0,
+        ),
+        sa.func.coalesce(sa.select(_G.generation).where(_G.name == ORG).scalar_subquery(), 0),
+    )
+)
+
+
+class _OrgColumn:
+    """The organisation's generation out of a combined generations row (see above)."""
+
+    def __init__(self, ahead: Ahead):
+        self.ahead = ahead
+
+    def row(self) -> tuple[int] | None:
+        row = self.ahead.row()
+        return None if row is None else (row[1],)
+
+
+def request_write_generations(conn: sa.Connection, app: str) -> tuple[Any, Any]:
+    """(app generation, organisation generation) of a write, read with its next statement.
+
+    Read each with ``generation_of`` / :func:`org_generation_of`.
+    """
+    if conn.dialect.name == "sqlite":
+        both = send_ahead(conn, _BOTH_GENERATIONS, {"app": app})
+        return both, _OrgColumn(both)
+    return request_generation(conn, app, for_write=True), request_org_generation(conn)
+
+
+def org_generation_of(ahead: Any) -> int:
     """The generation a :func:`request_org_generation` read (0 before the first change)."""
     row = ahead.row()
     return 0 if row is None else int(row[0])
