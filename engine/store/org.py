@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.org.principal import EXTERNAL, Principal
 from engine.store.driver import Ahead, DriverStatement, send_ahead
 from engine.store.engine_tables import app_generations
-from engine.store.generations import request_generation
 from engine.store.org_tables import (
     app_role_map,
     org_dealers,
@@ -81,9 +80,11 @@ def request_org_generation(conn: sa.Connection) -> Ahead:
     return send_ahead(conn, _GENERATION, {})
 
 
+_ORG_SUBQUERY = sa.func.coalesce(
+    sa.select(_G.generation).where(_G.name == ORG).scalar_subquery(), 0
+)
 #: SQLite writes: the app's and the organisation's generations in one statement (the
-#: write holds the database lock, so nothing changes between them; PostgreSQL sends the
-#: app's with a share lock of its own and both ride in one round trip anyway)
+#: write holds the database lock, so nothing changes between them)
 _BOTH_GENERATIONS = DriverStatement(
     sa.select(
         sa.func.coalesce(
@@ -92,31 +93,40 @@ _BOTH_GENERATIONS = DriverStatement(
             .scalar_subquery(),
             0,
         ),
-        sa.func.coalesce(sa.select(_G.generation).where(_G.name == ORG).scalar_subquery(), 0),
+        _ORG_SUBQUERY,
     )
+)
+#: PostgreSQL writes: the same, with the share lock on the app's row that keeps a publish
+#: from committing under the write (no row before the app's first publish)
+_BOTH_GENERATIONS_SHARED = DriverStatement(
+    sa.select(app_generations.c.generation, _ORG_SUBQUERY)
+    .where(app_generations.c.app == sa.bindparam("app"))
+    .with_for_update(read=True, of=app_generations)
 )
 
 
 class _OrgColumn:
     """The organisation's generation out of a combined generations row (see above)."""
 
-    def __init__(self, ahead: Ahead):
-        self.ahead = ahead
+    def __init__(self, conn: sa.Connection, ahead: Ahead):
+        self.conn, self.ahead = conn, ahead
 
     def row(self) -> tuple[int] | None:
         row = self.ahead.row()
-        return None if row is None else (row[1],)
+        if row is None:  # the app was never published: read it on its own
+            return (org_generation(self.conn),)
+        return (row[1],)
 
 
-def request_write_generations(conn: sa.Connection, app: str) -> tuple[Any, Any]:
-    """(app generation, organisation generation) of a write, read with its next statement.
+def request_write_generations(conn: sa.Connection, app: str) -> tuple[Ahead, Any]:
+    """(app generation, organisation generation) of a write, sent with its next statement.
 
-    Read each with ``generation_of`` / :func:`org_generation_of`.
+    One statement for both; read them with ``generation_of`` / :func:`org_generation_of`.
     """
-    if conn.dialect.name == "sqlite":
-        both = send_ahead(conn, _BOTH_GENERATIONS, {"app": app})
-        return both, _OrgColumn(both)
-    return request_generation(conn, app, for_write=True), request_org_generation(conn)
+    shared = conn.dialect.name == "postgresql"
+    statement = _BOTH_GENERATIONS_SHARED if shared else _BOTH_GENERATIONS
+    both = send_ahead(conn, statement, {"app": app})
+    return both, _OrgColumn(conn, both)
 
 
 def org_generation_of(ahead: Any) -> int:
