@@ -241,7 +241,8 @@ class RecordUseCases:
         with_subtables: bool,
     ) -> RecordPage:
         locale = check.actor_locale(actor)
-        with self._context.transactions.read(app_key) as tx:
+
+        def work(tx: Transaction) -> RecordPage:
             runtime = tx.form(form_key)
             access = tx.access(actor)
             access.require(runtime.definition, action, locale)
@@ -257,9 +258,14 @@ class RecordUseCases:
             )
             items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
             items = with_names(tx, runtime, items)
-        hidden = access.hidden(runtime.definition, action)
-        items = [shown_record(runtime, item, hidden) for item in items]
-        return RecordPage(items, found.total, page, page_size)
+            hidden = access.hidden(runtime.definition, action)
+            items = [shown_record(runtime, item, hidden) for item in items]
+            return RecordPage(items, found.total, page, page_size)
+
+        # an iterator of filters is read once, so that a rerun sees the same filters
+        if isinstance(filters, Iterator):
+            filters = list(filters)
+        return self._context.transactions.read_with(app_key, work)
 
     def history(self, actor: Actor, app_key: str, form_key: str, record_id: int) -> list[Revision]:
         """Every revision of a record, oldest first (deleted records keep their history)."""

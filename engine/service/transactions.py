@@ -24,7 +24,11 @@ from engine.service.principals import OrgCache, require_active
 from engine.store.database import Connection, Database, DatabaseError
 from engine.store.forms import StoredForm
 from engine.store.generations import app_generation, generation_of, request_generation
-from engine.store.org import org_generation_of, request_write_generations
+from engine.store.org import (
+    org_generation_of,
+    request_read_generations,
+    request_write_generations,
+)
 from engine.store.records import RecordSource, RowScope
 
 T = TypeVar("T")
@@ -120,6 +124,43 @@ class Transactions:
             yield Transaction(
                 conn, app, self.catalog, self.principals, _org_generation=org_generation
             )
+
+    def read_with(self, app: str, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in a read transaction whose generation reads ride with its first
+        statement; the result of a read made on definitions or people that moved
+        meanwhile is thrown away and the read run again.
+
+        The first read of an app (or of the organisation) in this process reads the
+        generations first, as :meth:`read` does. A list page is then one round trip:
+        the generations, its rows and its count together.
+        """
+        for _attempt in range(self.ATTEMPTS):
+            if not self.catalog.knows(app) or self.principals.generation is None:
+                with self.read(app) as tx:
+                    return work(tx)
+            with self.database.read() as conn:
+                ahead, org_ahead = request_read_generations(conn, app)
+                tx = Transaction(
+                    conn,
+                    app,
+                    self.catalog,
+                    self.principals,
+                    _org_generation=self.principals.generation,
+                )
+                try:
+                    result = work(tx)
+                except DatabaseError:
+                    if not self._current(app, ahead, org_ahead, tx):
+                        continue  # a statement built on stale definitions failed
+                    raise
+                except Exception:
+                    if not self._current(app, ahead, org_ahead, tx):
+                        continue
+                    raise
+                if self._current(app, ahead, org_ahead, tx):
+                    return result
+        with self.read(app) as tx:  # pragma: no cover - definitions moving at every try
+            return work(tx)
 
     def write(self, app: str, work: Callable[[Transaction], T]) -> T:
         """Run ``work`` in a write transaction on current definitions; its result."""

@@ -257,6 +257,50 @@ def send_ahead(conn: sa.Connection, statement: DriverStatement, params: Mapping[
     return ahead
 
 
+def all_rows(
+    conn: sa.Connection, calls: Sequence[tuple[DriverStatement, Mapping[str, Any]]]
+) -> list[list[tuple[Any, ...]]] | None:
+    """Every result row of each statement, in one round trip with what send_ahead queued.
+
+    For the reads of a list page (its rows and its count): on psycopg the queued
+    statements (the generations) and these go out in one pipeline. None when Core must
+    run them (another driver, a statement with an expanding IN, a listener watching the
+    SQL): nothing was sent then, the queue is left as it was.
+    """
+    if not calls or not _direct(conn):
+        return None
+    try:
+        plans = [statement._plan(conn, params) for statement, params in calls]
+    except DriverStatementError:
+        return None
+    if None in plans:
+        return None
+    ahead: list[Ahead] = conn.info.get(AHEAD_KEY) or []
+    ahead_plans = [a.statement._plan(conn, a.params) for a in ahead]
+    if None in ahead_plans:
+        return None
+    conn.info[AHEAD_KEY] = []
+    sent = [
+        (plan[0], _values(plan, a.params))  # type: ignore[index]
+        for plan, a in zip(ahead_plans, ahead, strict=True)
+    ]
+    sent += [
+        (plan[0], _values(plan, params))  # type: ignore[index]
+        for plan, (_, params) in zip(plans, calls, strict=True)
+    ]
+    cursors = _execute(conn, sent)
+    for queued, cursor in zip(ahead, cursors, strict=False):
+        queued._row = _first_of(conn, queued.statement, cursor)
+    out = []
+    for (statement, _), cursor in zip(calls, cursors[len(ahead) :], strict=True):
+        try:
+            rows = cursor.fetchall()
+            out.append(statement._processed(conn, cursor, rows) if rows else [])
+        finally:
+            cursor.close()
+    return out
+
+
 def _first_direct(
     conn: sa.Connection, statement: DriverStatement, plan: _Plan, params: Mapping[str, Any]
 ) -> tuple[Any, ...] | None:

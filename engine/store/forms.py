@@ -61,6 +61,10 @@ class StoredForm:
     option_selects: dict[str, Any] = field(default_factory=dict)
     #: list queries by shape and scope, built on first use (see query.build_query)
     queries: BoundedCache[Any, Any] = field(default_factory=lambda: BoundedCache(MAX_QUERIES))
+    #: those statements prepared for the driver's fast path: id -> (statement, prepared)
+    prepared_queries: BoundedCache[int, Any] = field(
+        default_factory=lambda: BoundedCache(2 * MAX_QUERIES)
+    )
 
     @property
     def key(self) -> str:

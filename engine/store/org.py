@@ -129,6 +129,12 @@ def request_write_generations(conn: sa.Connection, app: str) -> tuple[Ahead, Any
     return both, _OrgColumn(conn, both)
 
 
+def request_read_generations(conn: sa.Connection, app: str) -> tuple[Ahead, Any]:
+    """Both generations of a read, sent with its next statement (no lock is taken)."""
+    both = send_ahead(conn, _BOTH_GENERATIONS, {"app": app})
+    return both, _OrgColumn(conn, both)
+
+
 def org_generation_of(ahead: Any) -> int:
     """The generation a :func:`request_org_generation` read (0 before the first change)."""
     row = ahead.row()

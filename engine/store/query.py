@@ -58,6 +58,8 @@ class RecordQuery:
     #: the values of this call's named binds: pass them when executing ``rows``/``count``
     #: (a statement taken from the cache still holds the values of the call that built it)
     params: dict[str, Any] = field(default_factory=dict)
+    #: the statements are kept for reuse (worth preparing once for the driver's fast path)
+    reusable: bool = False
 
 
 @dataclass
@@ -189,13 +191,14 @@ def build_query(
         found = cache.get(key)
         if found is not None:
             rows, count, joined = found
-            return RecordQuery(rows, count, page, page_size, joined, params)
+            return RecordQuery(rows, count, page, page_size, joined, params, reusable=True)
     rows, count, joined = _statements(
         tables, related, visible, hidden, wanted, values, keys, bool(text), locale
     )
     if key is not None and cache is not None:
         cache.put(key, (rows, count, joined))
-    return RecordQuery(rows, count, page, page_size, joined, params)
+    reusable = key is not None and cache is not None
+    return RecordQuery(rows, count, page, page_size, joined, params, reusable=reusable)
 
 
 def _statements(

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from engine.errors import NotFoundError
 from engine.fields.base import FieldValueError
+from engine.store.driver import DriverStatement, all_rows
 from engine.store.engine_tables import record_revisions
 from engine.store.form_tables import FormTables
 from engine.store.forms import StoredForm
@@ -179,10 +180,39 @@ class RecordSource:
             cache=self.form.queries,
             scope_key=self.scope.cache_key(),
         )
-        rows = self.conn.execute(query.rows, query.params).mappings().all()
+        found = self._run_prepared(query, with_total) if query.reusable else None
+        if found is not None:
+            rows, total = found
+        else:
+            rows = list(self.conn.execute(query.rows, query.params).mappings().all())
+            total = (
+                self.conn.execute(query.count, query.params).scalar_one() if with_total else None
+            )
         children = self.children([r["id"] for r in rows]) if with_subtables else {}
-        total = self.conn.execute(query.count, query.params).scalar_one() if with_total else None
-        return QueryPage(list(rows), children, total)
+        return QueryPage(rows, children, total)
+
+    def _run_prepared(
+        self, query: Any, with_total: bool
+    ) -> tuple[list[Mapping[str, Any]], int | None] | None:
+        """The page's rows (and total) on the driver's fast path, in one round trip with
+        whatever the transaction queued (its generation reads); None: run them with Core."""
+        rows_statement = self._prepared(query.rows)
+        calls = [(rows_statement, query.params)]
+        if with_total:
+            calls.append((self._prepared(query.count), query.params))
+        found = all_rows(self.conn, calls)
+        if found is None:
+            return None
+        keys = rows_statement.keys
+        rows = [dict(zip(keys, row, strict=True)) for row in found[0]]
+        return rows, (int(found[1][0][0]) if with_total else None)
+
+    def _prepared(self, statement: Any) -> DriverStatement:
+        cache = self.form.prepared_queries
+        kept = cache.get(id(statement))
+        if kept is None or kept[0] is not statement:  # the statement object is kept alive
+            kept = cache.put(id(statement), (statement, DriverStatement(statement)))
+        return kept[1]
 
     def batches(
         self, size: int = 500
