@@ -162,12 +162,16 @@ class DriverStatement:
                 c.type.dialect_impl(dialect).result_processor(dialect, d[1])
                 for c, d in zip(columns, description, strict=True)
             ]
-        if not any(processors):
+        converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+        if not converted:
             return [tuple(r) for r in rows]
-        return [
-            tuple(v if p is None else p(v) for p, v in zip(processors, r, strict=True))
-            for r in rows
-        ]
+        out = []
+        for r in rows:  # only the columns that have a processor are touched
+            values = list(r)
+            for i, process in converted:
+                values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
 
 
 def _direct(conn: sa.Connection) -> bool:
