@@ -623,14 +623,24 @@ def _optional_text(argument: str, value: object, limit: int, locale: str) -> str
     return text or None
 
 
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (a lone surrogate is not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _secret(value: object, locale: str) -> str:
     """A password: text the hasher takes; never echoed in the message."""
-    if isinstance(value, str) and len(value) <= passwords.MAX_PASSWORD and "\x00" not in value:
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            pass
+    if (
+        isinstance(value, str)
+        and len(value) <= passwords.MAX_PASSWORD
+        and "\x00" not in value
+        and _encodable(value)
+    ):
+        return value
     raise InvalidArgumentError(
         _say(
             locale,

@@ -139,25 +139,14 @@ class Transactions:
                 with self.read(app) as tx:
                     return work(tx)
             with self.database.read() as conn:
-                ahead, org_ahead = request_read_generations(conn, app)
-                tx = Transaction(
-                    conn,
-                    app,
-                    self.catalog,
-                    self.principals,
-                    _org_generation=self.principals.generation,
-                )
+                tx, check = self._on_cached(conn, app, request_read_generations)
                 try:
                     result = work(tx)
-                except DatabaseError:
-                    if not self._current(app, ahead, org_ahead, tx):
-                        continue  # a statement built on stale definitions failed
-                    raise
                 except Exception:
-                    if not self._current(app, ahead, org_ahead, tx):
-                        continue
-                    raise
-                if self._current(app, ahead, org_ahead, tx):
+                    if check(tx):
+                        raise
+                    continue  # a refusal or failure on stale definitions: read again
+                if check(tx):
                     return result
         with self.read(app) as tx:  # pragma: no cover - definitions moving at every try
             return work(tx)
@@ -167,28 +156,17 @@ class Transactions:
         for attempt in range(1, self.ATTEMPTS + 1):
             try:
                 with self.database.write() as conn:
-                    # both generations ride with the write's next statement; the work may
-                    # use the people cached at the generation last seen, checked before COMMIT
-                    ahead, org_ahead = request_write_generations(conn, app)
-                    if not self.catalog.knows(app):
-                        self.catalog.observe(app, generation_of(ahead))
-                    tx = Transaction(
-                        conn,
-                        app,
-                        self.catalog,
-                        self.principals,
-                        _org_generation=self.principals.generation,
-                    )
+                    tx, check = self._on_cached(conn, app, request_write_generations)
                     try:
                         result = work(tx)
                     except DatabaseError:
                         raise  # the transaction is unusable: judged below, after rollback
                     except Exception as exc:
                         # a refusal made on stale definitions (or people) is no refusal
-                        if not self._current(app, ahead, org_ahead, tx):
+                        if not check(tx):
                             raise StaleDefinitions(app) from exc
                         raise
-                    if not self._current(app, ahead, org_ahead, tx):
+                    if not check(tx):
                         raise StaleDefinitions(app)
                 return result
             except StaleDefinitions:
@@ -197,6 +175,29 @@ class Transactions:
                 if attempt == self.ATTEMPTS or not self._moved(app):
                     raise
         raise StaleDefinitions(app)  # pragma: no cover - needs three publishes in a row
+
+    def _on_cached(
+        self, conn: Connection, app: str, request: Callable[[Connection, str], Any]
+    ) -> tuple[Transaction, Callable[[Transaction], bool]]:
+        """A transaction on the cached definitions and people, and its check.
+
+        ``request`` queues both generation reads to ride with the next statement; the
+        check (call it after the work) says whether what the work used is still current.
+        """
+        ahead, org_ahead = request(conn, app)
+        if not self.catalog.knows(app):
+            self.catalog.observe(app, generation_of(ahead))
+        tx = Transaction(
+            conn, app, self.catalog, self.principals, _org_generation=self.principals.generation
+        )
+
+        def check(done: Transaction) -> bool:
+            try:
+                return self._current(app, ahead, org_ahead, done)
+            except DatabaseError:  # a failed statement left nothing to read them on
+                return False
+
+        return tx, check
 
     def _current(self, app: str, ahead: Any, org_ahead: Any, tx: Transaction) -> bool:
         """Whether the app's definitions and the people the work used are still current."""
