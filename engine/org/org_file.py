@@ -11,10 +11,6 @@ defined in the same file.
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -23,206 +19,56 @@ from typing import Any
 from engine.definitions.source import YAML11_BOOLEAN_WORDS, Source
 from engine.definitions.yaml_reader import read_documents
 from engine.errors import OrgFileError, OrgFileProblem
-from engine.org.principal import EXTERNAL, INTERNAL, KINDS
-
-#: longest code (login, department, role, region, dealer): the columns' length
-MAX_CODE = 64
-#: a code: ASCII letters, digits, CJK ideographs, and ``_ . -`` after the first character
-CODE = re.compile(
-    r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff][0-9A-Za-z_.\-\u3400-\u4dbf\u4e00-\u9fff]{0,63}"
+from engine.org.org_entries import (
+    BOOL,
+    CHOICE,
+    CODE_KIND,
+    CODES,
+    ID_KEY,
+    KEYS,
+    Entry,
+    Key,
+    Problems,
+    did_you_mean,
 )
-CODE_RULE = (
-    "letters a-z A-Z, digits, Chinese characters, and _ . - after the first character, "
-    f"at most {MAX_CODE} characters"
+from engine.org.org_xlsx import workbook_entries
+from engine.org.principal import EXTERNAL, INTERNAL
+from engine.org.snapshot import (
+    CODE,
+    CODE_RULE,
+    LOCALES,
+    MAX_CODE,
+    SECTIONS,
+    Dealer,
+    Department,
+    OrgSnapshot,
+    Region,
+    Role,
+    User,
 )
-LOCALES = ("zh-CN", "en")
-SECTIONS = ("departments", "roles", "regions", "dealers", "users")
-#: separators of a list written in one spreadsheet cell: "a, b", "a，b", "a、b", "a; b"
-_CELL_LIST = re.compile(r"[,，、;；\n]+")
 
-
-# -- the snapshot ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Department:
-    code: str
-    name: str
-    parent: str | None = None
-    managers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Role:
-    code: str
-    name: str
-    #: logins, sorted (members listed on the role and roles listed on users, together)
-    members: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Region:
-    code: str
-    name: str
-    parent: str | None = None
-    level: str | None = None
-    managers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Dealer:
-    code: str
-    name: str
-    parent: str | None = None
-    region: str | None = None
-    sales_rep: str | None = None
-    #: None: not said in the file (a new dealer is active, an existing one keeps its state)
-    active: bool | None = None
-
-
-@dataclass(frozen=True)
-class User:
-    login: str
-    name: str
-    kind: str = INTERNAL
-    email: str | None = None
-    mobile: str | None = None
-    locale: str = "zh-CN"
-    #: the main department
-    department: str | None = None
-    #: every department of the user, the main one first
-    departments: tuple[str, ...] = ()
-    leader: str | None = None
-    region: str | None = None
-    dealer: str | None = None
-    #: roles given on the user (also folded into :attr:`Role.members`)
-    roles: tuple[str, ...] = ()
-    #: None: not said in the file (a new user is active, an existing one keeps its state)
-    active: bool | None = None
-
-
-@dataclass(frozen=True)
-class OrgSnapshot:
-    """An organisation as a file describes it (each kind in file order)."""
-
-    departments: tuple[Department, ...] = ()
-    roles: tuple[Role, ...] = ()
-    regions: tuple[Region, ...] = ()
-    dealers: tuple[Dealer, ...] = ()
-    users: tuple[User, ...] = ()
-
-
-# -- what each kind accepts -------------------------------------------------------------
-TEXT, CODE_KIND, CODES, BOOL, CHOICE = "text", "code", "codes", "bool", "choice"
-
-
-@dataclass(frozen=True)
-class _Key:
-    kind: str
-    required: bool = False
-    limit: int = 100
-    choices: tuple[str, ...] = ()
-
-
-KEYS: Mapping[str, Mapping[str, _Key]] = {
-    "departments": {
-        "code": _Key(CODE_KIND, True),
-        "name": _Key(TEXT, True),
-        "parent": _Key(CODE_KIND),
-        "managers": _Key(CODES),
-    },
-    "roles": {
-        "code": _Key(CODE_KIND, True),
-        "name": _Key(TEXT, True),
-        "members": _Key(CODES),
-    },
-    "regions": {
-        "code": _Key(CODE_KIND, True),
-        "name": _Key(TEXT, True),
-        "parent": _Key(CODE_KIND),
-        "level": _Key(TEXT, limit=20),
-        "managers": _Key(CODES),
-    },
-    "dealers": {
-        "code": _Key(CODE_KIND, True),
-        "name": _Key(TEXT, True, limit=200),
-        "parent": _Key(CODE_KIND),
-        "region": _Key(CODE_KIND),
-        "sales_rep": _Key(CODE_KIND),
-        "active": _Key(BOOL),
-    },
-    "users": {
-        "login": _Key(CODE_KIND, True),
-        "name": _Key(TEXT, True),
-        "kind": _Key(CHOICE, choices=KINDS),
-        "email": _Key(TEXT, limit=254),
-        "mobile": _Key(TEXT, limit=20),
-        "locale": _Key(CHOICE, choices=LOCALES),
-        "department": _Key(CODE_KIND),
-        "departments": _Key(CODES),
-        "leader": _Key(CODE_KIND),
-        "region": _Key(CODE_KIND),
-        "dealer": _Key(CODE_KIND),
-        "roles": _Key(CODES),
-        "active": _Key(BOOL),
-    },
-}
-_ID_KEY = {"users": "login"}
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
-
-
-# -- entries: one item of a section, with where its values are ---------------------------
-@dataclass
-class _Entry:
-    section: str
-    values: dict[str, Any]
-    #: key (None: the item itself) -> location text
-    locate: Callable[..., str]
-    #: key -> the text as written when YAML read it as something else (yes, 0571, 2024-01-01)
-    raw: dict[str, tuple[str, bool]] = field(default_factory=dict)
-    #: where the item is, for "already defined at ..." (line 12 / row 7)
-    place: str = ""
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[OrgFileProblem] = []
-        #: a workbook's sheets in their order
-        self.sheets: list[str] = []
-
-    def add(self, where: str, message: str, hint: str | None = None) -> None:
-        self.items.append(OrgFileProblem(where, message, hint))
-
-    def sorted(self) -> list[OrgFileProblem]:
-        """In file order: by line and column (YAML), by sheet and row (xlsx)."""
-        sheets: dict[str, int] = {name: i for i, name in enumerate(self.sheets)}
-        for problem in self.items:
-            found = _SHEET_PLACE.match(problem.where)
-            if found:
-                sheets.setdefault(found[1], len(sheets))
-
-        def key(problem: OrgFileProblem) -> tuple[int, int, int]:
-            found = _YAML_PLACE.search(problem.where)
-            if found:
-                return (0, int(found[1]), int(found[2]))
-            found = _SHEET_PLACE.match(problem.where)
-            if found:
-                return (sheets[found[1]], int(found[2] or 0), 0)
-            return (0, 0, 0)
-
-        return sorted(self.items, key=key)
-
-
-_YAML_PLACE = re.compile(r":(\d+):(\d+)(?: |$)")
-_SHEET_PLACE = re.compile(r"sheet '([^']*)'(?: row (\d+))?")
+__all__ = [
+    "CODE",
+    "CODE_RULE",
+    "LOCALES",
+    "MAX_CODE",
+    "SECTIONS",
+    "Dealer",
+    "Department",
+    "OrgSnapshot",
+    "Region",
+    "Role",
+    "User",
+    "read_org_file",
+    "read_org_text",
+    "read_org_workbook",
+]
 
 
 # -- reading YAML -----------------------------------------------------------------------
 def read_org_text(text: str, file: str = "org.yaml") -> OrgSnapshot:
     """The organisation of a YAML text (``file`` names it in errors)."""
-    problems = _Problems()
+    problems = Problems()
     sources, errors = read_documents(text, file)
     for error in errors:
         where = f"{error.file}:{error.line}:{error.column}"
@@ -239,7 +85,7 @@ def read_org_text(text: str, file: str = "org.yaml") -> OrgSnapshot:
     return _build(file, _yaml_entries(sources[0], problems), problems)
 
 
-def _yaml_entries(source: Source, problems: _Problems) -> list[_Entry]:
+def _yaml_entries(source: Source, problems: Problems) -> list[Entry]:
     def where(path: tuple[str | int, ...], at_key: bool = False) -> str:
         span = source.span(path)
         line, column = span.line, span.column
@@ -259,7 +105,7 @@ def _yaml_entries(source: Source, problems: _Problems) -> list[_Entry]:
             where(()), "expected a mapping of sections", f"sections: {', '.join(SECTIONS)}"
         )
         return []
-    entries: list[_Entry] = []
+    entries: list[Entry] = []
     for section, items in data.items():
         if section not in SECTIONS:
             problems.add(
@@ -293,113 +139,15 @@ def _yaml_entries(source: Source, problems: _Problems) -> list[_Entry]:
                 return where(path if key is None else (*path, key), at_key)
 
             line = source.span(path).line
-            entries.append(_Entry(section, dict(item), locate, raw, f"line {line}"))
+            entries.append(Entry(section, dict(item), locate, raw, f"line {line}"))
     return entries
 
 
 # -- reading xlsx ---------------------------------------------------------------------
 def read_org_workbook(path: str | Path) -> OrgSnapshot:
     """The organisation of an .xlsx workbook: one sheet per kind, a header row of keys."""
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    file = str(path)
-    problems = _Problems()
-    try:
-        book = CalamineWorkbook.from_path(file)
-    except (CalamineError, OSError, ValueError) as exc:
-        raise OrgFileError(
-            file, [OrgFileProblem(file, f"cannot read the workbook: {exc}", "save it as .xlsx")]
-        ) from exc
-    entries: list[_Entry] = []
-    problems.sheets = [str(name).strip() for name in book.sheet_names]
-    try:
-        for name in book.sheet_names:
-            section = name.strip()
-            if section not in SECTIONS:
-                problems.add(
-                    f"sheet '{name}'",
-                    f"unknown sheet '{name}'",
-                    did_you_mean(section, SECTIONS) or f"sheets: {', '.join(SECTIONS)}",
-                )
-                continue
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            entries.extend(_sheet_entries(section, rows, problems))
-    finally:
-        book.close()
-    return _build(file, entries, problems)
-
-
-def _sheet_entries(section: str, rows: list[list[Any]], problems: _Problems) -> list[_Entry]:
-    if not rows:
-        return []
-    headers = [str(h).strip() if h not in (None, "") else "" for h in rows[0]]
-    known = KEYS[section]
-    columns: dict[int, str] = {}
-    for index, header in enumerate(headers):
-        if not header:
-            continue
-        if header not in known:
-            problems.add(
-                f"sheet '{section}' row 1 column {_column_letter(index)}",
-                f"unknown column '{header}'",
-                did_you_mean(header, known) or f"columns: {', '.join(known)}",
-            )
-            continue
-        if header in columns.values():
-            problems.add(
-                f"sheet '{section}' row 1 column {_column_letter(index)}",
-                f"the column '{header}' appears twice",
-                "keep one",
-            )
-            continue
-        columns[index] = header
-    entries = []
-    for number, row in enumerate(rows[1:], start=2):
-        values: dict[str, Any] = {}
-        for index, key in columns.items():
-            cell = row[index] if index < len(row) else ""
-            if cell is None or (isinstance(cell, str) and not cell.strip()):
-                continue
-            values[key] = _cell_value(known[key], cell)
-        if not values:
-            continue  # blank rows are skipped
-
-        def locate(key: str | None, at_key: bool = False, number: int = number) -> str:
-            base = f"sheet '{section}' row {number}"
-            return base if key is None else f"{base} column '{key}'"
-
-        entries.append(_Entry(section, values, locate, {}, f"row {number}"))
-    return entries
-
-
-def _cell_value(spec: _Key, cell: Any) -> Any:
-    if isinstance(cell, float) and cell.is_integer():
-        cell = int(cell)  # 13805710001.0 -> 13805710001
-    if spec.kind == CODES:
-        if isinstance(cell, str):
-            return [part.strip() for part in _CELL_LIST.split(cell) if part.strip()]
-        return [str(cell)]
-    if spec.kind == BOOL:
-        if isinstance(cell, bool):
-            return cell
-        words = {"true": True, "false": False, "是": True, "否": False, "1": True, "0": False}
-        return words.get(str(cell).strip().lower(), cell)
-    if isinstance(cell, str):
-        return cell.strip()
-    if isinstance(cell, bool):
-        return cell  # a TRUE/FALSE cell where text is due: refused as a type error
-    if isinstance(cell, (datetime, date, time)):
-        return cell
-    return str(cell)
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    entries, problems = workbook_entries(path)
+    return _build(str(path), entries, problems)
 
 
 # -- checking and building ---------------------------------------------------------------
@@ -427,14 +175,14 @@ def read_org_file(path: str | Path) -> OrgSnapshot:
     )
 
 
-def _build(file: str, entries: list[_Entry], problems: _Problems) -> OrgSnapshot:
-    checked: dict[str, list[tuple[_Entry, dict[str, Any]]]] = {s: [] for s in SECTIONS}
-    first: dict[tuple[str, str], _Entry] = {}
+def _build(file: str, entries: list[Entry], problems: Problems) -> OrgSnapshot:
+    checked: dict[str, list[tuple[Entry, dict[str, Any]]]] = {s: [] for s in SECTIONS}
+    first: dict[tuple[str, str], Entry] = {}
     for entry in entries:
         values = _check_values(entry, problems)
         if values is None:
             continue
-        id_key = _ID_KEY.get(entry.section, "code")
+        id_key = ID_KEY.get(entry.section, "code")
         code = values.get(id_key)
         if code is None:
             continue
@@ -455,7 +203,7 @@ def _build(file: str, entries: list[_Entry], problems: _Problems) -> OrgSnapshot
     return _snapshot(checked)
 
 
-def _check_values(entry: _Entry, problems: _Problems) -> dict[str, Any] | None:
+def _check_values(entry: Entry, problems: Problems) -> dict[str, Any] | None:
     """The item's values, typed; None when its id is unusable."""
     known = KEYS[entry.section]
     out: dict[str, Any] = {}
@@ -470,7 +218,7 @@ def _check_values(entry: _Entry, problems: _Problems) -> dict[str, Any] | None:
         typed = _typed(entry, key, known[key], value, problems)
         if typed is not _BAD and typed is not None:
             out[key] = typed
-    id_key = _ID_KEY.get(entry.section, "code")
+    id_key = ID_KEY.get(entry.section, "code")
     for key, spec in known.items():
         if spec.required and key not in entry.values:  # present but blank: told by _typed
             problems.add(entry.locate(None), f"'{key}' is required")
@@ -482,7 +230,7 @@ def _check_values(entry: _Entry, problems: _Problems) -> dict[str, Any] | None:
 _BAD = object()
 
 
-def _typed(entry: _Entry, key: str, spec: _Key, value: Any, problems: _Problems) -> Any:
+def _typed(entry: Entry, key: str, spec: Key, value: Any, problems: Problems) -> Any:
     where = entry.locate(key)
     if value is None:
         if spec.required:
@@ -544,7 +292,7 @@ def _typed(entry: _Entry, key: str, spec: _Key, value: Any, problems: _Problems)
     return text
 
 
-def _text_of(entry: _Entry, raw_key: str, value: Any, problems: _Problems, where: str) -> Any:
+def _text_of(entry: Entry, raw_key: str, value: Any, problems: Problems, where: str) -> Any:
     """Text as written; YAML 1.1 booleans and structures refused, numbers and dates kept as written."""
     if isinstance(value, str):
         return value
@@ -568,7 +316,7 @@ def _text_of(entry: _Entry, raw_key: str, value: Any, problems: _Problems, where
     return _BAD
 
 
-def _code_problem(text: str, where: str, problems: _Problems) -> bool:
+def _code_problem(text: str, where: str, problems: Problems) -> bool:
     if len(text) <= MAX_CODE and CODE.fullmatch(text):
         return False
     problems.add(where, f"'{text}' is not a valid code", f"use {CODE_RULE}")
@@ -588,11 +336,11 @@ def _example(section: str, key: str) -> str:
 
 
 def _check_links(
-    checked: dict[str, list[tuple[_Entry, dict[str, Any]]]], problems: _Problems
+    checked: dict[str, list[tuple[Entry, dict[str, Any]]]], problems: Problems
 ) -> None:
-    codes = {s: {v[_ID_KEY.get(s, "code")] for _, v in items} for s, items in checked.items()}
+    codes = {s: {v[ID_KEY.get(s, "code")] for _, v in items} for s, items in checked.items()}
 
-    def refer(entry: _Entry, key: str, value: Any, section: str, noun: str) -> None:
+    def refer(entry: Entry, key: str, value: Any, section: str, noun: str) -> None:
         values = value if isinstance(value, tuple) else (value,)
         for index, code in enumerate(values):
             if code in codes[section]:
@@ -638,7 +386,7 @@ def _check_links(
         _check_user_kind(entry, values, problems)
 
 
-def _check_user_kind(entry: _Entry, values: dict[str, Any], problems: _Problems) -> None:
+def _check_user_kind(entry: Entry, values: dict[str, Any], problems: Problems) -> None:
     kind = values.get("kind", INTERNAL)
     if kind == EXTERNAL:
         if "dealer" not in values and "dealer" not in entry.values:
@@ -678,7 +426,7 @@ def _check_user_kind(entry: _Entry, values: dict[str, Any], problems: _Problems)
 
 
 def _check_cycles(
-    items: list[tuple[_Entry, dict[str, Any]]], known: set[str], noun: str, problems: _Problems
+    items: list[tuple[Entry, dict[str, Any]]], known: set[str], noun: str, problems: Problems
 ) -> None:
     parents = {v["code"]: v.get("parent") for _, v in items}
     entry_of = {v["code"]: e for e, v in items}
@@ -703,7 +451,7 @@ def _check_cycles(
             state[done] = 2
 
 
-def _snapshot(checked: dict[str, list[tuple[_Entry, dict[str, Any]]]]) -> OrgSnapshot:
+def _snapshot(checked: dict[str, list[tuple[Entry, dict[str, Any]]]]) -> OrgSnapshot:
     role_members: dict[str, set[str]] = {
         v["code"]: set(v.get("members", ())) for _, v in checked["roles"]
     }
