@@ -25,18 +25,31 @@ from typing import Any
 
 from engine.errors import ConflictError, InvalidArgumentError, NotFoundError, PermissionDeniedError
 from engine.org import passwords
-from engine.org.org_file import CODE, CODE_RULE, LOCALES, MAX_CODE, OrgSnapshot
-from engine.org.principal import ADMIN_ROLE, EXTERNAL, INTERNAL, KINDS, Principal
+from engine.org.org_file import CODE, LOCALES, MAX_CODE, OrgSnapshot
+from engine.org.principal import ADMIN_ROLE, INTERNAL, KINDS, Principal
 from engine.org.tokens import looks_like_token, new_token, token_digest
 from engine.service import arguments as check
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.context import ServiceContext
+from engine.service.org_arguments import (
+    check_kind,
+    code_argument,
+    codes_argument,
+    invalid,
+    localised,
+    no_user,
+    optional_code_argument,
+    optional_text_argument,
+    password_argument,
+    secret_argument,
+    text_argument,
+)
 from engine.service.principals import require_active
 from engine.store import org_managers, org_writes
 from engine.store.database import Connection
 from engine.store.journal import Journal, Subject
 from engine.store.limits import check_text
-from engine.store.messages import message, shorten
+from engine.store.messages import shorten
 from engine.store.org import bump_org_generation, has_people, principal_facts
 from engine.store.org_writes import LoadSummary
 
@@ -44,8 +57,6 @@ from engine.store.org_writes import LoadSummary
 ORG_SUBJECT = Subject(None, "org")
 #: the user ``lowcode init`` creates in an empty organisation
 DEFAULT_ADMIN = "admin"
-#: shortest password accepted
-MIN_PASSWORD = 8
 _UNSET: Any = object()
 
 
@@ -104,7 +115,7 @@ class OrgUseCases:
         """
         locale = check.actor_locale(actor)
         if not isinstance(snapshot, OrgSnapshot):
-            raise _invalid("snapshot", snapshot, locale, "一个 OrgSnapshot", "an OrgSnapshot")
+            raise invalid("snapshot", snapshot, locale, "一个 OrgSnapshot", "an OrgSnapshot")
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, locale)
             summary = org_writes.apply_snapshot(conn, snapshot, journal.at)
@@ -153,22 +164,24 @@ class OrgUseCases:
         sign in until one is set.
         """
         say = check.actor_locale(actor)
-        _code("login", login, say)
-        _text("name", name, 100, say)
+        code_argument("login", login, say)
+        text_argument("name", name, 100, say)
         check.check_choice("kind", kind, KINDS, say)
-        _optional_text("email", email, 254, say)
-        _optional_text("mobile", mobile, 20, say)
+        optional_text_argument("email", email, 254, say)
+        optional_text_argument("mobile", mobile, 20, say)
         check.check_choice("locale", locale, LOCALES, say)
-        _optional_code("department", department, say)
-        _optional_code("dealer", dealer, say)
-        role_list = _codes("roles", roles, say)
-        _check_kind(kind, dealer, department, say)
-        hashed = None if password is None else passwords.hash_password(_password(password, say))
+        optional_code_argument("department", department, say)
+        optional_code_argument("dealer", dealer, say)
+        role_list = codes_argument("roles", roles, say)
+        check_kind(kind, dealer, department, say)
+        hashed = (
+            None if password is None else passwords.hash_password(password_argument(password, say))
+        )
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             if org_writes.exists(conn, "user", login):
                 raise ConflictError(
-                    _say(say, f"用户 {login} 已存在", f"the user {login} exists already")
+                    localised(say, f"用户 {login} 已存在", f"the user {login} exists already")
                 )
             self._require(conn, say, department=department, dealer=dealer)
             if ADMIN_ROLE in role_list:
@@ -217,17 +230,17 @@ class OrgUseCases:
     ) -> OrgUser:
         """Change some of a user's fields (those passed); the user as they are now."""
         say = check.actor_locale(actor)
-        _code("login", login, say)
+        code_argument("login", login, say)
         changes: dict[str, Any] = {}
         if name is not _UNSET:
-            changes["name"] = _text("name", name, 100, say).strip()
+            changes["name"] = text_argument("name", name, 100, say).strip()
         if kind is not _UNSET:
             changes["kind"] = check.check_choice("kind", kind, KINDS, say)
         if locale is not _UNSET:
             changes["locale"] = check.check_choice("locale", locale, LOCALES, say)
         for argument, value, limit in (("email", email, 254), ("mobile", mobile, 20)):
             if value is not _UNSET:
-                changes[argument] = _optional_text(argument, value, limit, say)
+                changes[argument] = optional_text_argument(argument, value, limit, say)
         for argument, value in (
             ("department", department),
             ("leader", leader),
@@ -235,16 +248,16 @@ class OrgUseCases:
             ("dealer", dealer),
         ):
             if value is not _UNSET:
-                changes[argument] = _optional_code(argument, value, say)
+                changes[argument] = optional_code_argument(argument, value, say)
         if changes.get("leader") is not None and changes["leader"] == login:
-            raise _invalid("leader", login, say, "另一位用户", "another user than the user")
+            raise invalid("leader", login, say, "另一位用户", "another user than the user")
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             before = org_writes.get_user(conn, login)
             if before is None:
-                raise _no_user(login, say)
+                raise no_user(login, say)
             after = {**dict(before), **changes}
-            _check_kind(after["kind"], after["dealer"], after["department"], say)
+            check_kind(after["kind"], after["dealer"], after["department"], say)
             self._require(
                 conn,
                 say,
@@ -262,12 +275,12 @@ class OrgUseCases:
     def set_password(self, actor: Actor, login: str, password: str) -> None:
         """Set a user's password (stored as an argon2id hash only)."""
         say = check.actor_locale(actor)
-        _code("login", login, say)
-        hashed = passwords.hash_password(_password(password, say))
+        code_argument("login", login, say)
+        hashed = passwords.hash_password(password_argument(password, say))
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             if not org_writes.set_password_hash(conn, login, hashed, journal.at):
-                raise _no_user(login, say)
+                raise no_user(login, say)
             self._changed(conn, journal, "user.password", {"login": login})
 
     def set_active(self, actor: Actor, login: str, active: bool) -> bool:
@@ -276,12 +289,12 @@ class OrgUseCases:
         True when that changed something.
         """
         say = check.actor_locale(actor)
-        _code("login", login, say)
+        code_argument("login", login, say)
         check.check_flag("active", active, say)
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             if not org_writes.exists(conn, "user", login):
-                raise _no_user(login, say)
+                raise no_user(login, say)
             if not org_writes.set_active(conn, login, active, journal.at):
                 return False
             action = "user.enable" if active else "user.disable"
@@ -298,8 +311,8 @@ class OrgUseCases:
 
     def _role_member(self, actor: Actor, login: str, role: str, *, add: bool) -> bool:
         say = check.actor_locale(actor)
-        _code("login", login, say)
-        _code("role", role, say)
+        code_argument("login", login, say)
+        code_argument("role", role, say)
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             self._require(conn, say, user=login, roles=[role])
@@ -313,11 +326,11 @@ class OrgUseCases:
     def user(self, actor: Actor, login: str) -> OrgUser:
         """A user's public fields (admins, and the user themselves)."""
         say = check.actor_locale(actor)
-        _code("login", login, say)
+        code_argument("login", login, say)
         with self._context.transactions.database.read() as conn:
             self._require_admin_or_self(conn, actor, login, say)
             if org_writes.get_user(conn, login) is None:
-                raise _no_user(login, say)
+                raise no_user(login, say)
             return _user(conn, login)
 
     # -- signing in ---------------------------------------------------------------------
@@ -328,7 +341,7 @@ class OrgUseCases:
         a wrong password. A hash made with weaker parameters is replaced on success.
         """
         check_text("login", login, 255, "zh-CN")
-        _secret(password, "zh-CN")
+        secret_argument(password, "zh-CN")
         if not (len(login) <= MAX_CODE and CODE.fullmatch(login)):
             passwords.spend_verify_time(password)
             return None
@@ -350,13 +363,13 @@ class OrgUseCases:
     def create_token(self, actor: Actor, login: str, name: str) -> str:
         """A new API token for ``login``: returned once, only its SHA-256 is kept."""
         say = check.actor_locale(actor)
-        _code("login", login, say)
-        _text("name", name, 100, say)
+        code_argument("login", login, say)
+        text_argument("name", name, 100, say)
         token = new_token()
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             if not org_writes.exists(conn, "user", login):
-                raise _no_user(login, say)
+                raise no_user(login, say)
             token_id = org_writes.insert_token(
                 conn, login, name.strip(), token.digest, token.prefix, journal.at
             )
@@ -367,24 +380,24 @@ class OrgUseCases:
     def list_tokens(self, actor: Actor, login: str) -> list[ApiToken]:
         """A user's tokens, revoked ones included, oldest first (admins and the user)."""
         say = check.actor_locale(actor)
-        _code("login", login, say)
+        code_argument("login", login, say)
         with self._context.transactions.database.read() as conn:
             self._require_admin_or_self(conn, actor, login, say)
             if not org_writes.exists(conn, "user", login):
-                raise _no_user(login, say)
+                raise no_user(login, say)
             return [ApiToken(**row) for row in org_writes.tokens_of(conn, login)]
 
     def revoke_token(self, actor: Actor, login: str, token_id: int) -> bool:
         """Revoke one of ``login``'s tokens; False when it was revoked already."""
         say = check.actor_locale(actor)
-        _code("login", login, say)
+        code_argument("login", login, say)
         check.check_record_id(token_id, say, "token_id")
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             outcome = org_writes.revoke_token(conn, login, token_id, journal.at)
             if outcome is None:
                 raise NotFoundError(
-                    _say(
+                    localised(
                         say,
                         f"用户 {login} 没有编号为 {token_id} 的令牌",
                         f"{login} has no token {token_id}",
@@ -421,14 +434,14 @@ class OrgUseCases:
 
     def _managers(self, actor: Actor, login: str, level: int, query: Any) -> list[tuple[int, str]]:
         say = check.actor_locale(actor)
-        _code("login", login, say)
+        code_argument("login", login, say)
         check.check_whole_number("level", level, 1, org_managers.MAX_LEVEL, say)
         with self._context.transactions.database.read() as conn:
             self._require_admin_or_self(conn, actor, login, say)
             found: list[tuple[int, str]] = query(conn, login, level)
             # nobody above: say so when the login itself is unknown (one more query only then)
             if not found and not org_writes.exists(conn, "user", login):
-                raise _no_user(login, say)
+                raise no_user(login, say)
             return found
 
     # -- helpers ----------------------------------------------------------------------------
@@ -453,7 +466,7 @@ class OrgUseCases:
         """
         if not isinstance(login, str) or not login:
             raise InvalidArgumentError(
-                _say(locale, "登录名应为非空文本", "a login must be non-empty text"),
+                localised(locale, "登录名应为非空文本", "a login must be non-empty text"),
                 argument="login",
                 given=shorten(login),
             )
@@ -463,7 +476,7 @@ class OrgUseCases:
             principal = principal_facts(conn, login)
         if principal is None:
             raise NotFoundError(
-                _say(
+                localised(
                     locale,
                     f"组织中没有用户 {login}：用 `lowcode user create {login} --name 名字` 创建，"
                     "或用 --user 指定已有的登录名",
@@ -502,7 +515,7 @@ class OrgUseCases:
     def _require_admin(self, conn: Connection, actor: Actor, say: str) -> None:
         if not self._is_admin(conn, actor):
             raise PermissionDeniedError(
-                _say(
+                localised(
                     say,
                     f"只有管理员（组织角色 {ADMIN_ROLE} 的成员）可以管理组织，{actor.user_id} 不是",
                     f"only an administrator (a member of the organisation role "
@@ -531,7 +544,7 @@ class OrgUseCases:
         for kind, code in wanted:
             if not org_writes.exists(conn, kind, code):
                 raise NotFoundError(
-                    _say(
+                    localised(
                         say,
                         f"组织中没有 {_KIND_ZH[kind]} {code}（先在组织文件中定义，再 lowcode org load）",
                         f"the organisation has no {kind} '{code}' (define it in the "
@@ -571,127 +584,3 @@ def _user(conn: Connection, login: str) -> OrgUser:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-
-
-# -- argument checks ---------------------------------------------------------------------
-def _say(locale: str, zh: str, en: str) -> str:
-    return en if locale.startswith("en") else zh
-
-
-def _invalid(argument: str, value: object, locale: str, zh: str, en: str) -> InvalidArgumentError:
-    given = shorten(value)
-    expected = _say(locale, zh, en)
-    text = message("argument.wrong", locale, argument=argument, expected=expected, given=given)
-    return InvalidArgumentError(
-        text, argument=argument, given=given, expected=expected, code="type"
-    )
-
-
-def _code(argument: str, value: object, locale: str) -> str:
-    if isinstance(value, str) and len(value) <= MAX_CODE and CODE.fullmatch(value):
-        return value
-    raise _invalid(
-        argument,
-        value,
-        locale,
-        f"编码（str）：字母、数字、汉字，首字符之后可用 _ . -，最多 {MAX_CODE} 个字符",
-        f"a code (str): {CODE_RULE}",
-    )
-
-
-def _optional_code(argument: str, value: object, locale: str) -> str | None:
-    return None if value is None else _code(argument, value, locale)
-
-
-def _codes(argument: str, value: object, locale: str) -> list[str]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
-        raise _invalid(argument, value, locale, "编码的列表", "a list of codes")
-    return sorted({_code(f"{argument}[]", item, locale) for item in value})
-
-
-def _text(argument: str, value: object, limit: int, locale: str) -> str:
-    text = check_text(argument, value, limit, locale)
-    if not text.strip():
-        raise _invalid(argument, value, locale, "非空文本", "text that is not blank")
-    return text
-
-
-def _optional_text(argument: str, value: object, limit: int, locale: str) -> str | None:
-    if value is None:
-        return None
-    text = check_text(argument, value, limit, locale).strip()
-    return text or None
-
-
-def _encodable(text: str) -> bool:
-    """Whether ``text`` is valid Unicode (a lone surrogate is not)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _secret(value: object, locale: str) -> str:
-    """A password: text the hasher takes; never echoed in the message."""
-    if (
-        isinstance(value, str)
-        and len(value) <= passwords.MAX_PASSWORD
-        and "\x00" not in value
-        and _encodable(value)
-    ):
-        return value
-    raise InvalidArgumentError(
-        _say(
-            locale,
-            f"密码应为不含空字符的文本（str），最多 {passwords.MAX_PASSWORD} 个字符",
-            f"a password must be text (str) without NUL, at most {passwords.MAX_PASSWORD} "
-            "characters",
-        ),
-        argument="password",
-        given="<hidden>",
-        code="type",
-    )
-
-
-def _password(value: object, locale: str) -> str:
-    text = _secret(value, locale)
-    if len(text) < MIN_PASSWORD:
-        raise InvalidArgumentError(
-            _say(
-                locale,
-                f"密码至少需要 {MIN_PASSWORD} 个字符",
-                f"a password needs at least {MIN_PASSWORD} characters",
-            ),
-            argument="password",
-            given="<hidden>",
-            code="too_short",
-        )
-    return text
-
-
-def _check_kind(kind: str, dealer: str | None, department: str | None, locale: str) -> None:
-    if kind == EXTERNAL and dealer is None:
-        raise _invalid(
-            "dealer", dealer, locale, "外部用户所属的经销商编码", "the dealer of an external user"
-        )
-    if kind == EXTERNAL and department is not None:
-        raise _invalid(
-            "department",
-            department,
-            locale,
-            "None（外部用户不属于部门）",
-            "None: an external user has no department",
-        )
-    if kind == INTERNAL and dealer is not None:
-        raise _invalid(
-            "dealer",
-            dealer,
-            locale,
-            "None（内部用户不属于经销商）",
-            "None: an internal user has no dealer",
-        )
-
-
-def _no_user(login: str, locale: str) -> NotFoundError:
-    return NotFoundError(_say(locale, f"没有用户 {login}", f"no user {login}"))
