@@ -181,7 +181,7 @@ def title_fields(form: FormDefinition) -> frozenset[str]:
     return frozenset(f.key for f in form.fields if f.type == "text")
 
 
-_ACTION_ZH = {
+ACTION_NAMES_ZH = {
     "create": "新建",
     "read": "查看",
     "update": "修改",
@@ -198,7 +198,7 @@ def denied_message(principal: Principal, form: FormDefinition, action: str, loca
             f"{principal.login} may not {action} records of {form.key}: no role of theirs "
             "grants it (see `lowcode permissions explain`)"
         )
-    return f"{principal.login} 没有{_ACTION_ZH.get(action, action)}「{form.name.zh_cn}」数据的权限"
+    return f"{principal.login} 没有{ACTION_NAMES_ZH.get(action, action)}「{form.name.zh_cn}」数据的权限"
 
 
 def access_of(

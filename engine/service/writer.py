@@ -19,7 +19,6 @@ from typing import Any
 from engine.errors import (
     ConflictError,
     NotFoundError,
-    PermissionDeniedError,
     RecordError,
     RecordValidationError,
 )
@@ -29,11 +28,11 @@ from engine.service.actor import Actor
 from engine.service.files import attach_files, claim_files
 from engine.service.forms import FormRuntime
 from engine.service.hooks import Hooks, RecordChange
-from engine.service.org_values import check_org_values
 from engine.service.permissions import Access
 from engine.service.reading import row_values, to_record
 from engine.service.results import Record
 from engine.service.transactions import Transaction
+from engine.service.write_access import check_org_fields, refuse_locked, require_in_scope
 from engine.store.journal import Journal, Subject
 from engine.store.messages import message as catalogue
 from engine.store.record_writes import (
@@ -99,11 +98,11 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     runtime, conn = ctx.runtime, ctx.tx.conn
     action = "import" if source in ("import", "excel") else "create"
     ctx.require(action)
-    _refuse_locked(ctx, action, data, None)
+    refuse_locked(ctx, action, data, None)
     data = ctx.hooks.before_prepare(ctx, data, None)
     env = ctx.env()
     values = runtime.compiled.prepare(data, existing=None, env=env, source=source)
-    _check_org_values(ctx, values, None)
+    check_org_fields(ctx, values, None)
     new_files = _attach_files(ctx, values, None, None)
     numbering = request_serials(ctx, values)
     if numbering and _unique_on(runtime, {field.key for field, *_ in numbering}):
@@ -132,7 +131,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
         record_id, child_ids = insert_record(
             conn, runtime.stored, row, values, skip_on_conflict=False
         )
-    _require_in_scope(ctx, action, record_id)
+    require_in_scope(ctx, action, record_id)
     claim_files(conn, new_files, record_id)
     record = _new_record(ctx, record_id, child_ids, row, values)
     snapshot = record.json_values
@@ -154,11 +153,11 @@ def update_record(
     children = ctx.source.children([record_id])[record_id]
     existing = row_values(runtime, current, children)
     existing.update({c: current[c] for c in ("id", "status", "title", "version")})
-    _refuse_locked(ctx, "update", changes, values_to_json(runtime.tables, existing))
+    refuse_locked(ctx, "update", changes, values_to_json(runtime.tables, existing))
     changes = ctx.hooks.before_prepare(ctx, changes, existing)
     env = ctx.env()
     values = runtime.compiled.prepare(changes, existing=existing, env=env)
-    _check_org_values(ctx, values, existing)
+    check_org_fields(ctx, values, existing)
     new_files = _attach_files(ctx, values, existing, record_id)
     before = values_to_json(runtime.tables, existing)
     proposed = values_to_json(runtime.tables, values)
@@ -180,7 +179,7 @@ def update_record(
         ) from exc
     if moved:
         raise _conflict(runtime, ctx.source.row(record_id), ctx.actor.locale)
-    _require_in_scope(ctx, "update", record_id)
+    require_in_scope(ctx, "update", record_id)
     claim_files(conn, new_files, record_id)
     changed_subtables = [k for k in runtime.tables.children if before.get(k) != proposed.get(k)]
     if changed_subtables:
@@ -318,63 +317,6 @@ def _readable(ctx: WriteContext, record_id: int) -> bool:
     except NotFoundError:
         return False
     return True
-
-
-def _refuse_locked(
-    ctx: WriteContext, action: str, data: Mapping[str, Any], existing: Mapping[str, Any] | None
-) -> None:
-    """Refuse values for fields the actor may not write (hidden or read-only for them).
-
-    On create any non-blank value is refused; on update a value that differs from the
-    stored one (a form that sends read-only fields back unchanged is fine).
-    """
-    if ctx.access is None or not isinstance(data, Mapping):
-        return
-    locked = ctx.access.readonly(ctx.runtime.definition, action)
-    if not locked:
-        return
-    hidden = ctx.access.hidden(ctx.runtime.definition)
-    errors = []
-    for key in sorted(locked.intersection(k for k in data if isinstance(k, str))):
-        value = data[key]
-        if existing is None and value in (None, "", [], {}):
-            continue
-        if existing is not None and key not in hidden and existing.get(key) == value:
-            continue
-        access = "hidden" if key in hidden else "read-only"
-        if not ctx.actor.locale.startswith("en"):
-            access = "隐藏" if key in hidden else "只读"
-        errors.append(
-            RecordError(
-                key, catalogue("record.field_locked", ctx.actor.locale, access=access), "locked"
-            )
-        )
-    if errors:
-        raise RecordValidationError(errors)
-
-
-def _check_org_values(
-    ctx: WriteContext, values: Mapping[str, Any], existing: Mapping[str, Any] | None
-) -> None:
-    errors = check_org_values(ctx.tx, ctx.runtime, values, existing, ctx.actor.locale)
-    if errors:
-        raise RecordValidationError(errors)
-
-
-def _require_in_scope(ctx: WriteContext, action: str, record_id: int) -> None:
-    """The written row must lie within the rows the actor may ``action`` (else roll back)."""
-    if ctx.access is None or ctx.access.rules(ctx.runtime.definition, action) is None:
-        return
-    try:
-        ctx.scoped(action).row(record_id)
-    except NotFoundError:
-        word = action if ctx.actor.locale.startswith("en") else _ACTION_WORDS.get(action, action)
-        raise PermissionDeniedError(
-            catalogue("record.out_of_scope", ctx.actor.locale, action=word)
-        ) from None
-
-
-_ACTION_WORDS = {"create": "新建", "update": "修改", "import": "导入", "delete": "删除"}
 
 
 def _title(runtime: FormRuntime, values: Mapping[str, Any], env: RecordEnvironment) -> str:
