@@ -45,7 +45,7 @@ from engine.service.org_arguments import (
     text_argument,
 )
 from engine.service.principals import require_active
-from engine.store import org_managers, org_writes
+from engine.store import org_managers, org_people, org_writes
 from engine.store.database import Connection
 from engine.store.journal import Journal, Subject
 from engine.store.limits import check_text
@@ -133,9 +133,9 @@ class OrgUseCases:
             self._require_admin(conn, actor, locale)
             if has_people(conn):
                 return False
-            org_writes.ensure_role(conn, ADMIN_ROLE, "管理员")
-            org_writes.insert_user(conn, {"login": DEFAULT_ADMIN, "name": "管理员"}, journal.at)
-            org_writes.add_role_member(conn, ADMIN_ROLE, DEFAULT_ADMIN)
+            org_people.ensure_role(conn, ADMIN_ROLE, "管理员")
+            org_people.insert_user(conn, {"login": DEFAULT_ADMIN, "name": "管理员"}, journal.at)
+            org_people.add_role_member(conn, ADMIN_ROLE, DEFAULT_ADMIN)
             detail = {"login": DEFAULT_ADMIN, "kind": INTERNAL, "roles": [ADMIN_ROLE]}
             self._changed(conn, journal, "user.create", detail)
         return True
@@ -179,13 +179,13 @@ class OrgUseCases:
         )
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
-            if org_writes.exists(conn, "user", login):
+            if org_people.exists(conn, "user", login):
                 raise ConflictError(
                     localised(say, f"用户 {login} 已存在", f"the user {login} exists already")
                 )
             self._require(conn, say, department=department, dealer=dealer)
             if ADMIN_ROLE in role_list:
-                org_writes.ensure_role(conn, ADMIN_ROLE, "管理员")
+                org_people.ensure_role(conn, ADMIN_ROLE, "管理员")
             self._require(conn, say, roles=role_list)
             values = {
                 "login": login,
@@ -198,9 +198,9 @@ class OrgUseCases:
                 "dealer": dealer,
                 "password_hash": hashed,
             }
-            org_writes.insert_user(conn, values, journal.at)
+            org_people.insert_user(conn, values, journal.at)
             for role in role_list:
-                org_writes.add_role_member(conn, role, login)
+                org_people.add_role_member(conn, role, login)
             detail = {
                 "login": login,
                 "name": values["name"],
@@ -253,7 +253,7 @@ class OrgUseCases:
             raise invalid("leader", login, say, "另一位用户", "another user than the user")
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
-            before = org_writes.get_user(conn, login)
+            before = org_people.get_user(conn, login)
             if before is None:
                 raise no_user(login, say)
             after = {**dict(before), **changes}
@@ -266,7 +266,7 @@ class OrgUseCases:
                 region=changes.get("region"),
                 user=changes.get("leader"),
             )
-            changed = org_writes.update_user(conn, login, changes, journal.at)
+            changed = org_people.update_user(conn, login, changes, journal.at)
             if changed:
                 detail = {"login": login, "changes": {k: list(v) for k, v in changed.items()}}
                 self._changed(conn, journal, "user.update", detail)
@@ -279,7 +279,7 @@ class OrgUseCases:
         hashed = passwords.hash_password(password_argument(password, say))
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
-            if not org_writes.set_password_hash(conn, login, hashed, journal.at):
+            if not org_people.set_password_hash(conn, login, hashed, journal.at):
                 raise no_user(login, say)
             self._changed(conn, journal, "user.password", {"login": login})
 
@@ -293,9 +293,9 @@ class OrgUseCases:
         check.check_flag("active", active, say)
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
-            if not org_writes.exists(conn, "user", login):
+            if not org_people.exists(conn, "user", login):
                 raise no_user(login, say)
-            if not org_writes.set_active(conn, login, active, journal.at):
+            if not org_people.set_active(conn, login, active, journal.at):
                 return False
             action = "user.enable" if active else "user.disable"
             self._changed(conn, journal, action, {"login": login})
@@ -316,7 +316,7 @@ class OrgUseCases:
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
             self._require(conn, say, user=login, roles=[role])
-            change = org_writes.add_role_member if add else org_writes.remove_role_member
+            change = org_people.add_role_member if add else org_people.remove_role_member
             if not change(conn, role, login):
                 return False
             action = "role.add_member" if add else "role.remove_member"
@@ -329,7 +329,7 @@ class OrgUseCases:
         code_argument("login", login, say)
         with self._context.transactions.database.read() as conn:
             self._require_admin_or_self(conn, actor, login, say)
-            if org_writes.get_user(conn, login) is None:
+            if org_people.get_user(conn, login) is None:
                 raise no_user(login, say)
             return _user(conn, login)
 
@@ -346,7 +346,7 @@ class OrgUseCases:
             passwords.spend_verify_time(password)
             return None
         with self._context.transactions.database.read() as conn:
-            row = org_writes.get_user(conn, login)
+            row = org_people.get_user(conn, login)
         stored = row["password_hash"] if row is not None else None
         if not stored:
             passwords.spend_verify_time(password)
@@ -356,7 +356,7 @@ class OrgUseCases:
         if passwords.needs_rehash(stored):
             rehashed = passwords.hash_password(password)
             with self._context.transactions.database.write() as conn:
-                org_writes.set_password_hash(conn, login, rehashed, self._context.clock())
+                org_people.set_password_hash(conn, login, rehashed, self._context.clock())
         return self._actor_of(login)
 
     # -- API tokens -----------------------------------------------------------------------
@@ -368,9 +368,9 @@ class OrgUseCases:
         token = new_token()
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
-            if not org_writes.exists(conn, "user", login):
+            if not org_people.exists(conn, "user", login):
                 raise no_user(login, say)
-            token_id = org_writes.insert_token(
+            token_id = org_people.insert_token(
                 conn, login, name.strip(), token.digest, token.prefix, journal.at
             )
             detail = {"login": login, "token_id": token_id, "name": name.strip()}
@@ -383,9 +383,9 @@ class OrgUseCases:
         code_argument("login", login, say)
         with self._context.transactions.database.read() as conn:
             self._require_admin_or_self(conn, actor, login, say)
-            if not org_writes.exists(conn, "user", login):
+            if not org_people.exists(conn, "user", login):
                 raise no_user(login, say)
-            return [ApiToken(**row) for row in org_writes.tokens_of(conn, login)]
+            return [ApiToken(**row) for row in org_people.tokens_of(conn, login)]
 
     def revoke_token(self, actor: Actor, login: str, token_id: int) -> bool:
         """Revoke one of ``login``'s tokens; False when it was revoked already."""
@@ -394,7 +394,7 @@ class OrgUseCases:
         check.check_record_id(token_id, say, "token_id")
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
-            outcome = org_writes.revoke_token(conn, login, token_id, journal.at)
+            outcome = org_people.revoke_token(conn, login, token_id, journal.at)
             if outcome is None:
                 raise NotFoundError(
                     localised(
@@ -416,7 +416,7 @@ class OrgUseCases:
         if not looks_like_token(token):
             return None
         with self._context.transactions.database.write() as conn:
-            login = org_writes.use_token(conn, token_digest(token), self._context.clock())
+            login = org_people.use_token(conn, token_digest(token), self._context.clock())
         return None if login is None else self._actor_of(login)
 
     # -- managers -------------------------------------------------------------------------
@@ -440,7 +440,7 @@ class OrgUseCases:
             self._require_admin_or_self(conn, actor, login, say)
             found: list[tuple[int, str]] = query(conn, login, level)
             # nobody above: say so when the login itself is unknown (one more query only then)
-            if not found and not org_writes.exists(conn, "user", login):
+            if not found and not org_people.exists(conn, "user", login):
                 raise no_user(login, say)
             return found
 
@@ -542,7 +542,7 @@ class OrgUseCases:
         wanted = [(kind, code) for kind, code in single.items() if code is not None]
         wanted += [("role", role) for role in roles]
         for kind, code in wanted:
-            if not org_writes.exists(conn, kind, code):
+            if not org_people.exists(conn, kind, code):
                 raise NotFoundError(
                     localised(
                         say,
@@ -563,7 +563,7 @@ _KIND_ZH = {
 
 
 def _user(conn: Connection, login: str) -> OrgUser:
-    row = org_writes.get_user(conn, login)
+    row = org_people.get_user(conn, login)
     principal = principal_facts(conn, login)
     assert row is not None and principal is not None
     return OrgUser(
