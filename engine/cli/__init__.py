@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.cli import commands, org_commands
+from engine.cli import commands, org_commands, record_commands
 from engine.cli.output import CommandFailed
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/lowcode.db"
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a list: save the valid items one by one and report the others "
         "(default: all or nothing)",
     )
-    create.set_defaults(handler=commands.records_create)
+    create.set_defaults(handler=record_commands.records_create)
 
     update = rec_sub.add_parser("update", help="change a record with a JSON object of changes")
     update.add_argument("app")
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument(
         "--version", type=int, help="refuse when the record is no longer at this version"
     )
-    update.set_defaults(handler=commands.records_update, file=None)
+    update.set_defaults(handler=record_commands.records_update, file=None)
 
     delete = rec_sub.add_parser("delete", help="delete a record (its history is kept)")
     delete.add_argument("app")
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument(
         "--version", type=int, help="refuse when the record is no longer at this version"
     )
-    delete.set_defaults(handler=commands.records_delete)
+    delete.set_defaults(handler=record_commands.records_delete)
 
     listing = rec_sub.add_parser("list", help="list records with filters, sort and paging")
     listing.add_argument("app")
@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--page", type=int, default=1)
     listing.add_argument("--page-size", type=int, default=20)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    listing.set_defaults(handler=commands.records_list)
+    listing.set_defaults(handler=record_commands.records_list)
 
     export = rec_sub.add_parser(
         "export", help="every record you may export, as CSV (display values) or JSON lines"
@@ -156,13 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--sort", action="append", default=[])
     export.add_argument("--search")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
-    export.set_defaults(handler=commands.records_export)
+    export.set_defaults(handler=record_commands.records_export)
 
     show = rec_sub.add_parser("show", help="show one record as JSON")
     show.add_argument("app")
     show.add_argument("form")
     show.add_argument("id", type=int)
-    show.set_defaults(handler=commands.records_show)
+    show.set_defaults(handler=record_commands.records_show)
 
     files = sub.add_parser("files", help="upload files for attachment and image fields")
     files_sub = files.add_subparsers(dest="files_command", required=True, metavar="ACTION")

@@ -55,3 +55,8 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     out = [line(headers), "  ".join("-" * w for w in widths)]
     out.extend(line(r) for r in rows)
     return "\n".join(s.rstrip() for s in out)
+
+
+def error_lines(errors: Any, indent: str = "  ") -> str:
+    """One indented line per error (a refused record, a refused file)."""
+    return "\n".join(f"{indent}{e}" for e in errors)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.cli.commands import parse_filter
 from engine.cli.output import CommandFailed, format_table
+from engine.cli.record_commands import parse_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 PURCHASE = str(ROOT / "examples" / "purchase_request")
