@@ -28,7 +28,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_APP, machine, paired_medians  # noqa: E402
+from _common import BENCH_APP, fresh_tables, machine, paired_medians  # noqa: E402
 from _common import bench_database as common_bench_database
 
 from engine.definitions import load_app_text  # noqa: E402
@@ -62,30 +62,11 @@ def prepare(service: Service, rows: int) -> None:
     """Install the app and bulk-load suppliers and requests unless already there."""
     service.init_database()
     service.install_app(SYSTEM_ACTOR, load_app_text(BENCH_APP))
-    with service._context.transactions.read("bench") as tx:
-        requests = tx.form("purchase_request").tables.table
-        suppliers = tx.form("supplier").tables.table
-    with service._database.read() as conn:
-        have = conn.execute(sa.select(sa.func.count()).select_from(requests)).scalar_one()
-    if have == rows:
-        print(f"reusing {rows} loaded rows")
+    fresh = fresh_tables(service, "bench", rows, SUPPLIERS, NOW)
+    if fresh is None:
         return
+    requests, suppliers, system = fresh
     start = time.perf_counter()
-    system = {
-        "status": "active",
-        "version": 1,
-        "created_at": NOW,
-        "created_by": "bench",
-        "updated_at": NOW,
-        "updated_by": "bench",
-    }
-    with service._database.write() as conn:
-        conn.execute(requests.delete())
-        conn.execute(suppliers.delete())
-        conn.execute(
-            suppliers.insert(),
-            [{**system, "id": i + 1, "name": f"S{i}", "title": f"S{i}"} for i in range(SUPPLIERS)],
-        )
     rng = random.Random(7)
     statuses = ["active"] * 8 + ["draft", "approved"]
     for first in range(0, rows, BATCH):

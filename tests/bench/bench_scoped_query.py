@@ -34,7 +34,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_APP, machine, paired_medians  # noqa: E402
+from _common import BENCH_APP, fresh_tables, machine, paired_medians  # noqa: E402
 from _common import bench_database as common_bench_database
 
 from engine.definitions import load_app_text  # noqa: E402
@@ -124,30 +124,11 @@ def prepare(service: Service, rows: int) -> None:
         f"{time.perf_counter() - start:.2f}s ({'changed' if summary.changed else 'unchanged'})"
     )
     service.install_app(SYSTEM_ACTOR, load_app_text(scoped_app()))
-    with service._context.transactions.read(APP) as tx:
-        requests = tx.form("purchase_request").tables.table
-        suppliers = tx.form("supplier").tables.table
-    with service._database.read() as conn:
-        have = conn.execute(sa.select(sa.func.count()).select_from(requests)).scalar_one()
-    if have == rows:
-        print(f"reusing {rows} loaded rows")
+    fresh = fresh_tables(service, APP, rows, SUPPLIERS, NOW)
+    if fresh is None:
         return
+    requests, suppliers, system = fresh
     start = time.perf_counter()
-    system = {
-        "status": "active",
-        "version": 1,
-        "created_at": NOW,
-        "created_by": "bench",
-        "updated_at": NOW,
-        "updated_by": "bench",
-    }
-    with service._database.write() as conn:
-        conn.execute(requests.delete())
-        conn.execute(suppliers.delete())
-        conn.execute(
-            suppliers.insert(),
-            [{**system, "id": i + 1, "name": f"S{i}", "title": f"S{i}"} for i in range(SUPPLIERS)],
-        )
     rng, spread = random.Random(7), random.Random(11)
     statuses = ["active"] * 8 + ["draft", "approved"]
     codes = dealer_codes()
