@@ -134,6 +134,15 @@ class ConflictError(ServiceError):
     """A concurrent change won: reload and try again."""
 
 
+class FlowActionError(ConflictError):
+    """A flow action that the instance's or task's state does not allow (already handled,
+    not running, comment missing...). ``code`` is a stable machine name."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
 class PermissionDeniedError(ServiceError):
     """The actor may not do this."""
 

@@ -26,7 +26,8 @@ def _call(work: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def init(args: argparse.Namespace) -> int:
-    """``lowcode init``: the tables, then the user ``admin`` when the organisation is empty."""
+    """``lowcode init``: the tables, the user ``admin`` when the organisation is empty, and
+    the working calendar from chinese-calendar when it has no day yet."""
     status = commands.init(args)
     service = open_service(args)
     if _call(service.org.ensure_admin, SYSTEM_ACTOR):
@@ -34,6 +35,10 @@ def init(args: argparse.Namespace) -> int:
             "created the user admin (organisation role admin, no password yet): "
             "`--user admin` acts as it; `lowcode user password admin` lets it sign in"
         )
+    seeded = _call(service.calendar.ensure_seeded, SYSTEM_ACTOR)
+    if seeded is not None and seeded.written:
+        years = ", ".join(str(y) for y in sorted(seeded.written))
+        print(f"working calendar seeded from chinese-calendar: {years} (`lowcode calendar show`)")
     return status
 
 

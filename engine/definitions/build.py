@@ -120,7 +120,10 @@ def build_form(source: Source) -> FormDefinition:
 
 
 def build_app(
-    source: Source, forms: list[FormDefinition], source_path: str | None
+    source: Source,
+    forms: list[FormDefinition],
+    source_path: str | None,
+    flows: list[Any] | None = None,
 ) -> AppDefinition:
     """An :class:`AppDefinition` from the checked app document and its built forms."""
     data = source.data
@@ -137,6 +140,7 @@ def build_app(
         roles=frozen_mapping({k: I18nText.of(role_name(v)) for k, v in roles.items()}),
         admin_roles=admin_roles,
         requires=frozen_mapping(data.get("requires", {})),
+        flows=tuple(flows or ()),
         source_path=source_path,
     )
 

@@ -23,6 +23,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "app": Kind("app", None, "the app itself (app.yaml)"),
     "form": Kind("form", "forms", "one form"),
+    "flow": Kind("flow", "flows", "one approval flow attached to a form"),
 }
 
 

@@ -15,6 +15,7 @@ from engine.definitions.build import build_app, build_form
 from engine.definitions.checks import APP_CHECKS, FORM_CHECKS
 from engine.definitions.context import AppContext
 from engine.definitions.files import MAX_FILE_BYTES, SourceFile, read_app_files, too_large
+from engine.definitions.flows import flow_from_data
 from engine.definitions.model import AppDefinition
 from engine.definitions.schema_errors import schema_errors
 from engine.definitions.source import Path as DataPath
@@ -105,7 +106,8 @@ def _load(
     if errors or app_source is None:
         return errors, None
     forms = [build_form(source) for source in documents["form"]]
-    return errors, build_app(app_source, forms, source_path)
+    flows = [flow_from_data(source.data, source.file) for source in documents["flow"]]
+    return errors, build_app(app_source, forms, source_path, flows)
 
 
 def _expected_kind(

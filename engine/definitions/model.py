@@ -197,6 +197,8 @@ class AppDefinition:
     requires: Mapping[str, str] = dc_field(default_factory=frozen_mapping)
     #: app roles whose members administer the app: every action on every row and field
     admin_roles: tuple[str, ...] = ()
+    #: approval flows (engine.definitions.flows.FlowDefinition), at most one per form
+    flows: tuple[Any, ...] = ()
     source_path: str | None = dc_field(default=None, compare=False, repr=False)
 
     def form(self, key: str) -> FormDefinition:
@@ -204,6 +206,10 @@ class AppDefinition:
             if f.key == key:
                 return f
         raise KeyError(key)
+
+    def flow_of(self, form_key: str) -> Any:
+        """The flow attached to form ``form_key``, or None."""
+        return next((f for f in self.flows if f.form == form_key), None)
 
     @property
     def content_hash(self) -> str:

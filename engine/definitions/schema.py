@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.definitions import field_types
+from engine.definitions.flow_schema import FLOW_DEFS
 from engine.definitions.permissions import (
     ACTIONS,
     EXPRESSION_RULE,
@@ -24,7 +25,7 @@ from engine.definitions.permissions import (
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: the kinds of document that are published as their own schema file
-PUBLISHED_KINDS = ("app", "form")
+PUBLISHED_KINDS = ("app", "form", "flow")
 
 SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 _SPEC = r"(>=|<=|==|!=|>|<|~=)?\s*\d+(\.\d+){0,2}"
@@ -266,7 +267,7 @@ def dsl_schema() -> dict[str, Any]:
         "$schema": DRAFT,
         "title": "Low-code app definition",
         "anyOf": [_ref(kind) for kind in PUBLISHED_KINDS],
-        "$defs": {**_STATIC_DEFS, **_field_type_defs()},
+        "$defs": {**_STATIC_DEFS, **FLOW_DEFS, **_field_type_defs()},
     }
 
 

@@ -7,6 +7,7 @@ of the engine (tests/test_boundaries.py checks it).
 """
 
 from engine.definitions import check_app, load_app, load_app_text
+from engine.definitions.durations import Duration, parse_duration
 from engine.errors import (
     BatchValidationError,
     ConflictError,
@@ -25,7 +26,9 @@ from engine.errors import (
     UnsupportedDatabaseError,
 )
 from engine.org.org_file import OrgSnapshot, read_org_file, read_org_text
+from engine.runtime.working_time import CalendarYearMissing, WorkingCalendar
 from engine.service.actor import SYSTEM_ACTOR, Actor
+from engine.service.calendar import CalendarSeed, CalendarUseCases
 from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
 from engine.service.explain import PermissionExplanation
@@ -34,6 +37,7 @@ from engine.service.org import ApiToken, OrgUseCases, OrgUser
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.role_maps import RoleMappingError
 from engine.service.service import Service
+from engine.store.calendar import CalendarDay
 from engine.store.database import DatabaseUnavailableError, sqlite_file
 from engine.store.migration import ConversionProblem, MigrationPlan
 from engine.store.org_writes import KindSummary, LoadSummary
@@ -46,12 +50,17 @@ __all__ = [
     "Actor",
     "ApiToken",
     "BatchValidationError",
+    "CalendarDay",
+    "CalendarSeed",
+    "CalendarUseCases",
+    "CalendarYearMissing",
     "ConflictError",
     "ConversionProblem",
     "DataCheckError",
     "DatabaseUnavailableError",
     "DefinitionError",
     "DefinitionErrors",
+    "Duration",
     "Filter",
     "Hooks",
     "InstallReport",
@@ -83,10 +92,12 @@ __all__ = [
     "Service",
     "ServiceError",
     "UnsupportedDatabaseError",
+    "WorkingCalendar",
     "check_app",
     "display_value",
     "load_app",
     "load_app_text",
+    "parse_duration",
     "read_org_file",
     "read_org_text",
     "sqlite_file",

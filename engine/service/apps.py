@@ -8,18 +8,21 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from engine.definitions.flows import FLOW_FORMAT_VERSION
 from engine.definitions.model import AppDefinition, FormDefinition, I18nText
 from engine.errors import DataCheckError, NotFoundError, PermissionDeniedError
 from engine.runtime.forms import RecordEnvironment
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure, check_form_data
+from engine.service.flow_session import flow_data
 from engine.service.hooks import PublishContext
 from engine.service.principals import require_active
 from engine.service.results import InstalledApp, InstallReport
 from engine.service.role_maps import resolve_role_map
 from engine.service.transactions import Transaction
 from engine.store import apps as app_table
+from engine.store import flows as flow_store
 from engine.store import publish as publishing
 from engine.store.generations import bump_generation
 from engine.store.journal import Journal, Subject
@@ -79,6 +82,16 @@ class AppUseCases:
                 )
                 for form in app.forms
             )
+            flows_changed = flow_store.publish_flows(
+                conn,
+                app.key,
+                [
+                    (f.key, f.form, f.content_hash, flow_data(f), FLOW_FORMAT_VERSION)
+                    for f in app.flows
+                ],
+                by=actor.user_id,
+                now=now,
+            )
             previous = app_table.save_app(
                 conn,
                 app.key,
@@ -95,6 +108,7 @@ class AppUseCases:
                     "version": app.version,
                     "previous": previous,
                     "changed_forms": [p.form for p in published if p.changed],
+                    "changed_flows": flows_changed,
                     "roles": {role: org for role, (org, _admin) in roles.items()},
                     **_audited_checks(published),
                 },

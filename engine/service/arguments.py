@@ -170,3 +170,17 @@ def check_upload(filename: object, stream: object, locale: str) -> None:
         raise wrong("filename", filename, locale, "expect.text")
     if not callable(getattr(stream, "read", None)):
         raise wrong("stream", stream, locale, "expect.stream")
+
+
+def invalid(locale: str, argument: str, value: object, expected: str) -> InvalidArgumentError:
+    """An InvalidArgumentError for ``argument`` (``expected`` in plain English words, which
+    the zh-CN message quotes as they are)."""
+    given = shorten(repr(value))
+    text = (
+        f"{argument}: expected {expected}, got {given}"
+        if locale.startswith("en")
+        else f"{argument}：应为 {expected}，实际为 {given}"
+    )
+    return InvalidArgumentError(
+        text, argument=argument, given=given, expected=expected, code="type"
+    )

@@ -11,7 +11,9 @@ publish in another process is seen by the next transaction here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from engine.definitions.model import FieldDefinition, FormDefinition
 from engine.errors import NotFoundError
@@ -76,6 +78,8 @@ class FormCatalog:
         self._runtimes: dict[tuple[str, str], FormRuntime] = {}
         self._role_maps: dict[str, dict[str, tuple[str, bool]]] = {}
         self._generations: dict[str, int] = {}
+        #: other per-app definitions (flows), dropped with the forms
+        self._extras: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
     def knows(self, app: str) -> bool:
@@ -94,8 +98,24 @@ class FormCatalog:
             for key in [k for k in self._runtimes if k[0] == app]:
                 del self._runtimes[key]
             self._role_maps.pop(app, None)
+            self._drop_extras(app)
             self._generations[app] = generation
         return known is None
+
+    def _drop_extras(self, app: str) -> None:
+        for key in [k for k in self._extras if k[0] == app]:
+            del self._extras[key]
+
+    def extra(
+        self, conn: Connection, app: str, name: str, load: Callable[[Connection], Any]
+    ) -> Any:
+        """Another per-app definition cached like the forms (``load(conn)`` on first use)."""
+        found = self._extras.get((app, name))
+        if found is None:
+            found = load(conn)
+            with self._lock:
+                self._extras[(app, name)] = found
+        return found
 
     def get(self, conn: Connection, app: str, form: str) -> FormRuntime:
         """The runtime of the published form, loaded on ``conn`` on first use.
@@ -131,6 +151,7 @@ class FormCatalog:
             for key in [k for k in self._runtimes if k[0] == app]:
                 del self._runtimes[key]
             self._role_maps.pop(app, None)
+            self._drop_extras(app)
             self._generations.pop(app, None)
 
     def clear(self) -> None:
@@ -138,4 +159,5 @@ class FormCatalog:
         with self._lock:
             self._runtimes.clear()
             self._role_maps.clear()
+            self._extras.clear()
             self._generations.clear()

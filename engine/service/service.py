@@ -21,10 +21,12 @@ from engine.runtime.forms import DEFAULT_SUBMISSION_BUDGET_SECONDS
 from engine.service import arguments as check
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.apps import AppUseCases
+from engine.service.calendar import CalendarUseCases
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure
 from engine.service.events import EventUseCases
 from engine.service.explain import PermissionExplanation, explain
+from engine.service.flows import FlowUseCases
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.org import OrgUseCases
@@ -84,6 +86,10 @@ class Service:
         self.files = FileUseCases(self._context)
         self.events = EventUseCases(self._context)
         self.org = OrgUseCases(self._context)
+        #: the working calendar flow timeouts count on (docs/calendar.md)
+        self.calendar = CalendarUseCases(self._context)
+        #: approval flows: submit, tasks, instances, simulation, timers (docs/flows.md)
+        self.flows = FlowUseCases(self._context, self.calendar)
 
     # -- database -----------------------------------------------------------------------
     @property

@@ -66,6 +66,10 @@ class WriteContext:
     deadline: float | None = None
     #: what the actor may do (engine/service/permissions.py); None: the engine itself
     access: Access | None = None
+    #: how an attached approval flow treats this write (engine/service/flows.py):
+    #: {"draft": True} saves without starting it, {"choices": {...}} starts it with the
+    #: submitter's picks, {"edit": node} is an approver's edit at a node
+    flow: dict[str, Any] | None = None
 
     def env(self) -> RecordEnvironment:
         who = self.access.principal if self.access is not None else None

@@ -180,5 +180,8 @@ def create_engine_tables(conn: sa.Connection, now: object = None) -> str:
     return upgrade_engine_tables(conn)
 
 
-# the organisation's tables live on the same metadata (one schema, one migration history)
+# the organisation's and the working calendar's tables live on the same metadata (one
+# schema, one migration history)
+from engine.store import calendar_tables as _calendar_tables  # noqa: E402,F401  (registers them)
+from engine.store import flow_tables as _flow_tables  # noqa: E402,F401  (registers them)
 from engine.store import org_tables as _org_tables  # noqa: E402,F401  (registers them)

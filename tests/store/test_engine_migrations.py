@@ -29,6 +29,8 @@ from engine.store.outbox import claim_due
 from engine.store.publish import latest_version
 
 AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+#: the newest revision (0005: approval flows)
+HEAD = "0005"
 
 
 def legacy_metadata() -> sa.MetaData:
@@ -264,9 +266,9 @@ def database(database_url):
 
 def test_a_fresh_database_goes_straight_to_head_and_matches_the_tables(database):
     with database.write() as conn:
-        assert upgrade_engine_tables(conn) == head_revision() == "0003"
+        assert upgrade_engine_tables(conn) == head_revision() == HEAD
     with database.read() as conn:
-        assert current_revision(conn) == "0003"
+        assert current_revision(conn) == HEAD
         assert schema_differences(conn, metadata) == []
         assert not sa.inspect(conn).has_table("engine_schema")  # retired by 0002
         assert {"claimed_by", "claimed_until", "dead_at"} <= columns_of(conn, "outbox")
@@ -283,9 +285,9 @@ def test_revision_0001_is_exactly_the_schema_before_migrations(database):
 def test_an_older_database_is_upgraded_in_place_with_its_data(database):
     make_legacy_database(database)
     with database.write() as conn:
-        assert upgrade_engine_tables(conn) == "0003"
+        assert upgrade_engine_tables(conn) == HEAD
     with database.read() as conn:
-        assert current_revision(conn) == "0003"
+        assert current_revision(conn) == HEAD
         assert schema_differences(conn, metadata) == []
         assert conn.execute(sa.text("select key, version from apps")).all() == [
             ("purchase", "1.0.0")
@@ -332,7 +334,7 @@ def test_lowcode_init_upgrades_an_older_database_and_a_second_run_changes_nothin
         assert result.returncode == 0, result.stderr
         assert "database ready" in result.stdout
         with database.read() as conn:
-            assert current_revision(conn) == "0003"
+            assert current_revision(conn) == HEAD
             assert schema_differences(conn, metadata) == []
             assert conn.execute(sa.text("select count(*) from outbox")).scalar() == 3
             assert conn.execute(sa.text("select count(*) from apps")).scalar() == 1
@@ -346,7 +348,7 @@ def test_running_the_upgrade_again_changes_nothing(database):
         indexes = indexes_of(conn)
     assert ("outbox", "ix_outbox_due", ("id",)) in indexes
     with database.write() as conn:
-        assert upgrade_engine_tables(conn) == "0003"
+        assert upgrade_engine_tables(conn) == HEAD
     with database.read() as conn:
         inspector = sa.inspect(conn)
         assert {t: columns_of(conn, t) for t in inspector.get_table_names()} == before
@@ -371,7 +373,7 @@ def test_a_database_from_a_newer_engine_is_refused(database):
         upgrade_engine_tables(conn)
         conn.execute(sa.text(f"update {VERSION_TABLE} set version_num = '0099'"))
     with (
-        pytest.raises(EngineSchemaError, match="revision 0099.*newest is 0003"),
+        pytest.raises(EngineSchemaError, match=f"revision 0099.*newest is {HEAD}"),
         database.write() as conn,
     ):
         upgrade_engine_tables(conn)
@@ -424,7 +426,7 @@ def test_two_initialisers_at_once_both_succeed_and_migrate_once(database):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert results == ["0003", "0003"]
+    assert results == [HEAD, HEAD]
     with database.read() as conn:
         assert conn.execute(sa.text(f"select count(*) from {VERSION_TABLE}")).scalar() == 1
 
@@ -440,4 +442,4 @@ def test_revision_0002_downgrades_to_the_schema_before_migrations(database):
         assert schema_differences(conn, legacy_metadata()) == []
         assert conn.execute(sa.text("select count(*) from outbox")).scalar() == 3
     with database.write() as conn:  # and up again
-        assert upgrade_engine_tables(conn) == "0003"
+        assert upgrade_engine_tables(conn) == HEAD

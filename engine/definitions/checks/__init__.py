@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 from engine.definitions.checks.cycles import check_cycles
 from engine.definitions.checks.expressions import check_expressions
+from engine.definitions.checks.flows import check_flows
 from engine.definitions.checks.identifiers import (
     check_app_identifiers,
     check_duplicate_forms,
@@ -49,4 +50,5 @@ APP_CHECKS: tuple[AppCheck, ...] = (
     check_app_identifiers,
     check_duplicate_forms,
     check_app_permissions,
+    check_flows,
 )

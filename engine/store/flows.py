@@ -1,0 +1,459 @@
+"""SQL of approval flows: versions, instances under a row lock, tasks, timeline, timers,
+snapshots and delegations (tables in engine/store/flow_tables.py).
+
+Every change of an instance runs in one write transaction that first locks the
+instance row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transactions are
+``BEGIN IMMEDIATE``, so they already run one at a time) and then reads the live tasks:
+two people acting at once are serialised here, and the second sees the first's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.store.flow_tables import (
+    flow_delegations,
+    flow_instances,
+    flow_snapshots,
+    flow_tasks,
+    flow_timeline,
+    flow_timers,
+    flow_versions,
+)
+from engine.store.forms import StoredForm
+
+# -- versions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlowVersionRow:
+    app: str
+    flow: str
+    form: str
+    content_hash: str
+    definition: Mapping[str, Any]
+    format_version: int
+
+
+def publish_flows(
+    conn: sa.Connection,
+    app: str,
+    flows: Sequence[tuple[str, str, str, Mapping[str, Any], int]],
+    *,
+    by: str,
+    now: datetime,
+) -> list[str]:
+    """Make ``flows`` (key, form, hash, definition, format) the app's current versions.
+
+    A version already stored (same hash) is reused; flows the app no longer has stop
+    being current. Instances keep the version they started on. Returns the keys of
+    flows whose current version changed.
+    """
+    t = flow_versions
+    stored = conn.execute(
+        sa.select(t.c.flow, t.c.content_hash, t.c.current).where(t.c.app == app)
+    ).all()
+    current = {row.flow: row.content_hash for row in stored if row.current}
+    known = {(row.flow, row.content_hash) for row in stored}
+    changed = []
+    for key, form, digest, definition, format_version in flows:
+        if current.get(key) == digest:
+            continue
+        changed.append(key)
+        conn.execute(t.update().where(t.c.app == app, t.c.flow == key).values(current=False))
+        if (key, digest) in known:
+            conn.execute(
+                t.update()
+                .where(t.c.app == app, t.c.flow == key, t.c.content_hash == digest)
+                .values(current=True)
+            )
+        else:
+            conn.execute(
+                t.insert().values(
+                    app=app,
+                    flow=key,
+                    form=form,
+                    content_hash=digest,
+                    definition=dict(definition),
+                    format_version=format_version,
+                    published_at=now,
+                    published_by=by,
+                    current=True,
+                )
+            )
+    gone = set(current) - {key for key, *_ in flows}
+    for key in gone:
+        conn.execute(t.update().where(t.c.app == app, t.c.flow == key).values(current=False))
+        changed.append(key)
+    return changed
+
+
+def current_flows(conn: sa.Connection, app: str) -> dict[str, FlowVersionRow]:
+    """The current flow version of each form of ``app``, by form key."""
+    t = flow_versions
+    rows = conn.execute(sa.select(t).where(t.c.app == app, t.c.current.is_(True))).mappings()
+    return {row["form"]: _version(row) for row in rows}
+
+
+def flow_version(conn: sa.Connection, app: str, flow: str, digest: str) -> FlowVersionRow | None:
+    t = flow_versions
+    row = (
+        conn.execute(
+            sa.select(t).where(t.c.app == app, t.c.flow == flow, t.c.content_hash == digest)
+        )
+        .mappings()
+        .first()
+    )
+    return _version(row) if row else None
+
+
+def _version(row: Mapping[str, Any]) -> FlowVersionRow:
+    return FlowVersionRow(
+        row["app"],
+        row["flow"],
+        row["form"],
+        row["content_hash"],
+        row["definition"],
+        row["format_version"],
+    )
+
+
+# -- instances ------------------------------------------------------------------------------
+
+_INSTANCE_COLUMNS = [c for c in flow_instances.c]
+
+
+def insert_instance(conn: sa.Connection, row: Mapping[str, Any]) -> int:
+    result = conn.execute(flow_instances.insert().returning(flow_instances.c.id), [dict(row)])
+    return int(result.scalar_one())
+
+
+def instance(
+    conn: sa.Connection, instance_id: int, *, lock: bool = False
+) -> Mapping[str, Any] | None:
+    """An instance row; ``lock`` takes the per-instance row lock (PostgreSQL)."""
+    stmt = sa.select(*_INSTANCE_COLUMNS).where(flow_instances.c.id == instance_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).mappings().first()
+
+
+def instance_of_record(
+    conn: sa.Connection, app: str, form: str, record_id: int, *, lock: bool = False
+) -> Mapping[str, Any] | None:
+    """The newest instance of a record (a withdrawn request may be submitted again)."""
+    t = flow_instances
+    stmt = (
+        sa.select(*_INSTANCE_COLUMNS)
+        .where(t.c.app == app, t.c.form == form, t.c.record_id == record_id)
+        .order_by(t.c.id.desc())
+        .limit(1)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).mappings().first()
+
+
+def instances_of_records(
+    conn: sa.Connection, app: str, form: str, record_ids: Sequence[int]
+) -> dict[int, Mapping[str, Any]]:
+    """The newest instance of each record (one query)."""
+    if not record_ids:
+        return {}
+    t = flow_instances
+    rows = conn.execute(
+        sa.select(*_INSTANCE_COLUMNS)
+        .where(t.c.app == app, t.c.form == form, t.c.record_id.in_(list(record_ids)))
+        .order_by(t.c.id)
+    ).mappings()
+    return {row["record_id"]: row for row in rows}
+
+
+def update_instance(conn: sa.Connection, instance_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(
+        flow_instances.update()
+        .where(flow_instances.c.id == instance_id)
+        .values(**values, version=flow_instances.c.version + 1)
+    )
+
+
+# -- tasks ----------------------------------------------------------------------------------
+
+TASK_FIELDS = (
+    "node",
+    "kind",
+    "assignee",
+    "status",
+    "slot",
+    "stage",
+    "stage_mode",
+    "entry",
+    "cycle",
+    "live",
+    "auto",
+    "reason",
+    "created_at",
+    "acted_at",
+    "acted_by",
+    "comment",
+    "signature",
+)
+
+
+def live_tasks(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
+    """The tasks of the instance's running nodes (and open ones), oldest first."""
+    t = flow_tasks
+    return list(
+        conn.execute(
+            sa.select(t).where(t.c.instance_id == instance_id, t.c.live.is_(True)).order_by(t.c.id)
+        ).mappings()
+    )
+
+
+def insert_tasks(
+    conn: sa.Connection, instance_id: int, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """Insert tasks; their ids in the order given."""
+    if not rows:
+        return []
+    stmt = flow_tasks.insert().returning(flow_tasks.c.id, sort_by_parameter_order=True)
+    result = conn.execute(stmt, [{"instance_id": instance_id, **row} for row in rows])
+    return [int(v) for v in result.scalars()]
+
+
+_UPDATE_TASK = (
+    flow_tasks.update()
+    .where(flow_tasks.c.id == sa.bindparam("task_id"))
+    .values(
+        status=sa.bindparam("status"),
+        live=sa.bindparam("live"),
+        auto=sa.bindparam("auto"),
+        reason=sa.bindparam("reason"),
+        acted_at=sa.bindparam("acted_at"),
+        acted_by=sa.bindparam("acted_by"),
+        comment=sa.bindparam("comment"),
+        signature=sa.bindparam("signature"),
+    )
+)
+
+
+def update_tasks(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write changed tasks (each row: task_id plus the changeable columns)."""
+    if rows:
+        conn.execute(_UPDATE_TASK, list(rows))
+
+
+def task(conn: sa.Connection, task_id: int) -> Mapping[str, Any] | None:
+    return conn.execute(sa.select(flow_tasks).where(flow_tasks.c.id == task_id)).mappings().first()
+
+
+def tasks_of_instance(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
+    t = flow_tasks
+    return list(
+        conn.execute(sa.select(t).where(t.c.instance_id == instance_id).order_by(t.c.id)).mappings()
+    )
+
+
+def inbox(
+    conn: sa.Connection,
+    login: str,
+    *,
+    statuses: Sequence[str] = ("pending",),
+    app: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Mapping[str, Any]], int]:
+    """A person's tasks (newest first) with their instance's record and title, and the count."""
+    t, i = flow_tasks, flow_instances
+    where = [t.c.assignee == login, t.c.status.in_(list(statuses))]
+    if app is not None:
+        where.append(i.c.app == app)
+    joined = t.join(i, i.c.id == t.c.instance_id)
+    rows = conn.execute(
+        sa.select(
+            t.c.id,
+            t.c.node,
+            t.c.kind,
+            t.c.status,
+            t.c.created_at,
+            t.c.acted_at,
+            t.c.reason,
+            i.c.id.label("instance_id"),
+            i.c.app,
+            i.c.form,
+            i.c.record_id,
+            i.c.flow,
+            i.c.title,
+            i.c.submitter,
+            i.c.status.label("instance_status"),
+        )
+        .select_from(joined)
+        .where(*where)
+        .order_by(t.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).mappings()
+    rows = list(rows)
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(joined if app else t).where(*where)
+    ).scalar_one()
+    return rows, int(total)
+
+
+def participants(conn: sa.Connection, instance_id: int) -> set[str]:
+    """Everyone who holds or held a task (or a copy) of the instance."""
+    t = flow_tasks
+    return set(
+        conn.execute(sa.select(t.c.assignee).where(t.c.instance_id == instance_id)).scalars()
+    )
+
+
+# -- timeline, snapshots ----------------------------------------------------------------------
+
+
+def insert_timeline(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(flow_timeline.insert(), list(rows))
+
+
+def timeline(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
+    t = flow_timeline
+    return list(
+        conn.execute(sa.select(t).where(t.c.instance_id == instance_id).order_by(t.c.id)).mappings()
+    )
+
+
+def save_snapshot(
+    conn: sa.Connection,
+    instance_id: int,
+    cycle: int,
+    data: Mapping[str, Any],
+    version: int,
+    at: datetime,
+) -> None:
+    conn.execute(
+        flow_snapshots.insert().values(
+            instance_id=instance_id,
+            cycle=cycle,
+            data=dict(data),
+            record_version=version,
+            taken_at=at,
+        )
+    )
+
+
+def snapshots(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
+    s = flow_snapshots
+    return list(
+        conn.execute(
+            sa.select(s).where(s.c.instance_id == instance_id).order_by(s.c.cycle)
+        ).mappings()
+    )
+
+
+# -- timers ---------------------------------------------------------------------------------
+
+
+def arm_timers(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(flow_timers.insert(), [{"state": "pending", **row} for row in rows])
+
+
+def cancel_timers(conn: sa.Connection, instance_id: int, nodes: Iterable[str | None]) -> None:
+    """Cancel the pending timers of ``nodes`` (None among them: of every node)."""
+    t = flow_timers
+    nodes = set(nodes)
+    if not nodes:
+        return
+    where = [t.c.instance_id == instance_id, t.c.state == "pending"]
+    if None not in nodes:
+        where.append(t.c.node.in_(sorted(n for n in nodes if n is not None)))
+    conn.execute(t.update().where(*where).values(state="cancelled"))
+
+
+def due_timers(conn: sa.Connection, now: datetime, limit: int = 100) -> list[Mapping[str, Any]]:
+    """Pending timers due at ``now``, earliest first."""
+    t = flow_timers
+    return list(
+        conn.execute(
+            sa.select(t)
+            .where(t.c.state == "pending", t.c.due_at <= now)
+            .order_by(t.c.due_at, t.c.id)
+            .limit(limit)
+        ).mappings()
+    )
+
+
+def timer(conn: sa.Connection, timer_id: int) -> Mapping[str, Any] | None:
+    return (
+        conn.execute(sa.select(flow_timers).where(flow_timers.c.id == timer_id)).mappings().first()
+    )
+
+
+def mark_timer_fired(conn: sa.Connection, timer_id: int, now: datetime) -> bool:
+    """Mark a pending timer fired; False when it was not pending (fired or cancelled)."""
+    t = flow_timers
+    result = conn.execute(
+        t.update()
+        .where(t.c.id == timer_id, t.c.state == "pending")
+        .values(state="fired", fired_at=now)
+    )
+    return result.rowcount == 1
+
+
+def timers_of_instance(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
+    t = flow_timers
+    return list(
+        conn.execute(sa.select(t).where(t.c.instance_id == instance_id).order_by(t.c.id)).mappings()
+    )
+
+
+# -- delegations ----------------------------------------------------------------------------
+
+
+def add_delegation(conn: sa.Connection, row: Mapping[str, Any]) -> int:
+    result = conn.execute(
+        flow_delegations.insert().returning(flow_delegations.c.id), [{"revoked": False, **row}]
+    )
+    return int(result.scalar_one())
+
+
+def delegate_of(conn: sa.Connection, login: str, at: datetime) -> str | None:
+    """Who stands in for ``login`` at ``at`` (the newest active delegation), or None."""
+    d = flow_delegations
+    return conn.execute(
+        sa.select(d.c.delegate)
+        .where(d.c.login == login, d.c.revoked.is_(False), d.c.starts_at <= at, d.c.ends_at > at)
+        .order_by(d.c.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def delegations(conn: sa.Connection, login: str | None = None) -> list[Mapping[str, Any]]:
+    d = flow_delegations
+    stmt = sa.select(d).order_by(d.c.id)
+    if login is not None:
+        stmt = stmt.where(sa.or_(d.c.login == login, d.c.delegate == login))
+    return list(conn.execute(stmt).mappings())
+
+
+def revoke_delegation(conn: sa.Connection, delegation_id: int) -> bool:
+    d = flow_delegations
+    result = conn.execute(
+        d.update().where(d.c.id == delegation_id, d.c.revoked.is_(False)).values(revoked=True)
+    )
+    return result.rowcount == 1
+
+
+# -- the record -------------------------------------------------------------------------------
+
+
+def set_record_status(conn: sa.Connection, form: StoredForm, record_id: int, status: str) -> None:
+    """The record's status column follows its flow (draft, in_approval, approved...)."""
+    table = form.tables.table
+    conn.execute(table.update().where(table.c.id == record_id).values(status=status))
