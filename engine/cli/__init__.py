@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.cli import calendar_commands, commands, org_commands, record_commands
+from engine.cli import calendar_commands, commands, flow_commands, org_commands, record_commands
 from engine.cli.output import CommandFailed
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/lowcode.db"
@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     org_commands.add_parsers(sub)
     # lowcode calendar ... (engine/cli/calendar_commands.py)
     calendar_commands.add_parsers(sub)
+    # lowcode flow ..., tasks ..., task ... (engine/cli/flow_commands.py)
+    flow_commands.add_parsers(sub)
 
     permissions = sub.add_parser("permissions", help="what a person may do, and why")
     perm_sub = permissions.add_subparsers(

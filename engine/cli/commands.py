@@ -72,7 +72,8 @@ def check(args: argparse.Namespace) -> int:
         return 1
     app = load_app(path)
     fields = sum(len(form.fields) for form in app.forms)
-    print(f"ok: app {app.key} {app.version}, {len(app.forms)} forms, {fields} fields")
+    flows = f", {len(app.flows)} flow{'s' if len(app.flows) != 1 else ''}" if app.flows else ""
+    print(f"ok: app {app.key} {app.version}, {len(app.forms)} forms, {fields} fields{flows}")
     return 0
 
 

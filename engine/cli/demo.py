@@ -12,7 +12,7 @@ dealers never see cost prices. The web issue replaces it with the web demo.
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from engine.cli.commands import open_service
@@ -85,12 +85,14 @@ def run_demo(args: argparse.Namespace) -> int:
     print("\n".join(f"  {line}" for line in summary.lines()))
     for login, _what in DEMO_LOGINS:
         service.org.set_password(SYSTEM_ACTOR, login, DEMO_PASSWORD)
+    _prepare_calendar(service)
     admin = Actor("admin")
     buyer = Actor("ma.lan")
 
     _print_step(f"Installing the examples into {args.demo_database}")
     # the purchase app's role "purchasing" is held by the organisation's sales_ops
-    roles = {"purchase_request": {"purchasing": "sales_ops"}}
+    # and its "finance" approvers are the two members of the organisation's payables role
+    roles = {"purchase_request": {"purchasing": "sales_ops", "finance": "payables"}}
     for folder in ("leave_request", "purchase_request", "dealer_orders"):
         report = service.install_app(admin, load_app(EXAMPLES / folder), role_map=roles.get(folder))
         print(report.summary())
@@ -135,15 +137,8 @@ def run_demo(args: argparse.Namespace) -> int:
         for error in exc.errors:
             print(f"  {error}")
 
-    _print_step("Leave requests")
-    leave = {
-        "leave_type": "annual",
-        "start_date": (today + timedelta(days=3)).isoformat(),
-        "end_date": (today + timedelta(days=5)).isoformat(),
-        "reason": "回老家 / family visit",
-    }
-    record = service.create_record(buyer, "leave", "leave_request", leave)
-    print(f"  #{record.id} {record.title}: {record.values['days']} days")
+    if not _show_approvals(service, today):
+        return 1
 
     _print_step("Requests of ¥1,000 or more, largest first")
     _print_listing(service, admin)
@@ -156,6 +151,11 @@ def run_demo(args: argparse.Namespace) -> int:
         " --where 'total>=100' --sort -total\n"
         f"  lowcode --database {db} --user hz.boss records list orders order\n"
         f"  lowcode --database {db} permissions explain orders order --as yh.boss --record 1\n"
+        f"  lowcode --database {db} tasks list --as he.jing\n"
+        f"  lowcode --database {db} flow show leave leave_request 1\n"
+        f"  lowcode --database {db} flow simulate leave leave_request --as wu.gang"
+        ' --json \'{"leave_type": "annual", "start_date": "2026-12-14",'
+        ' "end_date": "2026-12-18", "reason": "trip"}\'\n'
         "  lowcode check examples/purchase_request\n"
         f"\nDemo logins (password {DEMO_PASSWORD}; for the web front, and --user on the CLI):"
     )
@@ -222,6 +222,56 @@ def _show_permissions(service: Service, admin: Actor) -> bool:
     except (PermissionDeniedError, RecordValidationError) as exc:
         print(f"  hz.boss orders in another dealer's name: {exc}")
     return ok
+
+
+def _prepare_calendar(service: Service) -> None:
+    """The working calendar flow timeouts count on: chinese-calendar's years, and next
+    year as Monday to Friday when the library has no data for it yet."""
+    service.calendar.ensure_seeded(SYSTEM_ACTOR)
+    next_year = service.today().year + 1
+    if next_year not in service.calendar.years(SYSTEM_ACTOR):
+        source = service.calendar.add_year(SYSTEM_ACTOR, next_year)
+        if source == "weekdays":
+            print(
+                f"  working calendar: {next_year} added as Monday-Friday (chinese-calendar has"
+                " no data for it yet); mark its holidays with `lowcode calendar set`"
+            )
+
+
+def _show_approvals(service: Service, today: date) -> bool:
+    """A leave request simulated, submitted and approved step by step; False on a surprise."""
+    _print_step("Approvals: a 5-day leave request (examples/leave_request/flows)")
+    applicant = Actor("wu.gang")
+    leave = {
+        "leave_type": "annual",
+        "start_date": (today + timedelta(days=3)).isoformat(),
+        "end_date": (today + timedelta(days=7)).isoformat(),
+        "reason": "回老家 / family visit",
+    }
+    simulation = service.flows.simulate(applicant, "leave", "leave_request", leave)
+    print("  simulated route (nothing written):")
+    for step in simulation.path:
+        people = ", ".join(f"{p['login']} ({p['reason'].get('source')})" for p in step.people)
+        chosen = step.detail.get("chosen")
+        print(f"    {step.name}: {people or f'branches {chosen}'}")
+    record = service.flows.submit(applicant, "leave", "leave_request", leave)
+    print(f"  wu.gang submitted #{record.id} {record.title}: {record.status}")
+    for _ in range(5):
+        instance = service.flows.instance_of(applicant, "leave", "leave_request", record.id)
+        pending = [t for t in instance.tasks if t.status == "pending"]
+        if not pending:
+            break
+        for task in pending:
+            service.flows.approve(Actor(task.assignee), task.id, comment="同意")
+            print(f"    {task.assignee} approved at {task.node_name}")
+    instance = service.flows.instance_of(applicant, "leave", "leave_request", record.id)
+    copied = [t.assignee for t in instance.tasks if t.status == "cc"]
+    print(f"  outcome: {instance.status}; copied to {', '.join(copied)}")
+    for route in instance.routes:
+        for seen in route["evaluated"]:
+            if not seen.get("otherwise"):
+                print(f"  why: {seen['when']} with {seen['values']} -> {seen['result']}")
+    return instance.status == "approved"
 
 
 def _print_listing(service: Service, actor: Actor) -> None:

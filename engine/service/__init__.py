@@ -14,6 +14,7 @@ from engine.errors import (
     DataCheckError,
     DefinitionError,
     DefinitionErrors,
+    FlowActionError,
     InvalidArgumentError,
     MigrationError,
     NotFoundError,
@@ -45,6 +46,7 @@ from engine.store.publish import PublishedVersion
 from engine.store.query import Filter, QueryError
 
 __all__ = [
+    "FlowActionError",
     "HOOK_POINTS",
     "SYSTEM_ACTOR",
     "Actor",

@@ -265,6 +265,7 @@ class CalendarUseCases:
     @contextmanager
     def _write(self, actor: Actor) -> Iterator[tuple[Connection, Journal]]:
         with self._context.transactions.database.write() as conn:
+            stored.lock_calendar(conn)  # concurrent changes take turns
             yield conn, Journal(actor.user_id, self._context.clock())
 
     def _audit(

@@ -110,6 +110,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+#: task and instance statuses as people say them
+STATUS_NAMES = {
+    "approved": ("已同意", "approved"),
+    "rejected": ("已拒绝", "rejected"),
+    "sent_back": ("已退回", "sent back"),
+    "transferred": ("已转交", "transferred"),
+    "not_needed": ("无需处理", "no longer needed"),
+    "waiting": ("等待中", "waiting"),
+    "pending": ("待处理", "pending"),
+    "running": ("审批中", "in approval"),
+    "suspended": ("已挂起", "suspended"),
+    "withdrawn": ("已撤回", "withdrawn"),
+    "terminated": ("已终止", "terminated"),
+    "cc": ("抄送", "copy"),
+}
+
+
 def _text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(DEFAULT_TZ).strftime("%Y-%m-%d %H:%M")
@@ -121,8 +138,12 @@ def _text(value: Any) -> str:
 def flow_message(code: str, locale: str, **params: Any) -> str:
     zh, en = MESSAGES.get(code, (code, code))
     template = en if str(locale).startswith("en") else zh
+    english = str(locale).startswith("en")
+    shown = {k: _text(v) for k, v in params.items()}
+    if "status" in params and params["status"] in STATUS_NAMES:
+        shown["status"] = STATUS_NAMES[params["status"]][1 if english else 0]
     try:
-        return template.format(**{k: _text(v) for k, v in params.items()})
+        return template.format(**shown)
     except (KeyError, IndexError):
         return template
 

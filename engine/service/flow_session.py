@@ -54,6 +54,23 @@ def tree_of(version: FlowVersionRow) -> FlowTree:
 _pinned: dict[tuple[str, str, str], FlowVersionRow] = {}
 
 
+def state_of(row: Mapping[str, Any]) -> InstanceState:
+    """The state of an instance row (an older format is upgraded as it is read).
+
+    DefinitionFormatError, a ServiceError, when the row or its state JSON says a newer
+    engine wrote it: this engine would misread it, so it refuses before any work.
+    """
+    data = row["state"]
+    written = data.get("format", 1) if isinstance(data, Mapping) else 1
+    found = max(int(row.get("format_version") or 1), int(written or 1))
+    if found > STATE_FORMAT_VERSION:
+        raise DefinitionFormatError(
+            f"flow instance {row.get('id')} was saved in state format {found}, newer than"
+            f" this engine's ({STATE_FORMAT_VERSION}): upgrade the engine"
+        )
+    return InstanceState.from_data(data)
+
+
 @lru_cache(maxsize=1024)
 def _compiled(text: str) -> Any:
     return compile_expression(text, None)
@@ -118,7 +135,7 @@ class FlowSession:
         row = store.instance(self.tx.conn, instance_id, lock=True)
         if row is None or row["app"] != self.tx.app:
             raise flow_error("not_visible", self.locale, instance=instance_id)
-        state = InstanceState.from_data(row["state"])
+        state = state_of(row)
         tasks = [_task(r) for r in store.live_tasks(self.tx.conn, instance_id)]
         return Loaded(row, state, tasks, self.pinned(row))
 

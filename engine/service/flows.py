@@ -28,6 +28,7 @@ from engine.errors import (
 )
 from engine.runtime.flows import FlowRefusal, FlowRun, InstanceState, Task, simulate
 from engine.runtime.flows.machine import SYSTEM_ACTOR as FLOW_SYSTEM
+from engine.runtime.working_time import CalendarYearMissing
 from engine.service import arguments as check
 from engine.service import writer
 from engine.service.actor import SYSTEM_ACTOR, Actor
@@ -44,7 +45,7 @@ from engine.service.flow_results import (
     TimelineEntry,
     TimerRun,
 )
-from engine.service.flow_session import FlowSession, Loaded
+from engine.service.flow_session import FlowSession, Loaded, state_of
 from engine.service.hooks import RecordChange
 from engine.service.results import Record
 from engine.service.transactions import Transaction
@@ -148,7 +149,7 @@ class FlowUseCases:
             return
         options = ctx.flow or {}
         session = FlowSession(
-            ctx.tx, ctx.journal, ctx.now, ctx.actor.locale, self._deadline(ctx.tx)
+            ctx.tx, ctx.journal, ctx.now, ctx.actor.locale, self._deadline(ctx.tx, ctx.actor.locale)
         )
         if session.current(change.form) is None:
             return
@@ -683,9 +684,15 @@ class FlowUseCases:
         return self._command(SYSTEM_ACTOR, str(row["app"]), work, now=moment)
 
     # -- machinery ----------------------------------------------------------------------------
-    def _deadline(self, tx: Transaction) -> Callable[[Any, datetime], datetime]:
+    def _deadline(
+        self, tx: Transaction, locale: str = "zh-CN"
+    ) -> Callable[[Any, datetime], datetime]:
         def deadline(duration: Any, start: datetime) -> datetime:
-            return self._calendar.calendar(tx.conn).add(start, duration)
+            try:
+                return self._calendar.calendar(tx.conn).add(start, duration)
+            except CalendarYearMissing as missing:
+                # the message in the language of whoever's action needed the deadline
+                raise CalendarYearMissing(missing.year, locale) from None
 
         return deadline
 
@@ -703,7 +710,9 @@ class FlowUseCases:
             if actor is not SYSTEM_ACTOR:
                 tx.access(actor)  # a disabled user is refused before any work
             journal = Journal(actor.user_id, moment)
-            session = FlowSession(tx, journal, moment, actor.locale, self._deadline(tx))
+            session = FlowSession(
+                tx, journal, moment, actor.locale, self._deadline(tx, actor.locale)
+            )
             result = work(tx, session)
             journal.flush(tx.conn)
             return result
@@ -745,7 +754,12 @@ class FlowUseCases:
             run = self._run(session, loaded)
             task = next((t for t in run.tasks if t.id == task_id), None)
             if task is None:
-                task = _closed_task(row)
+                # read again under the instance's lock: the row read before it may predate
+                # the command that closed the task (PostgreSQL, READ COMMITTED), and the
+                # refusal must say who handled it and when
+                fresh = store.task(tx.conn, task_id) or row
+                _refuse_handled(tx.conn, fresh)
+                task = _closed_task(fresh)
             act(session, loaded, run, task)
             self._save(session, loaded, run, actor)
             inst = dict(loaded.row) | {"status": run.state.status}
@@ -885,7 +899,7 @@ class FlowUseCases:
                         **dict(row["detail"] or {}),
                     }
                 )
-        state = InstanceState.from_data(inst["state"])
+        state = state_of(inst)
         from engine.runtime.flows.machine import RECORD_STATUS
 
         return InstanceView(
@@ -1032,6 +1046,35 @@ def _closed_task(row: Mapping[str, Any]) -> Task:
     task = _task(row)
     task.live = False
     return task
+
+
+def _refuse_handled(conn: Any, row: Mapping[str, Any]) -> None:
+    """Refuse a closed task with who handled it and when: its holder (or the engine: a
+    timeout, a transfer), or, for a task a sibling's vote made unnecessary (或签, a
+    reject in 会签), whoever acted last at its node in that moment. Checked before the
+    instance's status, so the loser of a race on a flow's last node hears the same."""
+    handled = row
+    if not row["acted_by"]:
+        if row["status"] != "not_needed" or row["acted_at"] is None:
+            return
+        siblings = {
+            int(r["id"]): r
+            for r in store.tasks_of_instance(conn, int(row["instance_id"]))
+            if (r["node"], r["entry"], r["cycle"]) == (row["node"], row["entry"], row["cycle"])
+            and r["acted_by"]
+            and r["acted_at"] == row["acted_at"]
+            and r["status"] in ("approved", "rejected", "sent_back")
+        }
+        entries = store.timeline(conn, int(row["instance_id"]))
+        last = next((e["task_id"] for e in reversed(entries) if e["task_id"] in siblings), None)
+        if last is None:
+            return
+        handled = siblings[int(last)]
+    if handled["status"] in ("pending", "waiting"):
+        return
+    raise FlowRefusal(
+        "task_handled", by=handled["acted_by"], at=handled["acted_at"], status=handled["status"]
+    )
 
 
 def _require_submitter(loaded: Loaded, actor: Actor) -> None:

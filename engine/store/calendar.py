@@ -245,6 +245,16 @@ def set_hours(conn: sa.Connection, periods: Iterable[tuple[time, time]]) -> bool
     return True
 
 
+def lock_calendar(conn: sa.Connection) -> None:
+    """Take the calendar's write lock for this transaction (PostgreSQL: the generation row
+    FOR UPDATE; SQLite's write transactions are serialised already).
+
+    Two changes at once (two ``lowcode init`` seeding an empty calendar) then take turns,
+    and the second sees what the first wrote instead of inserting the same days again.
+    """
+    conn.execute(sa.select(_S.value).where(_S.key == GENERATION_KEY).with_for_update())
+
+
 def bump_calendar_generation(conn: sa.Connection) -> int:
     """Move the calendar's generation on (in the changing transaction); the new one.
 

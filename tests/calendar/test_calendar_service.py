@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -219,3 +220,25 @@ def test_wrong_arguments_are_refused_before_any_work(service, call, argument):
     assert caught.value.argument == argument
     with service._database.read() as conn:
         assert conn.execute(sa.text("select count(*) from audit_log")).scalar() == before
+
+
+def test_two_seeds_of_an_empty_calendar_at_once_both_succeed(make_service):
+    services = [make_service(), make_service()]
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def seed(service) -> None:
+        barrier.wait()
+        try:
+            results.append(service.calendar.ensure_seeded(SYSTEM_ACTOR))
+        except Exception as exc:  # recorded for the assertion below
+            results.append(exc)
+
+    threads = [threading.Thread(target=seed, args=(s,)) for s in services]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 2 and not [r for r in results if isinstance(r, Exception)]
+    assert sorted(r is None for r in results) == [False, True]  # one seeded, one found days
+    assert services[0].calendar.years(SYSTEM_ACTOR) == [2024, 2025, 2026]

@@ -36,7 +36,7 @@ def installed(workdir, capsys):
 def test_check_accepts_a_valid_app(workdir, capsys):
     status, out, _ = run(capsys, "check", PURCHASE)
     assert status == 0
-    assert out.strip() == "ok: app purchase 1.0.0, 3 forms, 20 fields"
+    assert out.strip() == "ok: app purchase 1.0.0, 3 forms, 21 fields, 1 flow"
 
 
 def test_check_lists_every_error_with_its_place_and_exits_1(workdir, capsys):

@@ -30,8 +30,8 @@ def test_org_load_prints_the_summary_and_is_idempotent(workdir, cli):
     cli("init")
     status, out, _ = cli("org", "load", EXAMPLE)
     assert status == 0
-    assert "departments: 8 created, 0 updated, 0 unchanged" in out
-    assert "users: 23 created, 1 updated, 0 unchanged" in out  # admin: department set
+    assert "departments: 10 created, 0 updated, 0 unchanged" in out
+    assert "users: 25 created, 1 updated, 0 unchanged" in out  # admin: department set
     status, out, _ = cli("org", "load", EXAMPLE)
     assert status == 0 and out.splitlines()[-1] == "nothing changed"
 

@@ -141,7 +141,7 @@ def test_a_granted_role_without_an_organisation_role_refuses_the_install(make_se
     assert refused.value.problems == [
         "the app role 'buyer' maps to no organisation role: give --map-role buyer=ROLE "
         "(roles: admin, area_director, channel_manager, dealer_admin, dealer_sales, finance, "
-        "gm, region_manager, sales_ops)"
+        "gm, hr, legal, payables, region_manager, sales_ops)"
     ]
     assert service.list_apps(SYSTEM_ACTOR) == []
     with pytest.raises(RoleMappingError, match="no role 'nobody'"):

@@ -153,7 +153,12 @@ class FlowRun:
         self.state.acted = True
         self._log("send_back", actor, node.key, task, comment, {"to": resolved})
         self._event("task.completed", task=task, outcome="sent_back", actor=actor)
-        self._leave_everything()
+        if resolved == "start":
+            self._leave_everything()
+        else:
+            # only the branch holding both nodes is left: sibling branches of a parallel
+            # or inclusive gateway keep running, and the join still waits for them
+            self._leave_within(self.tree.shared_branch(resolved, node.key))
         settings = node.send_back or self.tree.flow.send_back
         if resolved == "start":
             self.state.status = "sent_back"
@@ -313,7 +318,9 @@ class FlowRun:
 
     def reactivate(self, actor: str, comment: str | None = None) -> None:
         if self.state.status != "suspended":
-            raise FlowRefusal("not_suspended", status=self.state.status)
+            # the message catalogue words this one: "the flow is {status}: this action
+            # is not possible" (there is no separate "not suspended" message)
+            raise FlowRefusal("not_running", status=self.state.status)
         self.state.status = self.state.suspended_from or "running"
         self.state.suspended_from = None
         self._log("reactivate", actor, comment=comment)
@@ -366,15 +373,20 @@ class FlowRun:
 
     # -- deciding -------------------------------------------------------------------------
     def _actionable(self, task: Task, actor: str, *, system: bool = False) -> FlowNode:
+        """The task's node, when ``actor`` may act on ``task`` now; else a refusal.
+
+        A task someone already decided says who and when first: that is the answer two
+        people acting at once need, whatever the instance did next.
+        """
+        if task.status not in ("pending", "waiting") and task.acted_by:
+            raise FlowRefusal(
+                "task_handled", by=task.acted_by, at=task.acted_at, status=task.status
+            )
         if self.state.status == "suspended":
             raise FlowRefusal("suspended")
         if self.state.status != "running":
             raise FlowRefusal("not_running", status=self.state.status)
         if not task.live or task.status != "pending":
-            if task.acted_by and task.status not in ("waiting",):
-                raise FlowRefusal(
-                    "task_handled", by=task.acted_by, at=task.acted_at, status=task.status
-                )
             raise FlowRefusal("task_not_pending", status=task.status)
         if actor != task.assignee and not system and actor != SYSTEM_ACTOR:
             raise FlowRefusal("not_assignee", assignee=task.assignee)
@@ -483,9 +495,13 @@ class FlowRun:
             self._after(gateway)
 
     def _jump(self, key: str) -> None:
-        """Enter ``key`` directly (a send-back target, or back to the sender): its gateways
-        run only the branch that holds it."""
+        """Enter ``key`` directly (a send-back target, or back to the sender): gateways that
+        are not running its branch run only that branch; a gateway already running it
+        (a send back inside one branch) keeps its other branches."""
         for gateway, branch in self.tree.ancestors(key):
+            run = self.state.gateways.get(gateway)
+            if run is not None and branch in run["running"] and branch not in run["done"]:
+                continue
             self.state.gateways[gateway] = {"running": [branch], "done": []}
         self._enter(key)
 
@@ -630,6 +646,31 @@ class FlowRun:
         self._log(outcome, actor)
         self._event(f"flow.{outcome}", actor=actor)
 
+    def _leave_within(self, scope: list[tuple[str, int]]) -> None:
+        """Close the running nodes inside one gateway branch (``scope``: the chain of
+        (gateway, branch) holding it; empty: everything). Other branches keep running."""
+        if not scope:
+            self._leave_everything()
+            return
+
+        def inside(key: str) -> bool:
+            return self.tree.ancestors(key)[: len(scope)] == scope
+
+        left = {key for key in self.state.active if inside(key)}
+        for t in self.tasks:
+            if t.node in left and t.live:
+                if t.open:
+                    t.close("not_needed", at=self.ctx.now)
+                t.live, t.changed = False, True
+        for key in left:
+            self.state.active.pop(key, None)
+            self.state.deadlines.pop(key, None)
+            self.disarm.add(key)
+        for key in [g for g in self.state.gateways if inside(g)]:
+            del self.state.gateways[key]
+        for key in [k for k in self.state.return_to if inside(k)]:
+            del self.state.return_to[key]
+
     def _leave_everything(self) -> None:
         """Close every open task and running node (cancel case)."""
         for t in self.tasks:
@@ -650,6 +691,7 @@ class FlowRun:
                 key != node.key
                 and self.tree.node(key).kind in ("approval", "handler")
                 and self.tree.before(key, node.key)
+                and self.tree.on_path(key, node.key)
             ):
                 return key
         return None
@@ -666,7 +708,7 @@ class FlowRun:
         if target not in self.tree.places:
             raise FlowRefusal("unknown_node", node=target)
         visited = target in self.state.visited
-        earlier = self.tree.before(target, node.key)
+        earlier = self.tree.before(target, node.key) and self.tree.on_path(target, node.key)
         is_task = self.tree.node(target).kind in ("approval", "handler")
         if not (visited and earlier and is_task):
             raise FlowRefusal("send_back_not_reached", to=target)
@@ -830,14 +872,17 @@ def _plain(value: Any) -> Any:
 
 
 def _field_deadline(value: Any, now: datetime) -> datetime | None:
-    """A date field's deadline is the end of that day (the next midnight); a datetime's
-    is itself."""
+    """A date field's deadline is the end of that day (the next midnight) in the business
+    time zone, Asia/Shanghai, whatever zone ``now`` is in; a datetime's is itself (a
+    naive one is read as Shanghai time)."""
     from datetime import date, time
 
+    from engine.runtime.working_time import BUSINESS_TZ
+
     if isinstance(value, datetime):
-        return value
+        return value if value.tzinfo is not None else value.replace(tzinfo=BUSINESS_TZ)
     if isinstance(value, date):
-        return datetime.combine(value + timedelta(days=1), time(), tzinfo=now.tzinfo)
+        return datetime.combine(value + timedelta(days=1), time(), tzinfo=BUSINESS_TZ)
     return None
 
 

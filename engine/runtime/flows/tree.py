@@ -57,3 +57,21 @@ class FlowTree:
     def before(self, earlier: str, later: str) -> bool:
         """Whether ``earlier`` comes before ``later`` in the document."""
         return self.places[earlier].order < self.places[later].order
+
+    def on_path(self, earlier: str, later: str) -> bool:
+        """Whether ``earlier`` may lie on the way to ``later``: no gateway holds the two
+        in different branches (a node of a sibling branch is never on the way)."""
+        theirs = dict(self.ancestors(later))
+        return all(
+            theirs.get(gateway, branch) == branch for gateway, branch in self.ancestors(earlier)
+        )
+
+    def shared_branch(self, one: str, other: str) -> list[tuple[str, int]]:
+        """The (gateway, branch) chain holding both nodes, outermost first (empty: only the
+        top level holds both)."""
+        shared: list[tuple[str, int]] = []
+        for mine, theirs in zip(self.ancestors(one), self.ancestors(other), strict=False):
+            if mine != theirs:
+                break
+            shared.append(mine)
+        return shared
