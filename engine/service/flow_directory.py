@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from engine.service.actor import Actor
 from engine.service.transactions import Transaction
 from engine.store import flow_directory as org
 from engine.store import flows as flow_store
@@ -102,12 +103,21 @@ class TransactionDirectory:
     def active(self, logins: Sequence[str]) -> set[str]:
         if not self._people:
             return set(logins)  # no organisation yet: the Python API names whom it likes
-        missing = [login for login in logins if ("a", login) not in self._memo]
-        if missing:
-            found = org.active_logins(self.tx.conn, missing)
-            for login in missing:
-                self._memo[("a", login)] = login in found
-        return {login for login in logins if self._memo[("a", login)]}
+        found = set()
+        for login in logins:
+            # principals are cached per process until the organisation changes
+            who = self.tx.principal(Actor(login))
+            if who.known and who.active:
+                found.add(login)
+        return found
 
     def delegate(self, login: str, at: datetime) -> str | None:
-        return self._cached(("d", login), lambda: flow_store.delegate_of(self.tx.conn, login, at))
+        """The newest active delegation of ``login`` at ``at``. Delegations move the
+        organisation's generation, so the list is read once per generation and process."""
+        delegations = self.tx.org_memo(
+            ("flow_delegations",), lambda: flow_store.delegations(self.tx.conn, active_only=True)
+        )
+        for row in reversed(delegations):
+            if row["login"] == login and row["starts_at"] <= at < row["ends_at"]:
+                return str(row["delegate"])
+        return None

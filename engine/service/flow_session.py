@@ -76,6 +76,23 @@ def _compiled(text: str) -> Any:
     return compile_expression(text, None)
 
 
+#: task id -> (instance id, app) of the tasks this process created or acted on: a task
+#: never moves, so acting on it needs no read before the write transaction
+_TASK_HOMES: dict[int, tuple[int, str]] = {}
+_MAX_TASK_HOMES = 100_000
+
+
+def remember_task(task_id: int, instance_id: int, app: str) -> None:
+    if len(_TASK_HOMES) >= _MAX_TASK_HOMES:
+        for old in list(_TASK_HOMES)[: _MAX_TASK_HOMES // 2]:
+            _TASK_HOMES.pop(old, None)
+    _TASK_HOMES[task_id] = (instance_id, app)
+
+
+def task_home(task_id: int) -> tuple[int, str] | None:
+    return _TASK_HOMES.get(task_id)
+
+
 @dataclass
 class Loaded:
     """An instance read under its lock: row, state, live tasks, tree."""
@@ -218,6 +235,7 @@ class FlowSession:
         ids = store.insert_tasks(conn, instance_id, [_task_row(t) for t in new])
         for task, task_id in zip(new, ids, strict=True):
             task.id, task.changed = task_id, False
+            remember_task(task_id, instance_id, self.tx.app)
         store.update_tasks(
             conn, [_task_update(t) for t in run.tasks if t.changed and t.id is not None]
         )
@@ -238,7 +256,8 @@ class FlowSession:
                 for e in run.timeline
             ],
         )
-        store.cancel_timers(conn, instance_id, run.disarm)
+        if run.tree.has_timers:
+            store.cancel_timers(conn, instance_id, run.disarm)
         store.arm_timers(conn, [_timer_row(instance_id, self.tx.app, t) for t in run.arm])
         status = run.state.status
         store.update_instance(

@@ -45,12 +45,13 @@ from engine.service.flow_results import (
     TimelineEntry,
     TimerRun,
 )
-from engine.service.flow_session import FlowSession, Loaded, state_of
+from engine.service.flow_session import FlowSession, Loaded, remember_task, state_of, task_home
 from engine.service.hooks import RecordChange
 from engine.service.results import Record
 from engine.service.transactions import Transaction
 from engine.store import flows as store
 from engine.store.journal import Journal
+from engine.store.org import bump_org_generation
 from engine.store.records import ALL_ROWS
 
 T = TypeVar("T")
@@ -145,6 +146,9 @@ class FlowUseCases:
 
     # -- hooks into record writes -------------------------------------------------------------
     def _after_write(self, ctx: writer.WriteContext, change: RecordChange) -> None:
+        if change.topic == "record.deleted" and change.record.status == "in_approval":
+            # as for an update: deleting the record would strand its running instance
+            raise flow_error("in_approval", ctx.actor.locale, record=change.record_id)
         if change.topic != "record.created":
             return
         options = ctx.flow or {}
@@ -451,6 +455,7 @@ class FlowUseCases:
                 None,
             )
             _require_user(session, target, locale)
+            bump_org_generation(conn)  # resolution caches delegations per generation
             return store.add_delegation(
                 conn,
                 {
@@ -483,7 +488,10 @@ class FlowUseCases:
                 )
                 if not rows or not tx.principal(actor).is_admin:
                     raise NotFoundError(f"no delegation {delegation_id}")
-            return store.revoke_delegation(conn, delegation_id)
+            revoked = store.revoke_delegation(conn, delegation_id)
+            if revoked:
+                bump_org_generation(conn)
+            return revoked
 
     # -- reads ------------------------------------------------------------------------------
     def tasks(
@@ -746,18 +754,18 @@ class FlowUseCases:
     ) -> TaskView:
         locale = check.actor_locale(actor)
         check.check_record_id(task_id, locale)
-        app = self._app_of_task(task_id, locale)
+        instance_id, app = self._home_of_task(task_id, locale)
 
         def work(tx: Transaction, session: FlowSession) -> TaskView:
-            row = store.task(tx.conn, task_id)
-            loaded = session.load(int(row["instance_id"]))
+            loaded = session.load(instance_id)
             run = self._run(session, loaded)
             task = next((t for t in run.tasks if t.id == task_id), None)
             if task is None:
-                # read again under the instance's lock: the row read before it may predate
-                # the command that closed the task (PostgreSQL, READ COMMITTED), and the
-                # refusal must say who handled it and when
-                fresh = store.task(tx.conn, task_id) or row
+                # read under the instance's lock: the refusal must say who handled the
+                # task and when, as of the command that closed it
+                fresh = store.task(tx.conn, task_id)
+                if fresh is None:  # pragma: no cover - tasks are never deleted
+                    raise flow_error("task_unknown", locale, task=task_id)
                 _refuse_handled(tx.conn, fresh)
                 task = _closed_task(fresh)
             act(session, loaded, run, task)
@@ -790,12 +798,19 @@ class FlowUseCases:
         return self.instance(actor, app_key, instance_id)
 
     def _app_of_task(self, task_id: int, locale: str) -> str:
-        with self._context.transactions.database.read() as conn:
-            row = store.task(conn, task_id)
-            inst = store.instance(conn, int(row["instance_id"])) if row else None
-        if inst is None:
-            raise flow_error("task_unknown", locale, task=task_id)
-        return str(inst["app"])
+        return self._home_of_task(task_id, locale)[1]
+
+    def _home_of_task(self, task_id: int, locale: str) -> tuple[int, str]:
+        """(instance id, app) of a task: remembered for tasks this process created (they
+        never move), else read."""
+        home = task_home(task_id)
+        if home is None:
+            with self._context.transactions.database.read() as conn:
+                home = store.app_of_task(conn, task_id)
+            if home is None:
+                raise flow_error("task_unknown", locale, task=task_id)
+            remember_task(task_id, *home)
+        return home
 
     def _edit(
         self,

@@ -96,6 +96,13 @@ class Transaction:
         """Display names of organisation codes (cached until the organisation changes)."""
         return self._org().names(self.conn, kind, codes)
 
+    def org_memo(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
+        """``load()``, kept until the organisation's generation moves (per process)."""
+        statements = self._org().statements
+        if key not in statements:
+            statements[key] = load()
+        return statements[key]  # type: ignore[return-value]
+
     def has_people(self) -> bool:
         """Whether the organisation has any user (cached until it changes)."""
         return self._org().has_people(self.conn)

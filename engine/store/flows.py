@@ -133,14 +133,20 @@ def insert_instance(conn: sa.Connection, row: Mapping[str, Any]) -> int:
     return int(result.scalar_one())
 
 
+# built once: the hot path of every command (SQLAlchemy caches the compiled SQL, but
+# building the statement objects per call cost as much as running them on SQLite)
+_SELECT_INSTANCE = sa.select(*_INSTANCE_COLUMNS).where(
+    flow_instances.c.id == sa.bindparam("instance_id")
+)
+_LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update()
+
+
 def instance(
     conn: sa.Connection, instance_id: int, *, lock: bool = False
 ) -> Mapping[str, Any] | None:
     """An instance row; ``lock`` takes the per-instance row lock (PostgreSQL)."""
-    stmt = sa.select(*_INSTANCE_COLUMNS).where(flow_instances.c.id == instance_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).mappings().first()
+    stmt = _LOCK_INSTANCE if lock else _SELECT_INSTANCE
+    return conn.execute(stmt, {"instance_id": instance_id}).mappings().first()
 
 
 def instance_of_record(
@@ -174,7 +180,31 @@ def instances_of_records(
     return {row["record_id"]: row for row in rows}
 
 
+_UPDATE_INSTANCE_COLUMNS = (
+    "status",
+    "cycle",
+    "state",
+    "format_version",
+    "updated_at",
+    "finished_at",
+)
+_UPDATE_INSTANCE = (
+    flow_instances.update()
+    .where(flow_instances.c.id == sa.bindparam("instance_id"))
+    .values(
+        {
+            **{name: sa.bindparam(name) for name in _UPDATE_INSTANCE_COLUMNS},
+            "version": flow_instances.c.version + 1,
+        }
+    )
+)
+
+
 def update_instance(conn: sa.Connection, instance_id: int, values: Mapping[str, Any]) -> None:
+    """Write an instance's status, cycle, state and times (and move its version on)."""
+    if set(values) == set(_UPDATE_INSTANCE_COLUMNS):
+        conn.execute(_UPDATE_INSTANCE, {"instance_id": instance_id, **values})
+        return
     conn.execute(
         flow_instances.update()
         .where(flow_instances.c.id == instance_id)
@@ -205,14 +235,16 @@ TASK_FIELDS = (
 )
 
 
+_LIVE_TASKS = (
+    sa.select(flow_tasks)
+    .where(flow_tasks.c.instance_id == sa.bindparam("instance_id"), flow_tasks.c.live.is_(True))
+    .order_by(flow_tasks.c.id)
+)
+
+
 def live_tasks(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
     """The tasks of the instance's running nodes (and open ones), oldest first."""
-    t = flow_tasks
-    return list(
-        conn.execute(
-            sa.select(t).where(t.c.instance_id == instance_id, t.c.live.is_(True)).order_by(t.c.id)
-        ).mappings()
-    )
+    return list(conn.execute(_LIVE_TASKS, {"instance_id": instance_id}).mappings())
 
 
 def insert_tasks(
@@ -248,8 +280,22 @@ def update_tasks(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None
         conn.execute(_UPDATE_TASK, list(rows))
 
 
+_SELECT_TASK = sa.select(flow_tasks).where(flow_tasks.c.id == sa.bindparam("task_id"))
+_APP_OF_TASK = (
+    sa.select(flow_tasks.c.instance_id, flow_instances.c.app)
+    .join_from(flow_tasks, flow_instances, flow_instances.c.id == flow_tasks.c.instance_id)
+    .where(flow_tasks.c.id == sa.bindparam("task_id"))
+)
+
+
 def task(conn: sa.Connection, task_id: int) -> Mapping[str, Any] | None:
-    return conn.execute(sa.select(flow_tasks).where(flow_tasks.c.id == task_id)).mappings().first()
+    return conn.execute(_SELECT_TASK, {"task_id": task_id}).mappings().first()
+
+
+def app_of_task(conn: sa.Connection, task_id: int) -> tuple[int, str] | None:
+    """(instance id, app) of a task, or None when there is no such task."""
+    row = conn.execute(_APP_OF_TASK, {"task_id": task_id}).first()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def tasks_of_instance(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
@@ -437,9 +483,15 @@ def delegate_of(conn: sa.Connection, login: str, at: datetime) -> str | None:
     ).scalar()
 
 
-def delegations(conn: sa.Connection, login: str | None = None) -> list[Mapping[str, Any]]:
+def delegations(
+    conn: sa.Connection, login: str | None = None, *, active_only: bool = False
+) -> list[Mapping[str, Any]]:
+    """Delegations (given or received by ``login``), oldest first; ``active_only``: not
+    revoked and not over."""
     d = flow_delegations
     stmt = sa.select(d).order_by(d.c.id)
+    if active_only:
+        stmt = stmt.where(d.c.revoked.is_(False))
     if login is not None:
         stmt = stmt.where(sa.or_(d.c.login == login, d.c.delegate == login))
     return list(conn.execute(stmt).mappings())

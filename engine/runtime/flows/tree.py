@@ -29,6 +29,8 @@ class FlowTree:
         self.places: dict[str, Place] = {}
         self._counter = 0
         self._index(flow.nodes, None, None)
+        #: whether any node has a timeout (otherwise there are never timers to cancel)
+        self.has_timers = any(p.node.timeout is not None for p in self.places.values())
 
     def _index(self, nodes: tuple[FlowNode, ...], gateway: str | None, branch: int | None) -> None:
         keys = tuple(n.key for n in nodes)
