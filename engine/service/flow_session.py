@@ -76,21 +76,19 @@ def _compiled(text: str) -> Any:
     return compile_expression(text, None)
 
 
-#: task id -> (instance id, app) of the tasks this process created or acted on: a task
-#: never moves, so acting on it needs no read before the write transaction
-_TASK_HOMES: dict[int, tuple[int, str]] = {}
 _MAX_TASK_HOMES = 100_000
 
 
-def remember_task(task_id: int, instance_id: int, app: str) -> None:
-    if len(_TASK_HOMES) >= _MAX_TASK_HOMES:
-        for old in list(_TASK_HOMES)[: _MAX_TASK_HOMES // 2]:
-            _TASK_HOMES.pop(old, None)
-    _TASK_HOMES[task_id] = (instance_id, app)
-
-
-def task_home(task_id: int) -> tuple[int, str] | None:
-    return _TASK_HOMES.get(task_id)
+def remember_task(
+    homes: dict[int, tuple[int, str]], task_id: int, instance_id: int, app: str
+) -> None:
+    """Note where a task lives. ``homes`` belongs to one Service (one database): task
+    ids of two databases are different tasks. A task never moves, so acting on one this
+    process created needs no read before the write transaction."""
+    if len(homes) >= _MAX_TASK_HOMES:
+        for old in list(homes)[: _MAX_TASK_HOMES // 2]:
+            homes.pop(old, None)
+    homes[task_id] = (instance_id, app)
 
 
 @dataclass
@@ -121,6 +119,8 @@ class FlowSession:
         self.tx, self.journal, self.now, self.locale = tx, journal, now, locale
         self.deadline = deadline
         self._directory: TransactionDirectory | None = None
+        #: the record's status after the instance this session started (if any)
+        self.record_status: str | None = None
 
     @property
     def directory(self) -> TransactionDirectory:
@@ -196,7 +196,10 @@ class FlowSession:
         record_id: int,
         title: str | None,
         submitter: str,
+        state: InstanceState | None = None,
     ) -> int:
+        """Insert an instance, with the state its start reached (written once)."""
+        state = state or InstanceState()
         return store.insert_instance(
             self.tx.conn,
             {
@@ -205,15 +208,15 @@ class FlowSession:
                 "record_id": record_id,
                 "flow": version.flow,
                 "flow_hash": version.content_hash,
-                "status": "running",
+                "status": state.status,
                 "submitter": submitter,
                 "title": (title or "")[:500] or None,
-                "cycle": 1,
-                "state": InstanceState().to_data(),
+                "cycle": state.cycle,
+                "state": state.to_data(),
                 "format_version": STATE_FORMAT_VERSION,
                 "started_at": self.now,
                 "updated_at": self.now,
-                "finished_at": None,
+                "finished_at": self.now if state.status in FINISHED else None,
                 "version": 1,
             },
         )
@@ -228,14 +231,23 @@ class FlowSession:
         store.save_snapshot(self.tx.conn, instance_id, cycle, data, version, self.now)
 
     def save(
-        self, instance_id: int, row: Mapping[str, Any], run: FlowRun, previous_status: str
+        self,
+        instance_id: int,
+        row: Mapping[str, Any],
+        run: FlowRun,
+        previous_status: str,
+        *,
+        record_status: str | None = None,
     ) -> None:
+        """Write what ``run`` changed. ``previous_status`` ``"new"``: the instance was just
+        inserted with its final state; ``record_status`` is the record's status as stored
+        (None: unknown, written when the instance's status moved)."""
         conn = self.tx.conn
         new = [t for t in run.tasks if t.id is None]
         ids = store.insert_tasks(conn, instance_id, [_task_row(t) for t in new])
         for task, task_id in zip(new, ids, strict=True):
             task.id, task.changed = task_id, False
-            remember_task(task_id, instance_id, self.tx.app)
+            remember_task(self.tx.catalog.task_homes, task_id, instance_id, self.tx.app)
         store.update_tasks(
             conn, [_task_update(t) for t in run.tasks if t.changed and t.id is not None]
         )
@@ -260,19 +272,24 @@ class FlowSession:
             store.cancel_timers(conn, instance_id, run.disarm)
         store.arm_timers(conn, [_timer_row(instance_id, self.tx.app, t) for t in run.arm])
         status = run.state.status
-        store.update_instance(
-            conn,
-            instance_id,
-            {
-                "status": status,
-                "cycle": run.state.cycle,
-                "state": run.state.to_data(),
-                "format_version": STATE_FORMAT_VERSION,
-                "updated_at": self.now,
-                "finished_at": self.now if status in FINISHED else None,
-            },
-        )
-        if status != previous_status or previous_status == "new":
+        if previous_status != "new":
+            store.update_instance(
+                conn,
+                instance_id,
+                {
+                    "status": status,
+                    "cycle": run.state.cycle,
+                    "state": run.state.to_data(),
+                    "format_version": STATE_FORMAT_VERSION,
+                    "updated_at": self.now,
+                    "finished_at": self.now if status in FINISHED else None,
+                },
+            )
+        if record_status is not None:
+            moved = record_status != run.record_status
+        else:
+            moved = status != previous_status
+        if moved:
             stored = self.tx.stored(row["form"])
             store.set_record_status(conn, stored, int(row["record_id"]), run.record_status)
         subject = Subject(self.tx.app, row["form"], int(row["record_id"]))

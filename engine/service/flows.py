@@ -45,7 +45,7 @@ from engine.service.flow_results import (
     TimelineEntry,
     TimerRun,
 )
-from engine.service.flow_session import FlowSession, Loaded, remember_task, state_of, task_home
+from engine.service.flow_session import FlowSession, Loaded, remember_task, state_of
 from engine.service.hooks import RecordChange
 from engine.service.results import Record
 from engine.service.transactions import Transaction
@@ -134,7 +134,11 @@ class FlowUseCases:
         records = self._context_records()
 
         def action(ctx: writer.WriteContext) -> Record:
-            ctx.flow = flow
+            ctx.flow = dict(flow)
+            session = FlowSession(ctx.tx, ctx.journal, ctx.now, ctx.actor.locale, None)
+            if session.current(form_key) is not None:
+                # inserted in the status its flow gives it (no second write)
+                ctx.flow["status"] = "draft" if flow.get("draft") else "in_approval"
             return writer.create_record(ctx, data, "json")
 
         return records._write(actor, app_key, form_key, action)
@@ -156,16 +160,21 @@ class FlowUseCases:
             ctx.tx, ctx.journal, ctx.now, ctx.actor.locale, self._deadline(ctx.tx, ctx.actor.locale)
         )
         if session.current(change.form) is None:
+            if ctx.flow is not None:
+                # submit / save_draft on a form without a flow: refuse rather than save a
+                # plain record the caller believes is in approval (or a draft)
+                raise flow_error("no_flow", ctx.actor.locale, form=change.form)
             return
         stored = ctx.tx.stored(change.form)
         if options.get("draft"):
-            store.set_record_status(ctx.tx.conn, stored, change.record_id, "draft")
-            change.record.status = "draft"
+            if change.record.status != "draft":
+                store.set_record_status(ctx.tx.conn, stored, change.record_id, "draft")
+                change.record.status = "draft"
             return
         values = dict(change.record.values)
         values.update(
             id=change.record_id,
-            status="in_approval",
+            status=change.record.status,
             title=change.record.title,
             created_by=change.record.created_by,
             created_at=change.record.created_at,
@@ -180,7 +189,7 @@ class FlowUseCases:
             ctx.actor,
             options.get("choices") or {},
         )
-        change.record.status = "in_approval"
+        change.record.status = session.record_status or "in_approval"
 
     def _before_prepare(
         self, ctx: writer.WriteContext, data: Mapping[str, Any], existing: Mapping[str, Any] | None
@@ -211,7 +220,6 @@ class FlowUseCases:
 
         tree = tree_of(version)
         _check_choices(tree, session, values, actor.user_id, choices, locale)
-        instance_id = session.create(version, form_key, record_id, title, actor.user_id)
         run = FlowRun(
             tree, InstanceState(), [], session.context(form_key, values, actor.user_id, choices)
         )
@@ -219,6 +227,8 @@ class FlowUseCases:
             run.start(actor.user_id)
         except FlowRefusal as refusal:
             raise translated(refusal, locale) from None
+        # inserted once, with the state the start reached
+        instance_id = session.create(version, form_key, record_id, title, actor.user_id, run.state)
         row = {
             "form": form_key,
             "record_id": record_id,
@@ -226,7 +236,8 @@ class FlowUseCases:
             "version": 0,
         }
         session.snapshot(instance_id, 1, form_key, values, record_version)
-        session.save(instance_id, row, run, "new")
+        session.save(instance_id, row, run, "new", record_status=values.get("status"))
+        session.record_status = run.record_status
         self._apply_sets(session, form_key, record_id, run, actor)
         return instance_id
 
@@ -550,6 +561,12 @@ class FlowUseCases:
             if row["assignee"] != actor.user_id:
                 hidden |= set(tx.access(actor).hidden(runtime.definition))
             shown = {k: v for k, v in values.items() if k.split(".")[0] not in hidden}
+            for path in hidden:  # a hidden sub-table column (lines.cost) leaves every row
+                head, _, column = path.partition(".")
+                if column and isinstance(shown.get(head), list):
+                    shown[head] = [
+                        {c: x for c, x in row.items() if c != column} for row in shown[head]
+                    ]
             return TaskDetail(
                 _task_view(row, inst, locale, tree),
                 self._view(tx, inst, locale),
@@ -677,6 +694,8 @@ class FlowUseCases:
 
         def work(tx: Transaction, session: FlowSession) -> bool:
             loaded = session.load(int(row["instance_id"]))
+            if loaded.state.status == "suspended":
+                return False  # kept pending: it acts once the instance is reactivated
             if not store.mark_timer_fired(tx.conn, timer_id, moment):
                 return False
             run = self._run(session, loaded)
@@ -803,13 +822,14 @@ class FlowUseCases:
     def _home_of_task(self, task_id: int, locale: str) -> tuple[int, str]:
         """(instance id, app) of a task: remembered for tasks this process created (they
         never move), else read."""
-        home = task_home(task_id)
+        homes = self._context.transactions.catalog.task_homes
+        home = homes.get(task_id)
         if home is None:
             with self._context.transactions.database.read() as conn:
                 home = store.app_of_task(conn, task_id)
             if home is None:
                 raise flow_error("task_unknown", locale, task=task_id)
-            remember_task(task_id, *home)
+            remember_task(homes, task_id, *home)
         return home
 
     def _edit(
@@ -823,12 +843,20 @@ class FlowUseCases:
         node = loaded.tree.node(task.node)
         if task.assignee != actor.user_id:
             raise flow_error("not_assignee", actor.locale, assignee=task.assignee)
-        for key in changes:
-            if node.fields.get(str(key)) != "editable":
+        form, record_id = loaded.row["form"], int(loaded.row["record_id"])
+        allowed: dict[str, Any] = {}
+        current: Mapping[str, Any] | None = None
+        for key, value in changes.items():
+            if node.fields.get(str(key)) == "editable":
+                allowed[key] = value
+                continue
+            columns = _editable_columns(node, str(key))
+            if not columns:
                 raise flow_error("not_editable", actor.locale, field=key, node=node.key)
-        self._update_record(
-            session, loaded.row["form"], int(loaded.row["record_id"]), changes, actor, edit=node.key
-        )
+            if current is None:
+                current = session.record_values(form, record_id)
+            allowed[key] = _merged_rows(node, str(key), columns, current.get(key), value, actor)
+        self._update_record(session, form, record_id, allowed, actor, edit=node.key)
 
     def _update_record(
         self,
@@ -1092,6 +1120,50 @@ def _refuse_handled(conn: Any, row: Mapping[str, Any]) -> None:
     )
 
 
+def _editable_columns(node: Any, key: str) -> set[str]:
+    """The sub-table columns of ``key`` a node makes editable (``lines.qty``)."""
+    prefix = key + "."
+    return {
+        k[len(prefix) :] for k, v in node.fields.items() if v == "editable" and k.startswith(prefix)
+    }
+
+
+def _merged_rows(
+    node: Any, key: str, columns: set[str], stored: Any, given: Any, actor: Actor
+) -> list[dict[str, Any]]:
+    """Sub-table rows as an approver may change them when the node makes only some
+    columns editable: the same rows (by ``id``), only those columns changed; another
+    column sent with a different value, or a row added or left out, is refused."""
+
+    def refuse(field: str) -> FlowActionError:
+        return flow_error("not_editable", actor.locale, field=field, node=node.key)
+
+    rows = [dict(r) for r in stored or []]
+    if not isinstance(given, (list, tuple)) or len(given) != len(rows):
+        raise refuse(key)
+    by_id = {r.get("id"): r for r in rows}
+    seen: set[Any] = set()
+    for item in given:
+        if not isinstance(item, Mapping) or item.get("id") not in by_id or item["id"] in seen:
+            raise refuse(key)
+        seen.add(item["id"])
+        row = by_id[item["id"]]
+        for column, value in item.items():
+            if column in columns:
+                row[column] = value
+            elif column != "id" and not _same_value(row.get(column), value):
+                raise refuse(f"{key}.{column}")
+    return rows
+
+
+def _same_value(stored: Any, given: Any) -> bool:
+    """Whether a value sent back unchanged equals the stored one (``5`` and
+    ``Decimal("5")``, ``"2026-01-05"`` and a date)."""
+    return stored == given or (
+        stored is not None and given is not None and str(stored) == str(given)
+    )
+
+
 def _require_submitter(loaded: Loaded, actor: Actor) -> None:
     if loaded.row["submitter"] != actor.user_id:
         raise flow_error("not_submitter", actor.locale, submitter=loaded.row["submitter"])
@@ -1141,6 +1213,9 @@ def _check_choices(
     on every path (not inside a branch) must have its picks at submit."""
     from engine.runtime.flows.resolve import Resolver
 
+    for key in choices:
+        if key not in tree.places:  # a mistyped node key would be silently ignored
+            raise flow_error("unknown_node", locale, node=key)
     for key, place in tree.places.items():
         node = place.node
         chosen = next((s for s in node.approvers if s.kind == "chosen"), None)

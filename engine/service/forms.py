@@ -80,6 +80,8 @@ class FormCatalog:
         self._generations: dict[str, int] = {}
         #: other per-app definitions (flows), dropped with the forms
         self._extras: dict[tuple[str, str], Any] = {}
+        #: task id -> (instance id, app) of flow tasks this service wrote (they never move)
+        self.task_homes: dict[int, tuple[int, str]] = {}
         self._lock = threading.Lock()
 
     def knows(self, app: str) -> bool:

@@ -117,7 +117,8 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     title = _title(runtime, values, env)
     row = inline_row(runtime.tables, values)
     row.update(
-        status="active",
+        # a form with an approval flow says in which status its records start
+        status=(ctx.flow or {}).get("status", "active"),
         version=1,
         title=title,
         created_at=ctx.now,

@@ -247,14 +247,18 @@ def live_tasks(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]
     return list(conn.execute(_LIVE_TASKS, {"instance_id": instance_id}).mappings())
 
 
+_INSERT_TASKS = flow_tasks.insert().returning(flow_tasks.c.id, sort_by_parameter_order=True)
+_INSERT_TIMELINE = flow_timeline.insert()
+_INSERT_SNAPSHOT = flow_snapshots.insert()
+
+
 def insert_tasks(
     conn: sa.Connection, instance_id: int, rows: Sequence[Mapping[str, Any]]
 ) -> list[int]:
     """Insert tasks; their ids in the order given."""
     if not rows:
         return []
-    stmt = flow_tasks.insert().returning(flow_tasks.c.id, sort_by_parameter_order=True)
-    result = conn.execute(stmt, [{"instance_id": instance_id, **row} for row in rows])
+    result = conn.execute(_INSERT_TASKS, [{"instance_id": instance_id, **row} for row in rows])
     return [int(v) for v in result.scalars()]
 
 
@@ -305,6 +309,56 @@ def tasks_of_instance(conn: sa.Connection, instance_id: int) -> list[Mapping[str
     )
 
 
+_INBOX_COLUMNS = (
+    flow_tasks.c.id,
+    flow_tasks.c.node,
+    flow_tasks.c.kind,
+    flow_tasks.c.assignee,
+    flow_tasks.c.status,
+    flow_tasks.c.created_at,
+    flow_tasks.c.acted_at,
+    flow_tasks.c.acted_by,
+    flow_tasks.c.comment,
+    flow_tasks.c.reason,
+    flow_instances.c.id.label("instance_id"),
+    flow_instances.c.app,
+    flow_instances.c.form,
+    flow_instances.c.record_id,
+    flow_instances.c.flow,
+    flow_instances.c.title,
+    flow_instances.c.submitter,
+    flow_instances.c.status.label("instance_status"),
+)
+#: (number of statuses, with an app filter) -> (page statement, count statement), built
+#: once: the inbox is the page people open most, and building Core statements per call
+#: cost more than running them on SQLite
+_INBOX: dict[tuple[int, bool], tuple[sa.Select, sa.Select]] = {}
+
+
+def _inbox_statements(statuses: int, by_app: bool) -> tuple[sa.Select, sa.Select]:
+    found = _INBOX.get((statuses, by_app))
+    if found is None:
+        t, i = flow_tasks, flow_instances
+        where = [
+            t.c.assignee == sa.bindparam("login"),
+            sa.or_(*(t.c.status == sa.bindparam(f"status{n}") for n in range(statuses))),
+        ]
+        if by_app:
+            where.append(i.c.app == sa.bindparam("app"))
+        joined = t.join(i, i.c.id == t.c.instance_id)
+        page = (
+            sa.select(*_INBOX_COLUMNS)
+            .select_from(joined)
+            .where(*where)
+            .order_by(t.c.id.desc())
+            .limit(sa.bindparam("limit"))
+            .offset(sa.bindparam("offset"))
+        )
+        count = sa.select(sa.func.count()).select_from(joined if by_app else t).where(*where)
+        found = _INBOX[(statuses, by_app)] = (page, count)
+    return found
+
+
 def inbox(
     conn: sa.Connection,
     login: str,
@@ -315,42 +369,13 @@ def inbox(
     offset: int = 0,
 ) -> tuple[list[Mapping[str, Any]], int]:
     """A person's tasks (newest first) with their instance's record and title, and the count."""
-    t, i = flow_tasks, flow_instances
-    where = [t.c.assignee == login, t.c.status.in_(list(statuses))]
+    page, count = _inbox_statements(len(statuses), app is not None)
+    params: dict[str, Any] = {"login": login, "limit": limit, "offset": offset}
+    params.update({f"status{n}": status for n, status in enumerate(statuses)})
     if app is not None:
-        where.append(i.c.app == app)
-    joined = t.join(i, i.c.id == t.c.instance_id)
-    rows = conn.execute(
-        sa.select(
-            t.c.id,
-            t.c.node,
-            t.c.kind,
-            t.c.assignee,
-            t.c.status,
-            t.c.created_at,
-            t.c.acted_at,
-            t.c.acted_by,
-            t.c.comment,
-            t.c.reason,
-            i.c.id.label("instance_id"),
-            i.c.app,
-            i.c.form,
-            i.c.record_id,
-            i.c.flow,
-            i.c.title,
-            i.c.submitter,
-            i.c.status.label("instance_status"),
-        )
-        .select_from(joined)
-        .where(*where)
-        .order_by(t.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).mappings()
-    rows = list(rows)
-    total = conn.execute(
-        sa.select(sa.func.count()).select_from(joined if app else t).where(*where)
-    ).scalar_one()
+        params["app"] = app
+    rows = list(conn.execute(page, params).mappings())
+    total = conn.execute(count, params).scalar_one()
     return rows, int(total)
 
 
@@ -367,7 +392,7 @@ def participants(conn: sa.Connection, instance_id: int) -> set[str]:
 
 def insert_timeline(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        conn.execute(flow_timeline.insert(), list(rows))
+        conn.execute(_INSERT_TIMELINE, list(rows))
 
 
 def timeline(conn: sa.Connection, instance_id: int) -> list[Mapping[str, Any]]:
@@ -386,13 +411,14 @@ def save_snapshot(
     at: datetime,
 ) -> None:
     conn.execute(
-        flow_snapshots.insert().values(
-            instance_id=instance_id,
-            cycle=cycle,
-            data=dict(data),
-            record_version=version,
-            taken_at=at,
-        )
+        _INSERT_SNAPSHOT,
+        {
+            "instance_id": instance_id,
+            "cycle": cycle,
+            "data": dict(data),
+            "record_version": version,
+            "taken_at": at,
+        },
     )
 
 
@@ -508,7 +534,20 @@ def revoke_delegation(conn: sa.Connection, delegation_id: int) -> bool:
 # -- the record -------------------------------------------------------------------------------
 
 
+#: form table -> its status update (a table belongs to one published form version)
+_STATUS_UPDATES: dict[sa.Table, Any] = {}
+
+
 def set_record_status(conn: sa.Connection, form: StoredForm, record_id: int, status: str) -> None:
     """The record's status column follows its flow (draft, in_approval, approved...)."""
     table = form.tables.table
-    conn.execute(table.update().where(table.c.id == record_id).values(status=status))
+    stmt = _STATUS_UPDATES.get(table)
+    if stmt is None:
+        if len(_STATUS_UPDATES) > 256:
+            _STATUS_UPDATES.clear()
+        stmt = _STATUS_UPDATES[table] = (
+            table.update()
+            .where(table.c.id == sa.bindparam("record_id"))
+            .values(status=sa.bindparam("new_status"))
+        )
+    conn.execute(stmt, {"record_id": record_id, "new_status": status})

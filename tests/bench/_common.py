@@ -49,6 +49,33 @@ unique:
   - fields: [supplier, needed_by]
 """
 
+#: bench_flows.py and bench_inbox.py: an expense form and its flow of three approval
+#: nodes, one named user each (no organisation needed, no timeouts)
+FLOW_APP_KEY, FLOW_FORM, FLOW = "benchflow", "expense", "three_approvals"
+FLOW_APP = f"""
+app: {FLOW_APP_KEY}
+version: 1.0.0
+name: Bench flows
+---
+form: {FLOW_FORM}
+name: Expense
+title: "{{{{ item }}}}"
+fields:
+  item:   {{type: text, required: true}}
+  amount: {{type: money, min: 0}}
+---
+flow: {FLOW}
+form: {FLOW_FORM}
+name: Three approvals
+nodes:
+  - approval: first
+    approvers: {{user: alice}}
+  - approval: second
+    approvers: {{user: bob}}
+  - approval: third
+    approvers: {{user: carol}}
+"""
+
 
 def machine(versions: dict[str, str]) -> str:
     """One paragraph naming the machine and software the numbers were measured on."""

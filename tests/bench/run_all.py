@@ -4,7 +4,9 @@
 
 The hostile-submissions run is in memory (no database) and takes about 15 s. ``--rows``
 sizes both query tables (the plain and the dealer-scoped one); the submit run includes
-the submissions with permissions (``--permissions``).
+the submissions with permissions (``--permissions``). The approval-flow run measures
+SpiffWorkflow too when it is installed (``pip install SpiffWorkflow``; skipped with a
+message otherwise).
 
 ``--postgres`` defaults to the local server (postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
 pass ``--postgres none`` to measure SQLite only. Nothing is asserted: the figures go in
@@ -38,6 +40,8 @@ def main() -> int:
         ("query", ["bench_query.py", "--rows", str(args.rows), *postgres]),
         ("scoped query", ["bench_scoped_query.py", "--rows", str(args.rows), *postgres]),
         ("managers", ["bench_managers.py", "--users", str(args.users), *postgres]),
+        ("approval flows", ["bench_flows.py", *postgres]),
+        ("inbox", ["bench_inbox.py", *postgres]),
         ("hostile submissions", ["bench_hostile_submissions.py"]),
     ]
     status = 0

@@ -13,6 +13,7 @@ saw) and enters its branches; cc, action and end nodes act and move on at once.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -165,6 +166,7 @@ class FlowRun:
             self.state.sent_back_from = node.key if settings.resubmit == "return" else None
             self._event("flow.sent_back", actor=actor, node=node.key, to="start")
         else:
+            self._forget_approvals(resolved)
             if settings.resubmit == "return":
                 self.state.return_to[resolved] = node.key
             self._event("flow.sent_back", actor=actor, node=node.key, to=resolved)
@@ -179,6 +181,7 @@ class FlowRun:
         self.state.status = "running"
         self.state.cycle += 1
         self.state.visited, self.state.approved_by = [], []
+        self.state.approvers_of = {}
         self.state.acted, self.state.sent_back_from = False, None
         self._log("resubmit", actor, detail={"cycle": self.state.cycle})
         self._event("flow.started", actor=actor, resubmitted=True)
@@ -464,6 +467,10 @@ class FlowRun:
             done = t.node == node.key and t.status == "approved" and not t.auto
             if done and t.acted_by and t.acted_by not in self.state.approved_by:
                 self.state.approved_by.append(t.acted_by)
+            if done and t.acted_by:
+                given = self.state.approvers_of.setdefault(node.key, [])
+                if t.acted_by not in given:
+                    given.append(t.acted_by)
         self._after(node.key)
 
     # -- moving through the tree ------------------------------------------------------------
@@ -525,7 +532,7 @@ class FlowRun:
             self.state.visited.append(key)
             self._after(key)
         elif node.kind == "action":
-            values = dict(self.ctx.values) | self.sets
+            values = ChainMap(self.sets, self.ctx.values)
             for field_key, expression in node.set.items():
                 self.sets[field_key] = self.ctx.evaluate(expression, values)
             self._log(
@@ -540,7 +547,7 @@ class FlowRun:
             self._finish(node.outcome, SYSTEM_ACTOR)
 
     def _enter_gateway(self, node: FlowNode) -> None:
-        values = dict(self.ctx.values) | self.sets
+        values = ChainMap(self.sets, self.ctx.values)
         seen: list[dict[str, Any]] = []
         chosen: list[int] = []
         for index, branch in enumerate(node.branches):
@@ -716,6 +723,18 @@ class FlowRun:
             raise FlowRefusal("send_back_not_allowed", to=target, allowed=list(allowed))
         return target
 
+    def _forget_approvals(self, target: str) -> None:
+        """A send back to ``target`` asks its people again: the approvals given at it and
+        at later nodes no longer pass anyone through cross-node dedupe."""
+        dropped = [
+            key for key in self.state.approvers_of if key == target or self.tree.before(target, key)
+        ]
+        forgotten = {login for key in dropped for login in self.state.approvers_of.pop(key)}
+        kept = {login for logins in self.state.approvers_of.values() for login in logins}
+        self.state.approved_by = [
+            login for login in self.state.approved_by if login not in forgotten or login in kept
+        ]
+
     @staticmethod
     def _start_allowed(allowed: Sequence[str], target: str) -> str:
         if "start" in allowed or "any" in allowed:
@@ -751,7 +770,7 @@ class FlowRun:
         return Resolver(
             self.ctx.directory,
             self.ctx.form,
-            dict(self.ctx.values) | self.sets,
+            ChainMap(self.sets, self.ctx.values),
             self.ctx.submitter,
             self.ctx.choices,
             self.ctx.evaluate,

@@ -241,7 +241,9 @@ class Resolver:
                 continue
             seen = {a.login}
             stand_in = self.directory.delegate(a.login, self.now)
-            while stand_in and stand_in not in seen:  # follow chains, never loop
+            # follow chains, never loop; a stand-in disabled since the delegation was
+            # made is passed over (the task would wait on someone who cannot act)
+            while stand_in and stand_in not in seen and self.directory.active([stand_in]):
                 a.reason = {**a.reason, "delegated_from": a.reason.get("delegated_from", a.login)}
                 a.login = stand_in
                 seen.add(stand_in)

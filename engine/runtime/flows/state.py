@@ -38,6 +38,10 @@ class InstanceState:
     return_to: dict[str, str] = field(default_factory=dict)
     #: who approved in this cycle (cross-node dedupe)
     approved_by: list[str] = field(default_factory=list)
+    #: node -> who approved it in this cycle: a send back to a node forgets the approvals
+    #: of that node and the nodes after it, so they are asked again (absent in states
+    #: written before it was kept: nothing is forgotten then)
+    approvers_of: dict[str, list[str]] = field(default_factory=dict)
     #: the node that sent the request back to the submitter (resubmit: return)
     sent_back_from: str | None = None
     #: whether a person acted (approved, rejected, sent back) in this cycle
@@ -59,6 +63,7 @@ class InstanceState:
             "entries": self.entries,
             "return_to": self.return_to,
             "approved_by": self.approved_by,
+            "approvers_of": self.approvers_of,
             "sent_back_from": self.sent_back_from,
             "acted": self.acted,
             "suspended_from": self.suspended_from,
@@ -87,6 +92,7 @@ class InstanceState:
             entries=dict(data.get("entries") or {}),
             return_to=dict(data.get("return_to") or {}),
             approved_by=list(data.get("approved_by") or []),
+            approvers_of={k: list(v) for k, v in (data.get("approvers_of") or {}).items()},
             sent_back_from=data.get("sent_back_from"),
             acted=bool(data.get("acted")),
             suspended_from=data.get("suspended_from"),
