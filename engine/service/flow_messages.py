@@ -105,6 +105,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "node {node} needs {minimum} to {maximum} people",
     ),
     "choice_unknown": ("{user} 不是可选的审批人", "{user} cannot be chosen"),
+    "choice_not_chosen": (
+        "节点 {node} 的审批人不由发起人选择",
+        "the approvers of node {node} are not chosen by the submitter",
+    ),
+    "not_suspended": ("流程未挂起（{status}）", "the flow is not suspended ({status})"),
     "unknown_user": ("没有用户 {user}", "there is no user {user}"),
     "not_visible": ("没有找到流程实例 {instance}", "there is no flow instance {instance}"),
 }
@@ -124,6 +129,9 @@ STATUS_NAMES = {
     "withdrawn": ("已撤回", "withdrawn"),
     "terminated": ("已终止", "terminated"),
     "cc": ("抄送", "copy"),
+    "in_approval": ("审批中", "in approval"),
+    "draft": ("草稿", "draft"),
+    "active": ("正常", "active"),
 }
 
 

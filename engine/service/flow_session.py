@@ -91,6 +91,18 @@ def remember_task(
     homes[task_id] = (instance_id, app)
 
 
+def pinned_tree(conn: Any, app: str, flow: str, digest: str) -> FlowTree:
+    """The tree of the flow version an instance is pinned to (read once per process)."""
+    key = (app, flow, digest)
+    version = _pinned.get(key)
+    if version is None:
+        version = store.flow_version(conn, *key)
+        if version is None:  # pragma: no cover - versions are never deleted
+            raise NotFoundError(f"flow version {key} is missing")
+        _pinned[key] = version
+    return tree_of(version)
+
+
 @dataclass
 class Loaded:
     """An instance read under its lock: row, state, live tasks, tree."""
@@ -138,14 +150,7 @@ class FlowSession:
         return flows.get(form)
 
     def pinned(self, row: Mapping[str, Any]) -> FlowTree:
-        key = (row["app"], row["flow"], row["flow_hash"])
-        version = _pinned.get(key)
-        if version is None:
-            version = store.flow_version(self.tx.conn, *key)
-            if version is None:  # pragma: no cover - versions are never deleted
-                raise NotFoundError(f"flow version {key} is missing")
-            _pinned[key] = version
-        return tree_of(version)
+        return pinned_tree(self.tx.conn, row["app"], row["flow"], row["flow_hash"])
 
     # -- loading ------------------------------------------------------------------------
     def load(self, instance_id: int) -> Loaded:

@@ -45,7 +45,13 @@ from engine.service.flow_results import (
     TimelineEntry,
     TimerRun,
 )
-from engine.service.flow_session import FlowSession, Loaded, remember_task, state_of
+from engine.service.flow_session import (
+    FlowSession,
+    Loaded,
+    pinned_tree,
+    remember_task,
+    state_of,
+)
 from engine.service.hooks import RecordChange
 from engine.service.results import Record
 from engine.service.transactions import Transaction
@@ -56,8 +62,6 @@ from engine.store.records import ALL_ROWS
 
 T = TypeVar("T")
 
-#: record statuses a person may still edit (the flow is not deciding on them)
-EDITABLE_STATUSES = ("active", "draft", "sent_back", "withdrawn")
 MENTION = re.compile(r"@([A-Za-z0-9_.\-]+)")
 
 
@@ -153,6 +157,9 @@ class FlowUseCases:
         if change.topic == "record.deleted" and change.record.status == "in_approval":
             # as for an update: deleting the record would strand its running instance
             raise flow_error("in_approval", ctx.actor.locale, record=change.record_id)
+        if change.topic == "record.deleted" and change.record.status == "sent_back":
+            self._end_with_record(ctx, change)
+            return
         if change.topic != "record.created":
             return
         options = ctx.flow or {}
@@ -190,6 +197,20 @@ class FlowUseCases:
             options.get("choices") or {},
         )
         change.record.status = session.record_status or "in_approval"
+
+    def _end_with_record(self, ctx: writer.WriteContext, change: RecordChange) -> None:
+        """A sent-back request whose record is deleted ends (terminated), in the delete's
+        transaction, so no instance waits for a record that is gone."""
+        session = FlowSession(ctx.tx, ctx.journal, ctx.now, ctx.actor.locale, None)
+        found = store.instance_of_record(
+            ctx.tx.conn, ctx.tx.app, change.form, change.record_id, lock=True
+        )
+        if found is None or found["status"] != "sent_back":
+            return
+        loaded = session.load(int(found["id"]))
+        run = self._run(session, loaded)
+        run.terminate(ctx.actor.user_id, "record deleted")
+        session.save(loaded.id, loaded.row, run, loaded.row["status"], record_status="terminated")
 
     def _before_prepare(
         self, ctx: writer.WriteContext, data: Mapping[str, Any], existing: Mapping[str, Any] | None
@@ -440,8 +461,8 @@ class FlowUseCases:
         self, actor: Actor, to: str, starts: datetime, ends: datetime, *, login: str | None = None
     ) -> int:
         """委托: from ``starts`` to ``ends`` every new task of ``login`` (default: the
-        actor; others only by an administrator) goes to ``to``; the actor's pending
-        tasks move too."""
+        actor; others only by an administrator) goes to ``to``. Tasks already pending
+        stay where they are (hand them over with :meth:`transfer`)."""
         locale = check.actor_locale(actor)
         target = _text_argument("to", to, locale, 100) or ""
         who = _text_argument("login", login, locale, 100) or actor.user_id
@@ -519,6 +540,8 @@ class FlowUseCases:
         check.check_choice("status", status, ("pending", "done", "cc"), locale)
         page = check.check_whole_number("page", page, 1, 1_000_000, locale)
         page_size = check.check_whole_number("page_size", page_size, 1, 500, locale)
+        if app is not None:
+            check.check_app_key(locale, app)
         statuses = {
             "pending": ("pending",),
             "done": ("approved", "rejected", "sent_back", "transferred"),
@@ -533,7 +556,18 @@ class FlowUseCases:
                 limit=page_size,
                 offset=(page - 1) * page_size,
             )
-        return TaskPage([_task_view(r, None, locale) for r in rows], total)
+            # node names from the version each instance is pinned to (cached per process)
+            trees = {
+                key: pinned_tree(conn, *key)
+                for key in {(r["app"], r["flow"], r["flow_hash"]) for r in rows}
+            }
+        return TaskPage(
+            [
+                _task_view(r, None, locale, trees[(r["app"], r["flow"], r["flow_hash"])])
+                for r in rows
+            ],
+            total,
+        )
 
     def task(self, actor: Actor, task_id: int) -> TaskDetail:
         """A task with the record as its node shows it (hidden fields left out)."""
@@ -888,12 +922,15 @@ class FlowUseCases:
         writer.update_record(ctx, record_id, changes, None)
 
     def _require_visible(self, tx: Transaction, actor: Actor, inst: Mapping[str, Any]) -> None:
-        """Visible to the submitter, a participant, or whoever may read the record."""
+        """Visible to the submitter, a participant, the app's administrators, or whoever
+        may read the record (through the record source: their row scope)."""
         if actor is SYSTEM_ACTOR or inst["submitter"] == actor.user_id:
             return
         if actor.user_id in store.participants(tx.conn, int(inst["id"])):
             return
         access = tx.access(actor)
+        if access.admin:
+            return  # they may terminate, suspend and reactivate any instance of the app
         form = tx.form(inst["form"]).definition
         try:
             if access.allows(form, "read"):
@@ -1221,7 +1258,7 @@ def _check_choices(
         chosen = next((s for s in node.approvers if s.kind == "chosen"), None)
         if chosen is None:
             if key in choices:
-                raise flow_error("choice_unknown", locale, user=key)
+                raise flow_error("choice_not_chosen", locale, node=key)
             continue
         picked = list(choices.get(key, ()))
         if not picked:
@@ -1253,7 +1290,6 @@ def _check_choices(
 
 __all__ = [
     "FLOW_SYSTEM",
-    "EDITABLE_STATUSES",
     "FlowActionError",
     "FlowUseCases",
     "PermissionDeniedError",

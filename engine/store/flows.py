@@ -325,6 +325,7 @@ _INBOX_COLUMNS = (
     flow_instances.c.form,
     flow_instances.c.record_id,
     flow_instances.c.flow,
+    flow_instances.c.flow_hash,
     flow_instances.c.title,
     flow_instances.c.submitter,
     flow_instances.c.status.label("instance_status"),

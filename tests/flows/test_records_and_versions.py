@@ -104,7 +104,7 @@ def test_a_withdrawn_record_is_submitted_again_as_a_new_instance(world):
     assert (again.status, again.record_status) == ("running", "in_approval")
     assert world.flows.instance_of(ADMIN, "t", "request", first.record_id).id == again.id
     with pytest.raises(
-        FlowActionError, match=r"^this record is already in a flow \(in_approval\)$"
+        FlowActionError, match=r"^this record is already in a flow \(in approval\)$"
     ):
         world.flows.submit_draft(as_("xiao"), "t", "request", first.record_id)
 

@@ -175,7 +175,7 @@ class FlowCheck:
             if not isinstance(branch, dict):
                 continue
             is_otherwise = "otherwise" in branch
-            if otherwise_seen and kind == "branches":
+            if otherwise_seen and kind in ("branches", "inclusive"):
                 yield self.source.fail(
                     bpath,
                     "this branch can never run: an earlier branch is 'otherwise'",
