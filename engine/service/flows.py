@@ -557,17 +557,8 @@ class FlowUseCases:
                 offset=(page - 1) * page_size,
             )
             # node names from the version each instance is pinned to (cached per process)
-            trees = {
-                key: pinned_tree(conn, *key)
-                for key in {(r["app"], r["flow"], r["flow_hash"]) for r in rows}
-            }
-        return TaskPage(
-            [
-                _task_view(r, None, locale, trees[(r["app"], r["flow"], r["flow_hash"])])
-                for r in rows
-            ],
-            total,
-        )
+            trees = {key: pinned_tree(conn, *key) for key in {(r[11], r[14], r[15]) for r in rows}}
+        return TaskPage([_inbox_view(r, trees[(r[11], r[14], r[15])], locale) for r in rows], total)
 
     def task(self, actor: Actor, task_id: int) -> TaskDetail:
         """A task with the record as its node shows it (hidden fields left out)."""
@@ -1071,6 +1062,58 @@ def _prepared(
         raise
     values.setdefault("created_by", who)
     return values
+
+
+def _pinned_key(row: Any) -> tuple[str, str, str]:
+    """(app, flow, flow hash) of an inbox row (positions of store.flows._INBOX_COLUMNS)."""
+    return row[11], row[14], row[15]
+
+
+def _inbox_view(row: Any, tree: Any, locale: str) -> TaskView:
+    """A TaskView from an inbox row (unpacked by position: this runs for every row
+    listed, and attribute access on rows costs several times more)."""
+    (
+        task_id,
+        node,
+        kind,
+        assignee,
+        status,
+        created_at,
+        acted_at,
+        acted_by,
+        comment,
+        reason,
+        instance_id,
+        app,
+        form,
+        record_id,
+        flow,
+        _flow_hash,
+        title,
+        submitter,
+        _instance_status,
+    ) = row
+    place = tree.places.get(node)
+    return TaskView(
+        task_id,
+        instance_id,
+        app,
+        form,
+        record_id,
+        flow,
+        node,
+        place.node.label(locale) if place is not None else node,
+        kind,
+        assignee,
+        status,
+        reason or {},
+        created_at,
+        title,
+        submitter,
+        acted_at,
+        acted_by,
+        comment,
+    )
 
 
 def _task_view(

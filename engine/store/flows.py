@@ -309,6 +309,7 @@ def tasks_of_instance(conn: sa.Connection, instance_id: int) -> list[Mapping[str
     )
 
 
+#: the inbox's columns; engine/service/flows.py (_inbox_view) unpacks rows by position
 _INBOX_COLUMNS = (
     flow_tasks.c.id,
     flow_tasks.c.node,
@@ -369,13 +370,15 @@ def inbox(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Mapping[str, Any]], int]:
-    """A person's tasks (newest first) with their instance's record and title, and the count."""
+    """A person's tasks (newest first) with their instance's record and title, and the
+    count; rows have the columns of ``_INBOX_COLUMNS`` as attributes."""
     page, count = _inbox_statements(len(statuses), app is not None)
     params: dict[str, Any] = {"login": login, "limit": limit, "offset": offset}
     params.update({f"status{n}": status for n, status in enumerate(statuses)})
     if app is not None:
         params["app"] = app
-    rows = list(conn.execute(page, params).mappings())
+    # plain rows (attribute access): a page is read on every inbox view
+    rows = list(conn.execute(page, params))
     total = conn.execute(count, params).scalar_one()
     return rows, int(total)
 
