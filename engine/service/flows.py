@@ -53,6 +53,7 @@ from engine.service.flow_session import (
     state_of,
 )
 from engine.service.hooks import RecordChange
+from engine.service.principals import require_active
 from engine.service.results import Record
 from engine.service.transactions import Transaction
 from engine.store import flows as store
@@ -504,6 +505,7 @@ class FlowUseCases:
         """The actor's delegations, given and received."""
         check.actor_locale(actor)
         with self._context.transactions.database.read() as conn:
+            self._require_active(conn, actor)
             return [dict(row) for row in store.delegations(conn, actor.user_id)]
 
     def revoke_delegation(self, actor: Actor, delegation_id: int) -> bool:
@@ -548,6 +550,7 @@ class FlowUseCases:
             "cc": ("cc",),
         }[status]
         with self._context.transactions.database.read() as conn:
+            self._require_active(conn, actor)
             rows, total = store.inbox(
                 conn,
                 actor.user_id,
@@ -911,6 +914,11 @@ class FlowUseCases:
             flow={"edit": edit or "resubmit"},
         )
         writer.update_record(ctx, record_id, changes, None)
+
+    def _require_active(self, conn: Any, actor: Actor) -> None:
+        """Refuse a disabled user before any read that is not bound to one app."""
+        principals = self._context.transactions.principals
+        require_active(principals.resolve(conn, actor), actor.locale)
 
     def _require_visible(self, tx: Transaction, actor: Actor, inst: Mapping[str, Any]) -> None:
         """Visible to the submitter, a participant, the app's administrators, or whoever

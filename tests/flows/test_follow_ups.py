@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.errors import DefinitionErrors, FlowActionError
+from engine.errors import DefinitionErrors, FlowActionError, PermissionDeniedError
 from tests.flows.conftest import app_text, as_, flow_doc
 
 ADMIN = as_("admin")
@@ -86,3 +86,12 @@ def test_a_timer_due_while_suspended_acts_after_reactivation(world, clock):
     fired = world.flows.fire_timers(later)
     assert fired.fired == 1
     assert world.instance(inst.id).status == "approved"
+
+
+def test_a_disabled_user_cannot_read_their_inbox(world):
+    world.install(TWO_STEPS)
+    world.submit("xiao", amount=10)
+    assert world.flows.tasks(as_("wang")).total == 1
+    world.service.org.set_active(ADMIN, "wang", False)
+    with pytest.raises(PermissionDeniedError, match="the user wang is disabled"):
+        world.flows.tasks(as_("wang"))
