@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -54,11 +56,15 @@ def postgres_database() -> Iterator[sa.engine.URL]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """An empty database per test: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+@contextmanager
+def fresh_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: str, name: str = "test.db"
+) -> Iterator[str]:
+    """An empty database: a SQLite file in ``tmp_path``, or a fresh schema on the session's
+    PostgreSQL database (``postgres_database``: skipped with its reason when there is no
+    server, a failure under CI=true), dropped afterwards."""
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / name}"
         return
     database: sa.engine.URL = request.getfixturevalue("postgres_database")
     schema = f"t_{secrets.token_hex(6)}"
@@ -72,6 +78,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """An empty database per test: a SQLite file, or a fresh PostgreSQL schema."""
+    with fresh_database_url(request, tmp_path, request.param) as url:
+        yield url
 
 
 class Clock:

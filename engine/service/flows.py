@@ -480,13 +480,7 @@ class FlowUseCases:
             )
             if who != actor.user_id and not tx.principal(actor).is_admin:
                 raise flow_error("not_admin", locale)
-            session = FlowSession(
-                tx,
-                Journal(actor.user_id, self._context.clock()),
-                self._context.clock(),
-                locale,
-                None,
-            )
+            session = self._reading(tx, locale)
             _require_user(session, target, locale)
             bump_org_generation(conn)  # resolution caches delegations per generation
             return store.add_delegation(
@@ -570,13 +564,7 @@ class FlowUseCases:
         app = self._app_of_task(task_id, locale)
 
         def work(tx: Transaction) -> TaskDetail:
-            session = FlowSession(
-                tx,
-                Journal(actor.user_id, self._context.clock()),
-                self._context.clock(),
-                locale,
-                None,
-            )
+            session = self._reading(tx, locale)
             row = store.task(tx.conn, task_id)
             inst = store.instance(tx.conn, int(row["instance_id"]))
             if row["assignee"] != actor.user_id:
@@ -658,13 +646,7 @@ class FlowUseCases:
         picks = _choices(choices, locale)
 
         def work(tx: Transaction) -> Simulation:
-            session = FlowSession(
-                tx,
-                Journal(actor.user_id, self._context.clock()),
-                self._context.clock(),
-                locale,
-                None,
-            )
+            session = self._reading(tx, locale)
             version = session.current(form_key)
             if version is None:
                 raise flow_error("no_flow", locale, form=form_key)
@@ -915,6 +897,11 @@ class FlowUseCases:
         )
         writer.update_record(ctx, record_id, changes, None)
 
+    def _reading(self, tx: Transaction, locale: str) -> FlowSession:
+        """A session for reads (its journal is never written)."""
+        now = self._context.clock()
+        return FlowSession(tx, Journal("system", now), now, locale, None)
+
     def _require_active(self, conn: Any, actor: Actor) -> None:
         """Refuse a disabled user before any read that is not bound to one app."""
         principals = self._context.transactions.principals
@@ -942,12 +929,7 @@ class FlowUseCases:
         raise flow_error("not_visible", actor.locale, instance=inst["id"])
 
     def _view(self, tx: Transaction, inst: Mapping[str, Any], locale: str) -> InstanceView:
-        from engine.service.flow_session import FlowSession as _Session
-
-        session = _Session(
-            tx, Journal("system", self._context.clock()), self._context.clock(), locale, None
-        )
-        tree = session.pinned(inst)
+        tree = self._reading(tx, locale).pinned(inst)
         tasks = [
             _task_view(r, inst, locale, tree)
             for r in store.tasks_of_instance(tx.conn, int(inst["id"]))

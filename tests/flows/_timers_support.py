@@ -8,7 +8,6 @@ a settable clock with the 2026 working calendar, and readers of what a flow wrot
 
 from __future__ import annotations
 
-import secrets
 import textwrap
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 from engine.service import SYSTEM_ACTOR, Actor, Service, load_app_text, read_org_text
 from engine.store.engine_tables import outbox
 from engine.store.flow_tables import flow_instances, flow_tasks, flow_timeline, flow_timers
+from tests.conftest import fresh_database_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -170,21 +170,8 @@ def flow_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
     database (``postgres_database`` of tests/conftest.py, skipped with its reason when
     there is no server, a failure under CI=true). Its own name, so a folder conftest that
     narrows ``database_url`` to SQLite does not narrow these tests."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'flows.db'}"
-        return
-    database: sa.engine.URL = request.getfixturevalue("postgres_database")
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(database, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        url = database.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with fresh_database_url(request, tmp_path, request.param, "flows.db") as url:
+        yield url
 
 
 def at(*parts: int) -> datetime:

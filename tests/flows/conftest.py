@@ -23,7 +23,6 @@ dealer field, for path sources).
 
 from __future__ import annotations
 
-import secrets
 import textwrap
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -35,6 +34,7 @@ import sqlalchemy as sa
 from engine.definitions.loader import load_app_text
 from engine.org.org_file import read_org_text
 from engine.service import SYSTEM_ACTOR, Actor
+from tests.conftest import fresh_database_url
 
 ORG = """
 departments:
@@ -279,20 +279,6 @@ BOTH_ENGINES = pytest.mark.parametrize(
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """SQLite unless a module asks for both engines (``BOTH_ENGINES``): a fresh SQLite
-    file, or a fresh schema on the session's PostgreSQL database (tests/conftest.py)."""
-    if getattr(request, "param", "sqlite") == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    database: sa.engine.URL = request.getfixturevalue("postgres_database")
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(database, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        url = database.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    """SQLite unless a module asks for both engines (``BOTH_ENGINES``)."""
+    with fresh_database_url(request, tmp_path, getattr(request, "param", "sqlite")) as url:
+        yield url

@@ -11,8 +11,6 @@ order the scheduler chose; over the rounds both orders occur on both databases.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,22 +19,8 @@ from typing import Any
 import pytest
 
 from engine.errors import FlowActionError
+from tests.flows import _timers_support as support
 
-
-def _load_support() -> Any:
-    name = "tests_flows_timers_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("_timers_support.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _load_support()
 at = support.at
 flow_database = support.flow_database
 

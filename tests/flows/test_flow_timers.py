@@ -10,8 +10,6 @@ Every test runs on a SQLite file and on PostgreSQL.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,22 +20,8 @@ from engine.errors import DefinitionFormatError, FlowActionError, ServiceError
 from engine.runtime.flows import STATE_FORMAT_VERSION
 from engine.service import SYSTEM_ACTOR, CalendarYearMissing, NotFoundError
 from engine.store.flow_tables import flow_instances, flow_timers
+from tests.flows import _timers_support as support
 
-
-def _load_support() -> Any:
-    name = "tests_flows_timers_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("_timers_support.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _load_support()
 at = support.at
 flow_database = support.flow_database
 
