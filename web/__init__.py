@@ -1,1 +1,47 @@
-"""The Flask web front (issue 6): app factory, blueprints, templates; views call engine.service."""
+"""The web front: a Flask app over the service facade (``engine.service`` only).
+
+``create_app()`` builds it: configuration from the instance folder and the environment,
+the service on the configured database, sign-in over the organisation's users, CSRF on
+every state-changing request, security headers, and one blueprint per area. Views parse
+input, call the service and render; no SQL and no business rule lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from web.config import load_config
+from web.extensions import bootstrap, csrf, login_manager
+from web.security import install_security
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The Flask app; ``config`` overrides what the instance folder and environment say."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    from engine.service import Service
+
+    service = Service(
+        app.config["DATABASE_URL"],
+        files_dir=app.config["FILES_DIR"],
+    )
+    service.check_database()
+    app.extensions["lowcode_service"] = service
+    bootstrap.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    install_security(app)
+
+    from web import auth, records, tasks, workbench
+
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(workbench.blueprint)
+    app.register_blueprint(tasks.blueprint)
+    app.register_blueprint(records.blueprint)
+    from web.text import install_text
+
+    install_text(app)
+    return app

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from engine.cli import calendar_commands, commands, flow_commands, org_commands, record_commands
 from engine.cli.output import CommandFailed
+from engine.cli.serve import add_serve_options
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/lowcode.db"
 
@@ -202,7 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="sqlite:///instance/demo.db",
         help="database for the demo (recreated; default %(default)s)",
     )
+    demo.add_argument(
+        "--no-serve", action="store_true", help="only the walk-through; do not serve the web front"
+    )
+    add_serve_options(demo)
     demo.set_defaults(handler=commands.demo)
+
+    serve_parser = sub.add_parser("serve", help="serve the web front on a WSGI server")
+    add_serve_options(serve_parser)
+    serve_parser.set_defaults(handler=commands.serve_web)
     return parser
 
 

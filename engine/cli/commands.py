@@ -220,6 +220,25 @@ def files_upload(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    """The walk-through, then (unless ``--no-serve``) the web front on its database."""
     from engine.cli.demo import run_demo
+    from engine.cli.serve import serve
 
-    return run_demo(args)
+    status = run_demo(args)
+    if status != 0 or args.no_serve:
+        return status
+    return serve(args, database_url=args.demo_database)
+
+
+def serve_web(args: argparse.Namespace) -> int:
+    """``lowcode serve``: the web front on the configured database."""
+    from engine.cli.serve import serve
+
+    service = open_service(args)
+    try:
+        service.check_database()  # a clear message now, not a traceback in each worker
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        service.close()
+    return serve(args)

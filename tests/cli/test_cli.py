@@ -174,7 +174,7 @@ def test_tables_line_up_chinese_text():
 
 def test_demo_runs_end_to_end_as_a_console_command(workdir):
     result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "demo"],
+        [sys.executable, "-m", "engine.cli", "demo", "--no-serve"],
         cwd=workdir,
         capture_output=True,
         text=True,

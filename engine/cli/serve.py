@@ -1,0 +1,69 @@
+"""``lowcode serve``: the web front on a real WSGI server.
+
+gunicorn with several workers on Linux and macOS, waitress elsewhere (Windows). The
+server runs as a child process on ``web:create_app()``, configured through the
+environment (``LOWCODE_DATABASE_URL``, ``LOWCODE_FILES_DIR``), so the command line never
+imports the web package itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+
+from engine.cli.output import CommandFailed
+
+#: the WSGI entry point of the web front
+APP = "web:create_app()"
+
+
+def server_command(host: str, port: int, workers: int) -> list[str]:
+    """The command line of the WSGI server that serves the app."""
+    if importlib.util.find_spec("gunicorn") is not None and os.name != "nt":
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            APP,
+        ]
+    if importlib.util.find_spec("waitress") is not None:
+        return [
+            sys.executable,
+            "-m",
+            "waitress",
+            f"--host={host}",
+            f"--port={port}",
+            "--call",
+            APP.removesuffix("()"),
+        ]
+    raise CommandFailed("no WSGI server installed: pip install gunicorn (or waitress on Windows)")
+
+
+def serve(args: argparse.Namespace, *, database_url: str | None = None) -> int:
+    """Serve until interrupted; the exit status of the server."""
+    env = dict(os.environ)
+    env["LOWCODE_DATABASE_URL"] = database_url or args.database
+    env["LOWCODE_FILES_DIR"] = args.files_dir
+    command = server_command(args.host, args.port, args.workers)
+    print(f"serving on http://{args.host}:{args.port}/ (Ctrl+C stops)", flush=True)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    parser.add_argument("--port", type=int, default=5000, help="port (%(default)s)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="worker processes (gunicorn; %(default)s)"
+    )

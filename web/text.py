@@ -1,0 +1,89 @@
+"""Words of the pages in zh-CN (default) and en, and locale-aware formatting.
+
+Templates call ``_("中文", "English")``; the actor's locale picks one. Definitions'
+own bilingual labels (``I18nText``) follow the same locale through ``label()``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, session
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LOCALES = ("zh-CN", "en")
+
+
+def locale() -> str:
+    """The locale of this request: the signed-in user's choice, else zh-CN."""
+    chosen = session.get("locale")
+    return chosen if chosen in LOCALES else "zh-CN"
+
+
+def pick(zh: str, en: str) -> str:
+    return en if locale() == "en" else zh
+
+
+def label(text: Any) -> str:
+    """A definition's bilingual text (I18nText or a plain string) in this locale."""
+    if text is None:
+        return ""
+    getter = getattr(text, "get", None)
+    return getter(locale()) if callable(getter) and not isinstance(text, dict) else str(text)
+
+
+def when(value: Any) -> str:
+    """A moment in Shanghai time, or a date, as people write it."""
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def shown(value: Any) -> str:
+    """A field value for a page: money with thousands separators, lists joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return pick("是", "yes") if value else pick("否", "no")
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}" if value.as_tuple().exponent == -2 else f"{value:,}"
+    if isinstance(value, (date, datetime)):
+        return when(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(shown(v) for v in value)
+    return str(value)
+
+
+#: task and instance statuses as people say them
+STATUS = {
+    "pending": ("待处理", "pending"),
+    "waiting": ("等待中", "waiting"),
+    "approved": ("已同意", "approved"),
+    "rejected": ("已拒绝", "rejected"),
+    "sent_back": ("已退回", "sent back"),
+    "transferred": ("已转交", "transferred"),
+    "not_needed": ("无需处理", "not needed"),
+    "cc": ("抄送", "copy"),
+    "running": ("审批中", "in approval"),
+    "in_approval": ("审批中", "in approval"),
+    "withdrawn": ("已撤回", "withdrawn"),
+    "terminated": ("已终止", "terminated"),
+    "suspended": ("已挂起", "suspended"),
+    "draft": ("草稿", "draft"),
+    "active": ("正常", "active"),
+}
+
+
+def status(name: str) -> str:
+    zh, en = STATUS.get(name, (name, name))
+    return pick(zh, en)
+
+
+def install_text(app: Flask) -> None:
+    app.jinja_env.globals.update(_=pick, label=label, when=when, shown=shown, status=status)
+    app.jinja_env.globals["locale"] = locale

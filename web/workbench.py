@@ -1,0 +1,22 @@
+"""The workbench: my open tasks with their count, and the apps I may use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from web.auth import actor, service
+
+blueprint = Blueprint("workbench", __name__)
+
+
+@blueprint.route("/")
+@login_required
+def home() -> Any:
+    me = actor()
+    pending = service().flows.tasks(me, page_size=10)
+    copies = service().flows.tasks(me, status="cc", page_size=1)
+    apps = service().list_apps(me)
+    return render_template("workbench.html", pending=pending, copies=copies.total, apps=apps)
