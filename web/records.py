@@ -31,8 +31,10 @@ def show(app_key: str, form_key: str, record_id: int) -> Any:
         form = service().get_form(me, app_key, form_key)
     except ServiceError:
         abort(404)
+    names: dict[str, Any] = {}
     try:
-        values = service().get_record(me, app_key, form_key, record_id).values
+        record = service().get_record(me, app_key, form_key, record_id)
+        values, names = record.values, record.names
     except ServiceError:
         # no read grant, or out of scope: reads as not found, unless the actor holds a
         # task of the record's flow, who sees it as their node shows it
@@ -49,4 +51,5 @@ def show(app_key: str, form_key: str, record_id: int) -> Any:
         instance=instance,
         mine=mine,
         me=me.user_id,
+        names=names,
     )

@@ -84,6 +84,78 @@ def status(name: str) -> str:
     return pick(zh, en)
 
 
+#: timeline actions as people say them
+ACTIONS = {
+    "submit": ("提交", "submitted"),
+    "resubmit": ("重新提交", "resubmitted"),
+    "enter": ("进入", "reached"),
+    "approve": ("同意", "approved"),
+    "complete": ("办理", "completed"),
+    "reject": ("拒绝", "rejected"),
+    "send_back": ("退回", "sent back"),
+    "transfer": ("转交", "transferred"),
+    "add_signer": ("加签", "added signers"),
+    "comment": ("评论", "commented"),
+    "remind": ("催办", "reminded"),
+    "route": ("条件判断", "routed"),
+    "cc": ("抄送", "copied"),
+    "action": ("自动操作", "automatic action"),
+    "auto_pass": ("自动通过", "passed automatically"),
+    "auto_reject": ("自动拒绝", "rejected automatically"),
+    "timeout": ("超时", "timed out"),
+    "withdraw": ("撤回", "withdrew"),
+    "terminate": ("终止", "terminated"),
+    "suspend": ("挂起", "suspended"),
+    "reactivate": ("恢复", "reactivated"),
+    "approved": ("审批通过", "approved"),
+    "rejected": ("审批拒绝", "rejected"),
+}
+
+
+def action(name: str) -> str:
+    zh, en = ACTIONS.get(name, (name, name))
+    return pick(zh, en)
+
+
+def seen_values(values: Any) -> str:
+    """The values a routing condition saw: ``天数 = 5`` style, no Python reprs."""
+    if not isinstance(values, dict):
+        return ""
+    return ", ".join(f"{key} = {shown(value)}" for key, value in values.items())
+
+
+def display(field: Any, value: Any, names: dict[str, Any] | None = None) -> str:
+    """A field's value on a record page: option labels, names of people and
+    organisation codes, money with separators."""
+    if names and names.get(field.key) not in (None, ""):
+        return shown(names[field.key])
+    items = field.option("options") if field.type in ("select", "multiselect") else None
+    if isinstance(items, (list, tuple)):
+        labels = {}
+        for item in items:
+            if isinstance(item, dict) or hasattr(item, "get"):
+                text = item.get("label") or item.get("value")
+                labels[str(item.get("value"))] = label(_i18n(text))
+        chosen = value if isinstance(value, (list, tuple)) else [value] if value else []
+        return ", ".join(labels.get(str(v), str(v)) for v in chosen) or "—"
+    return shown(value)
+
+
+def _i18n(text: Any) -> Any:
+    from engine.service import I18nText
+
+    return I18nText.of(text) if isinstance(text, (str, dict)) or hasattr(text, "items") else text
+
+
 def install_text(app: Flask) -> None:
-    app.jinja_env.globals.update(_=pick, label=label, when=when, shown=shown, status=status)
+    app.jinja_env.globals.update(
+        _=pick,
+        label=label,
+        when=when,
+        shown=shown,
+        status=status,
+        action=action,
+        seen_values=seen_values,
+        display=display,
+    )
     app.jinja_env.globals["locale"] = locale

@@ -18,5 +18,8 @@ def home() -> Any:
     me = actor()
     pending = service().flows.tasks(me, page_size=10)
     copies = service().flows.tasks(me, status="cc", page_size=1)
-    apps = service().list_apps(me)
+    apps = []
+    for app in service().list_apps(me):
+        forms = [(key, service().get_form(me, app.key, key).name) for key in app.forms]
+        apps.append((app, forms))
     return render_template("workbench.html", pending=pending, copies=copies.total, apps=apps)

@@ -8,6 +8,7 @@ of the engine (tests/test_boundaries.py checks it).
 
 from engine.definitions import check_app, load_app, load_app_text
 from engine.definitions.durations import Duration, parse_duration
+from engine.definitions.model import I18nText
 from engine.errors import (
     BatchValidationError,
     ConflictError,
@@ -46,6 +47,7 @@ from engine.store.publish import PublishedVersion
 from engine.store.query import Filter, QueryError
 
 __all__ = [
+    "I18nText",
     "FlowActionError",
     "HOOK_POINTS",
     "SYSTEM_ACTOR",

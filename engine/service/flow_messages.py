@@ -147,7 +147,10 @@ def flow_message(code: str, locale: str, **params: Any) -> str:
     zh, en = MESSAGES.get(code, (code, code))
     template = en if str(locale).startswith("en") else zh
     english = str(locale).startswith("en")
-    shown = {k: _text(v) for k, v in params.items()}
+    shown = {k: _text(v) for k, v in params.items() if k != "node_name"}
+    name = params.get("node_name")
+    if name is not None and hasattr(name, "get"):
+        shown["node"] = name.get(locale)  # the node as people know it, not its key
     if "status" in params and params["status"] in STATUS_NAMES:
         shown["status"] = STATUS_NAMES[params["status"]][1 if english else 0]
     try:

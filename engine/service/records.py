@@ -336,7 +336,10 @@ class RecordUseCases:
         titles: dict[int, str | None],
     ) -> dict[int, str | None]:
         """Titles of related records, rendered without the fields hidden from the actor."""
-        target_key = tx.form(source.form.key).definition.field(field_key).option("to")
+        definition = tx.form(source.form.key).definition
+        head, _, column = field_key.partition(".")
+        field = definition.field(head).field(column) if column else definition.field(head)
+        target_key = field.option("to")
         target = tx.form(target_key)
         hidden = access.hidden(target.definition)
         if not titles or "title" not in hidden:

@@ -402,7 +402,12 @@ class RecordSource:
         return stmt if condition is None else stmt.where(condition)
 
     def _relation_target(self, field_key: str) -> StoredForm:
-        fc = self.form.tables.fields.get(field_key)
+        """The form a relation field points at (``lines.product`` for a sub-table column)."""
+        head, _, column = field_key.partition(".")
+        if column:
+            fc = self.form.tables.child_fields.get(head, {}).get(column)
+        else:
+            fc = self.form.tables.fields.get(field_key)
         if fc is None or fc.field.type != "relation":
             raise NotFoundError(
                 f"{self.form.app}.{self.form.key} has no relation field {field_key!r}"

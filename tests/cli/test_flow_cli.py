@@ -71,7 +71,7 @@ def test_an_approval_from_submit_to_the_timeline(leave, cli):
     status, _, err = cli("task", "approve", "1", "--as", "sun.li")
     assert status == 1 and err.startswith("该任务已由 sun.li 于 ") and "（已同意）" in err
     status, _, err = cli("--locale", "en", "task", "reject", "2", "--as", "chen.xiao")
-    assert (status, err) == (1, "node head_and_hr requires a comment\n")
+    assert (status, err) == (1, "node Department head and HR requires a comment\n")
     status, _, err = cli("task", "approve", "2", "--as", "song.jia")
     assert status == 1 and "chen.xiao" in err  # task 2 is chen.xiao's
 

@@ -24,7 +24,17 @@ def site(make_service, database_url, tmp_path):
 
     service = make_service()
     service.org.load(SYSTEM_ACTOR, read_org_file(EXAMPLES / "org.yaml"))
-    for login in ("admin", "wu.gang", "sun.li", "chen.xiao", "song.jia", "hz.boss", "gz.boss"):
+    for login in (
+        "admin",
+        "wu.gang",
+        "sun.li",
+        "chen.xiao",
+        "song.jia",
+        "hz.boss",
+        "gz.boss",
+        "ma.lan",
+        "he.jing",
+    ):
         service.org.set_password(SYSTEM_ACTOR, login, PASSWORD)
     service.calendar.ensure_seeded(SYSTEM_ACTOR)
     for year in (2027,):
@@ -32,6 +42,11 @@ def site(make_service, database_url, tmp_path):
             service.calendar.add_year(SYSTEM_ACTOR, year)
     service.install_app(Actor("admin"), load_app(EXAMPLES / "leave_request"))
     service.install_app(Actor("admin"), load_app(EXAMPLES / "dealer_orders"))
+    service.install_app(
+        Actor("admin"),
+        load_app(EXAMPLES / "purchase_request"),
+        role_map={"purchasing": "sales_ops", "finance": "payables"},
+    )
     app = create_app(
         {
             "DATABASE_URL": database_url,

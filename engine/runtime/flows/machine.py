@@ -131,14 +131,14 @@ class FlowRun:
         node = self._actionable(task, actor)
         self._require_comment(node, comment, "approve")
         if node.signature and not signature:
-            raise FlowRefusal("signature_required", node=node.key)
+            raise FlowRefusal("signature_required", node=node.key, node_name=node.name)
         task.signature = signature
         self._decide(task, "approved", actor, comment)
 
     def reject(self, task: Task, actor: str, comment: str | None = None) -> None:
         node = self._actionable(task, actor)
         if node.kind == "handler":
-            raise FlowRefusal("handler_cannot_reject", node=node.key)
+            raise FlowRefusal("handler_cannot_reject", node=node.key, node_name=node.name)
         self._require_comment(node, comment, "reject")
         self._decide(task, "rejected", actor, comment)
 
@@ -400,7 +400,7 @@ class FlowRun:
         if (comment or "").strip():
             return
         if node.comment == "always" or (node.comment == "reject" and action == "reject"):
-            raise FlowRefusal("comment_required", node=node.key)
+            raise FlowRefusal("comment_required", node=node.key, node_name=node.name)
 
     def _decide(self, task: Task, outcome: str, actor: str, comment: str | None) -> None:
         task.close(outcome, at=self.ctx.now, by=actor)

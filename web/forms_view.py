@@ -1,0 +1,126 @@
+"""Filling a form (a new record) and listing a form's records.
+
+The form page is rendered from the definition, in its layout; each field type gets its
+widget (``web/widgets.py``). Submitting starts the form's flow when it has one;
+"save draft" keeps it back. The server validates and is the authority: its errors show
+next to the field, or the sub-table row, they belong to, and nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from engine.service import FlowActionError, RecordValidationError, ServiceError
+from web.auth import actor, service
+from web.text import pick
+from web.widgets import form_data, layout_of, widget_of
+
+blueprint = Blueprint("forms", __name__)
+
+
+def _definition(app_key: str, form_key: str) -> Any:
+    try:
+        return service().get_form(actor(), app_key, form_key)
+    except ServiceError:
+        abort(404)
+
+
+@blueprint.route("/f/<app_key>/<form_key>/new", methods=["GET", "POST"])
+@login_required
+def new(app_key: str, form_key: str) -> Any:
+    form = _definition(app_key, form_key)
+    errors: dict[str, list[str]] = {}
+    typed: dict[str, Any] = {}
+    if request.method == "POST":
+        typed = form_data(form, request.form)
+        try:
+            record = _save(app_key, form_key, typed, draft=request.form.get("action") == "draft")
+        except RecordValidationError as refused:
+            errors = _errors_by_place(refused)
+            flash(pick("请修改标出的内容", "Please correct the marked fields"), "danger")
+        except ServiceError as refused:
+            flash(str(refused), "danger")
+        else:
+            flash(pick("已保存", "Saved"), "success")
+            return redirect(
+                url_for("records.show", app_key=app_key, form_key=form_key, record_id=record.id)
+            )
+    sections = layout_of(form)
+    widgets = {f.key: widget_of(app_key, form, f, typed.get(f.key), errors) for f in form.fields}
+    return render_template(
+        "form.html",
+        form=form,
+        app_key=app_key,
+        sections=sections,
+        widgets=widgets,
+        errors=errors.get("", []),
+    )
+
+
+def _save(app_key: str, form_key: str, data: dict[str, Any], *, draft: bool) -> Any:
+    """Submit (starting the flow), or save a draft; a form without a flow just saves."""
+    flows = service().flows
+    try:
+        if draft:
+            return flows.save_draft(actor(), app_key, form_key, data)
+        return flows.submit(actor(), app_key, form_key, data)
+    except FlowActionError as refused:
+        if refused.code != "no_flow":
+            raise
+    return service().create_record(actor(), app_key, form_key, data, source="web")
+
+
+def _errors_by_place(refused: RecordValidationError) -> dict[str, list[str]]:
+    """Messages by ``field`` (or ``field.column#row`` inside a sub-table; "" for the
+    record as a whole)."""
+    places: dict[str, list[str]] = {}
+    for error in refused.errors:
+        if error.field is None:
+            key = ""
+        elif error.row is not None:
+            head, _, column = error.field.partition(".")
+            key = f"{head}.{column}#{error.row}" if column else f"{head}#{error.row}"
+        else:
+            key = error.field
+        places.setdefault(key, []).append(error.message)
+    return places
+
+
+@blueprint.route("/l/<app_key>/<form_key>")
+@login_required
+def listing(app_key: str, form_key: str) -> Any:
+    """A page of a form's records: search, sort by a column, pages with the total."""
+    form = _definition(app_key, form_key)
+    search = (request.args.get("q") or "").strip() or None
+    sort = request.args.get("sort") or None
+    page_text = request.args.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) <= 100_000 else 1
+    columns = [c for c in (form.list_columns or ()) if form.has_field(c)] or [
+        f.key for f in form.fields if f.type not in ("subtable", "attachment", "image")
+    ][:6]
+    try:
+        found = service().query_records(
+            actor(),
+            app_key,
+            form_key,
+            search=search,
+            sort=sort,
+            page=page,
+            page_size=20,
+        )
+    except ServiceError as refused:
+        flash(str(refused), "danger")
+        found = None
+    return render_template(
+        "list.html",
+        form=form,
+        app_key=app_key,
+        columns=columns,
+        found=found,
+        search=search or "",
+        sort=sort or "",
+        page=page,
+    )
