@@ -42,6 +42,7 @@ def show(app_key: str, form_key: str, record_id: int) -> Any:
             abort(404)
         values = service().flows.task(me, mine[0].id).values
     fields = [f for f in form.fields if f.key in values]
+    titles = _relation_titles(me, app_key, form, values)
     return render_template(
         "record.html",
         form=form,
@@ -52,4 +53,28 @@ def show(app_key: str, form_key: str, record_id: int) -> Any:
         mine=mine,
         me=me.user_id,
         names=names,
+        titles=titles,
     )
+
+
+def _relation_titles(me: Any, app_key: str, form: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Titles of the records relation fields point at, by field path then id (only those
+    the actor may see; the others stay ids)."""
+    wanted: dict[str, set[int]] = {}
+    for field in form.fields:
+        if field.type == "relation" and isinstance(values.get(field.key), int):
+            wanted.setdefault(field.key, set()).add(values[field.key])
+        if field.type == "subtable":
+            for column in field.fields:
+                if column.type == "relation":
+                    path = f"{field.key}.{column.key}"
+                    for row in values.get(field.key) or []:
+                        if isinstance(row.get(column.key), int):
+                            wanted.setdefault(path, set()).add(row[column.key])
+    titles: dict[str, Any] = {}
+    for path, ids in wanted.items():
+        try:
+            titles[path] = service().records.relation_display(me, app_key, form.key, path, ids)
+        except ServiceError:
+            titles[path] = {}
+    return titles

@@ -124,9 +124,16 @@ def seen_values(values: Any) -> str:
     return ", ".join(f"{key} = {shown(value)}" for key, value in values.items())
 
 
-def display(field: Any, value: Any, names: dict[str, Any] | None = None) -> str:
+def display(
+    field: Any,
+    value: Any,
+    names: dict[str, Any] | None = None,
+    titles: dict[int, Any] | None = None,
+) -> str:
     """A field's value on a record page: option labels, names of people and
-    organisation codes, money with separators."""
+    organisation codes, titles of related records, money with separators."""
+    if titles and value in titles and titles[value]:
+        return str(titles[value])
     if names and names.get(field.key) not in (None, ""):
         return shown(names[field.key])
     items = field.option("options") if field.type in ("select", "multiselect") else None

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from web.auth import actor, service
-from web.text import label
+from web.text import label, pick
 
 #: HTML input types by field type (the rest are text)
 INPUT_TYPES = {
@@ -95,7 +95,11 @@ def widget_of(
         "name": name or field.key,
         "label": label(field.label),
         "help": label(field.description),
-        "required": field.required,
+        # a field the server fills in when left blank is not something to type
+        "required": field.required and not field.default_expr and field.default is None,
+        "placeholder": pick("留空则自动填写", "filled in when left blank")
+        if field.default_expr
+        else "",
         "errors": list(errors.get(place, [])),
         "value": _text(value),
         "type": "text",
