@@ -35,12 +35,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     install_security(app)
 
-    from web import auth, forms_view, records, tasks, workbench
+    from web import api, auth, forms_view, records, tasks, workbench
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(workbench.blueprint)
     app.register_blueprint(tasks.blueprint)
     app.register_blueprint(records.blueprint)
+    app.register_blueprint(api.blueprint)  # /api/v1, token-authenticated (no CSRF)
     app.register_blueprint(forms_view.blueprint)
     from web.text import install_text
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+import engine.fields  # noqa: F401  (installs the field types the loader checks)
 from engine.definitions import load_app_text
 from engine.errors import DefinitionErrors, ExpressionError
 from engine.expressions import compile_expression
