@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from engine.service import FlowActionError, RecordValidationError, ServiceError
@@ -48,6 +48,10 @@ def new(app_key: str, form_key: str) -> Any:
             return redirect(
                 url_for("records.show", app_key=app_key, form_key=form_key, record_id=record.id)
             )
+    try:
+        logic = service().form_logic.of(actor(), app_key, form_key)
+    except ServiceError:
+        logic = {"fields": {}, "formula_order": [], "fill_from": {}}
     sections = layout_of(form)
     widgets = {f.key: widget_of(app_key, form, f, typed.get(f.key), errors) for f in form.fields}
     return render_template(
@@ -57,7 +61,25 @@ def new(app_key: str, form_key: str) -> Any:
         sections=sections,
         widgets=widgets,
         errors=errors.get("", []),
+        logic=logic,
+        fill_url=url_for("forms.fill", app_key=app_key, form_key=form_key),
+        user=actor().user_id,
     )
+
+
+@blueprint.route("/f/<app_key>/<form_key>/fill")
+@login_required
+def fill(app_key: str, form_key: str) -> Any:
+    """The values a relation's ``fill_from`` copies from a picked record, for the page's
+    live logic (``?field=lines.product&id=3``)."""
+    path = request.args.get("field", "")
+    record = request.args.get("id", "")
+    if not record.isdigit():
+        return jsonify({})
+    try:
+        return jsonify(service().form_logic.filled(actor(), app_key, form_key, path, int(record)))
+    except ServiceError:
+        return jsonify({}), 404
 
 
 def _save(app_key: str, form_key: str, data: dict[str, Any], *, draft: bool) -> Any:

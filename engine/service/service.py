@@ -27,6 +27,7 @@ from engine.service.data_checks import RuleFailure
 from engine.service.events import EventUseCases
 from engine.service.explain import PermissionExplanation, explain
 from engine.service.flows import FlowUseCases
+from engine.service.form_logic import FormLogic
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.org import OrgUseCases
@@ -90,6 +91,8 @@ class Service:
         self.calendar = CalendarUseCases(self._context)
         #: approval flows: submit, tasks, instances, simulation, timers (docs/flows.md)
         self.flows = FlowUseCases(self._context, self.calendar)
+        #: a form's formulas and conditions for the browser (engine/service/form_logic.py)
+        self.form_logic = FormLogic(self._context)
 
     # -- database -----------------------------------------------------------------------
     @property

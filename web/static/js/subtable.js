@@ -10,6 +10,9 @@
         input.name = input.name.replace(/-\d+-/, "-" + index + "-");
         input.id = "f-" + input.name;
       });
+      row.querySelectorAll(".computed").forEach(function (cell) {
+        cell.id = cell.id.replace(/-\d+-/, "-" + index + "-");
+      });
     });
   }
 
@@ -25,6 +28,9 @@
       });
       copy.querySelectorAll("select").forEach(function (select) { select.selectedIndex = 0; });
       copy.querySelectorAll(".invalid-feedback").forEach(function (node) { node.remove(); });
+      copy.querySelectorAll(".computed").forEach(function (cell) {
+        cell.textContent = cell.getAttribute("data-empty") || "";
+      });
       table.querySelector("tbody").appendChild(copy);
       renumber(table);
     } else if (target.classList.contains("remove-row")) {
