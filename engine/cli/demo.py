@@ -38,6 +38,7 @@ DEMO_LOGINS = (
     ("admin", "系统管理员 / administrator"),
     ("zhao.min", "财务 / finance: every order"),
     ("sun.li", "华东大区总监 / area director: orders of dealers in 华东"),
+    ("ma.lan", "销售运营 / purchasing: fills in purchase requests (新建 / new)"),
     ("he.jing", "渠道管理部经理 / manager: approves ma.lan's purchase requests (待办 / tasks)"),
     ("qian.hao", "浙江区域经理 / region manager: 浙江 and below"),
     ("wu.gang", "渠道经理 / channel manager: the dealers he looks after"),
