@@ -18,6 +18,19 @@ from web.extensions import bootstrap, csrf, login_manager
 from web.security import install_security
 
 
+def _limit_sign_in(app: Flask) -> None:
+    """Sign-in attempts per address (``SIGN_IN_LIMIT``). One limiter per app: its count
+    lives in ``RATELIMIT_STORAGE_URI`` (memory:// per process by default;
+    redis://127.0.0.1:6379 shares it between the workers of a server)."""
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
+    view = app.view_functions["auth.sign_in"]
+    limited = limiter.limit(lambda: str(app.config["SIGN_IN_LIMIT"]), methods=["POST"])(view)
+    app.view_functions["auth.sign_in"] = limited
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The Flask app; ``config`` overrides what the instance folder and environment say."""
     app = Flask(__name__, instance_relative_config=True)
@@ -35,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     install_security(app)
 
-    from web import api, auth, forms_view, records, tasks, workbench
+    from web import admin, api, auth, forms_view, records, tasks, workbench
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(workbench.blueprint)
@@ -43,6 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(records.blueprint)
     app.register_blueprint(api.blueprint)  # /api/v1, token-authenticated (no CSRF)
     app.register_blueprint(forms_view.blueprint)
+    app.register_blueprint(admin.blueprint)  # /admin, organisation admins only
+    _limit_sign_in(app)
     from web.text import install_text
 
     install_text(app)

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length
 
 from engine.service import Actor, Service, ServiceError
 from web.extensions import login_manager
+from web.security import local_path
 from web.text import LOCALES, pick
 
 blueprint = Blueprint("auth", __name__)
@@ -61,6 +62,7 @@ class SignInForm(FlaskForm):
 
 @blueprint.route("/signin", methods=["GET", "POST"])
 def sign_in() -> Any:
+    """Sign in (rate-limited per address: web/__init__.py ``_limit_sign_in``)."""
     form = SignInForm()
     if form.validate_on_submit():
         try:
@@ -79,9 +81,7 @@ def sign_in() -> Any:
 
 def _safe_next(target: str | None) -> str:
     """Only a path of this site (never another host) after signing in."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("workbench.home")
+    return local_path(target) or url_for("workbench.home")
 
 
 @blueprint.route("/signout", methods=["POST"])

@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "BOOTSTRAP_SERVE_LOCAL": True,  # Bootstrap from the installed package, never a CDN
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "RATELIMIT_STORAGE_URI": "memory://",
+    #: sign-in attempts allowed per address (Flask-Limiter notation)
+    "SIGN_IN_LIMIT": "10 per minute",
 }
 
 #: environment variable -> config key
@@ -29,6 +32,7 @@ ENVIRONMENT = {
     "LOWCODE_DATABASE_URL": "DATABASE_URL",
     "LOWCODE_FILES_DIR": "FILES_DIR",
     "LOWCODE_SECRET_KEY": "SECRET_KEY",
+    "LOWCODE_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
 }
 
 

@@ -136,8 +136,19 @@ def listing(app_key: str, form_key: str) -> Any:
     except ServiceError as refused:
         flash(str(refused), "danger")
         found = None
+    titles: dict[str, dict[int, Any]] = {}
+    for key in columns:
+        if found is not None and form.field(key).type == "relation":
+            ids = {r.values.get(key) for r in found.items if isinstance(r.values.get(key), int)}
+            try:
+                titles[key] = service().records.relation_display(
+                    actor(), app_key, form_key, key, sorted(ids)
+                )
+            except ServiceError:
+                titles[key] = {}
     return render_template(
         "list.html",
+        titles=titles,
         form=form,
         app_key=app_key,
         columns=columns,

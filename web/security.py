@@ -20,3 +20,19 @@ def install_security(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` when it is a path of this site, else None (no open redirects).
+
+    Browsers read ``//host``, ``/\\host`` and ``/<tab>/host`` as another host, so only a
+    single leading slash followed by a visible character that is not a slash or
+    backslash passes, and no control character or backslash anywhere.
+    """
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return None
+    if any(ch == "\\" or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    if len(target) > 1 and target[1] == "/":
+        return None
+    return target

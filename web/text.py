@@ -6,6 +6,8 @@ own bilingual labels (``I18nText``) follow the same locale through ``label()``.
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -54,9 +56,17 @@ def shown(value: Any) -> str:
         return f"{value:,.2f}" if value.as_tuple().exponent == -2 else f"{value:,}"
     if isinstance(value, (date, datetime)):
         return when(value)
+    if isinstance(value, dict):  # an uploaded file: its name
+        return str(value.get("name") or value.get("id") or "")
     if isinstance(value, (list, tuple)):
         return ", ".join(shown(v) for v in value)
     return str(value)
+
+
+def plain_text(markup: str) -> str:
+    """Rich text (sanitised when stored) as its words, for a page that shows it escaped."""
+    text = re.sub(r"<[^>]*>", " ", markup)
+    return html.unescape(re.sub(r"\s+", " ", text)).strip()
 
 
 #: task and instance statuses as people say them
@@ -132,6 +142,8 @@ def display(
 ) -> str:
     """A field's value on a record page: option labels, names of people and
     organisation codes, titles of related records, money with separators."""
+    if field.type == "richtext" and isinstance(value, str):
+        return plain_text(value) or "—"
     if titles and value in titles and titles[value]:
         return str(titles[value])
     if names and names.get(field.key) not in (None, ""):

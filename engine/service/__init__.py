@@ -35,7 +35,15 @@ from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
 from engine.service.explain import PermissionExplanation
 from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
-from engine.service.org import ApiToken, OrgUseCases, OrgUser
+from engine.service.org import (
+    ApiToken,
+    OrgNode,
+    OrgRole,
+    OrgUseCases,
+    OrgUser,
+    OrgUserPage,
+    OrgUserRow,
+)
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.role_maps import RoleMappingError
 from engine.service.service import Service
@@ -78,8 +86,12 @@ __all__ = [
     "OrgFileError",
     "OrgFileProblem",
     "OrgSnapshot",
+    "OrgNode",
+    "OrgRole",
     "OrgUseCases",
     "OrgUser",
+    "OrgUserPage",
+    "OrgUserRow",
     "PermissionDeniedError",
     "PermissionExplanation",
     "PublishContext",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -530,14 +531,17 @@ class FlowUseCases:
         app: str | None = None,
         page: int = 1,
         page_size: int = 50,
+        search: str | None = None,
     ) -> TaskPage:
-        """The actor's tasks: ``pending`` (my open tasks), ``done`` (what I handled), ``cc``."""
+        """The actor's tasks: ``pending`` (my open tasks), ``done`` (what I handled), ``cc``;
+        ``app`` keeps one app's, ``search`` those whose request title contains it."""
         locale = check.actor_locale(actor)
         check.check_choice("status", status, ("pending", "done", "cc"), locale)
         page = check.check_whole_number("page", page, 1, 1_000_000, locale)
         page_size = check.check_whole_number("page_size", page_size, 1, 500, locale)
         if app is not None:
             check.check_app_key(locale, app)
+        search = _text_argument("search", search, locale, 200) or None
         statuses = {
             "pending": ("pending",),
             "done": ("approved", "rejected", "sent_back", "transferred"),
@@ -550,12 +554,63 @@ class FlowUseCases:
                 actor.user_id,
                 statuses=statuses,
                 app=app,
+                search=search,
                 limit=page_size,
                 offset=(page - 1) * page_size,
             )
             # node names from the version each instance is pinned to (cached per process)
             trees = {key: pinned_tree(conn, *key) for key in {(r[11], r[14], r[15]) for r in rows}}
         return TaskPage([_inbox_view(r, trees[(r[11], r[14], r[15])], locale) for r in rows], total)
+
+    def started(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        app: str | None = None,
+        search: str | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> InstancePage:
+        """The requests the actor submitted (发起的), newest first: each with its status and
+        the names of the steps it waits at. ``status``: ``running`` (also sent back and
+        suspended), ``finished`` (approved, rejected, withdrawn, terminated) or one instance
+        status; ``app`` keeps one app's, ``search`` those whose title contains it."""
+        locale = check.actor_locale(actor)
+        groups = {
+            "running": ("running", "sent_back", "suspended"),
+            "finished": ("approved", "rejected", "withdrawn", "terminated"),
+        }
+        if status is not None:
+            check.check_choice("status", status, (*groups, *INSTANCE_STATUSES), locale)
+        page = check.check_whole_number("page", page, 1, 1_000_000, locale)
+        page_size = check.check_whole_number("page_size", page_size, 1, 500, locale)
+        if app is not None:
+            check.check_app_key(locale, app)
+        search = _text_argument("search", search, locale, 200) or None
+        statuses = groups.get(status or "", (status,) if status else None)
+        with self._context.transactions.database.read() as conn:
+            self._require_active(conn, actor)
+            rows, total = store.started_by(
+                conn,
+                actor.user_id,
+                statuses=statuses,
+                app=app,
+                search=search,
+                limit=page_size,
+                offset=(page - 1) * page_size,
+            )
+            items = []
+            for row in rows:
+                tree = pinned_tree(conn, row["app"], row["flow"], row["flow_hash"])
+                waiting = []
+                if row["status"] in groups["running"]:
+                    waiting = [
+                        tree.node(key).label(locale) if key in tree.places else key
+                        for key in sorted(state_of(row).active)
+                    ]
+                items.append(_summary(row, waiting))
+        return InstancePage(items, int(total))
 
     def task(self, actor: Actor, task_id: int) -> TaskDetail:
         """A task with the record as its node shows it (hidden fields left out)."""
@@ -985,6 +1040,65 @@ class FlowUseCases:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+#: the statuses an instance can have
+INSTANCE_STATUSES = (
+    "running",
+    "sent_back",
+    "suspended",
+    "approved",
+    "rejected",
+    "withdrawn",
+    "terminated",
+)
+
+
+@dataclass
+class InstanceSummary:
+    """One request in a list (发起的): like an InstanceView without tasks and timeline;
+    ``waiting_at`` names the steps it waits at while it runs."""
+
+    id: int
+    app: str
+    form: str
+    record_id: int
+    flow: str
+    status: str
+    record_status: str
+    submitter: str
+    cycle: int
+    title: str | None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    waiting_at: list[str]
+
+
+@dataclass
+class InstancePage:
+    items: list[InstanceSummary]
+    total: int
+
+
+def _summary(row: Mapping[str, Any], waiting: list[str]) -> InstanceSummary:
+    from engine.runtime.flows.machine import RECORD_STATUS
+
+    return InstanceSummary(
+        id=int(row["id"]),
+        app=row["app"],
+        form=row["form"],
+        record_id=int(row["record_id"]),
+        flow=row["flow"],
+        status=row["status"],
+        record_status=RECORD_STATUS[row["status"]],
+        submitter=row["submitter"],
+        cycle=int(row["cycle"]),
+        title=row["title"],
+        started_at=row["started_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+        waiting_at=waiting,
+    )
 
 
 class _LazyValues(dict):

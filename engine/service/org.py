@@ -45,7 +45,7 @@ from engine.service.org_arguments import (
     text_argument,
 )
 from engine.service.principals import require_active
-from engine.store import org_managers, org_people, org_writes
+from engine.store import org_lists, org_managers, org_people, org_writes
 from engine.store.database import Connection
 from engine.store.journal import Journal, Subject
 from engine.store.limits import check_text
@@ -98,6 +98,60 @@ class ApiToken:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class OrgUserRow:
+    """A user as the admin list shows them (never the password hash)."""
+
+    login: str
+    name: str
+    kind: str
+    active: bool
+    department: str | None
+    dealer: str | None
+    region: str | None
+    has_password: bool
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OrgUserPage:
+    """One page of users and how many match in all."""
+
+    items: list[OrgUserRow]
+    total: int
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class OrgNode:
+    """A department, region or dealer in its tree: ``depth`` 0 is a root.
+
+    ``managers`` for departments and regions, ``people`` the users whose main department
+    it is, ``users`` a dealer's people; ``level``, ``region``, ``sales_rep`` and
+    ``active`` where the kind has them.
+    """
+
+    code: str
+    name: str
+    parent: str | None
+    depth: int
+    managers: tuple[str, ...] = ()
+    people: int = 0
+    users: tuple[str, ...] = ()
+    level: str | None = None
+    region: str | None = None
+    sales_rep: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class OrgRole:
+    code: str
+    name: str
+    members: tuple[str, ...]
 
 
 class OrgUseCases:
@@ -332,6 +386,51 @@ class OrgUseCases:
             if org_people.get_user(conn, login) is None:
                 raise no_user(login, say)
             return _user(conn, login)
+
+    # -- reading the organisation (administrators) ----------------------------------------
+    def is_admin(self, actor: Actor) -> bool:
+        """Whether ``actor`` administers the organisation (what every change here requires)."""
+        check.actor_locale(actor)
+        with self._context.transactions.database.read() as conn:
+            return self._is_admin(conn, actor)
+
+    def list_users(
+        self, actor: Actor, *, search: str | None = None, page: int = 1, page_size: int = 50
+    ) -> OrgUserPage:
+        """Users whose login or name contains ``search`` (any case), by login, a page at a time."""
+        say = check.actor_locale(actor)
+        search = optional_text_argument("search", search, 100, say)
+        check.check_whole_number("page", page, 1, 1_000_000, say)
+        check.check_whole_number("page_size", page_size, 1, 500, say)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin(conn, actor, say)
+            rows, total = org_lists.users_page(conn, search, (page - 1) * page_size, page_size)
+        return OrgUserPage([OrgUserRow(**row) for row in rows], total, page, page_size)
+
+    def departments(self, actor: Actor) -> list[OrgNode]:
+        """Every department in tree order (parents first) with its managers."""
+        return self._nodes(actor, org_lists.departments)
+
+    def regions(self, actor: Actor) -> list[OrgNode]:
+        """Every region in tree order with its level and managers."""
+        return self._nodes(actor, org_lists.regions)
+
+    def dealers(self, actor: Actor) -> list[OrgNode]:
+        """Every dealer in tree order with its region, sales representative and users."""
+        return self._nodes(actor, org_lists.dealers)
+
+    def roles(self, actor: Actor) -> list[OrgRole]:
+        """Every organisation role by code with its members."""
+        say = check.actor_locale(actor)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin(conn, actor, say)
+            return [OrgRole(**row) for row in org_lists.roles(conn)]
+
+    def _nodes(self, actor: Actor, read: Any) -> list[OrgNode]:
+        say = check.actor_locale(actor)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin(conn, actor, say)
+            return [OrgNode(**row) for row in read(conn)]
 
     # -- signing in ---------------------------------------------------------------------
     def authenticate(self, login: str, password: str) -> Actor | None:

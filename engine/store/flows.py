@@ -353,14 +353,22 @@ _INBOX_COLUMNS = (
     flow_instances.c.submitter,
     flow_instances.c.status.label("instance_status"),
 )
-#: (number of statuses, with an app filter) -> (page statement, count statement), built
-#: once: the inbox is the page people open most, and building Core statements per call
-#: cost more than running them on SQLite
-_INBOX: dict[tuple[int, bool], tuple[sa.Select, sa.Select]] = {}
+#: (number of statuses, with an app filter, with a title search) -> (page statement,
+#: count statement), built once: the inbox is the page people open most, and building
+#: Core statements per call cost more than running them on SQLite
+_INBOX: dict[tuple[int, bool, bool], tuple[sa.Select, sa.Select]] = {}
 
 
-def _inbox_statements(statuses: int, by_app: bool) -> tuple[sa.Select, sa.Select]:
-    found = _INBOX.get((statuses, by_app))
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere (``%``, ``_`` and ``/`` escaped with ``/``)."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def _inbox_statements(
+    statuses: int, by_app: bool, by_title: bool = False
+) -> tuple[sa.Select, sa.Select]:
+    found = _INBOX.get((statuses, by_app, by_title))
     if found is None:
         t, i = flow_tasks, flow_instances
         where = [
@@ -369,6 +377,8 @@ def _inbox_statements(statuses: int, by_app: bool) -> tuple[sa.Select, sa.Select
         ]
         if by_app:
             where.append(i.c.app == sa.bindparam("app"))
+        if by_title:
+            where.append(i.c.title.like(sa.bindparam("pattern"), escape="/"))
         joined = t.join(i, i.c.id == t.c.instance_id)
         page = (
             sa.select(*_INBOX_COLUMNS)
@@ -378,8 +388,12 @@ def _inbox_statements(statuses: int, by_app: bool) -> tuple[sa.Select, sa.Select
             .limit(sa.bindparam("limit"))
             .offset(sa.bindparam("offset"))
         )
-        count = sa.select(sa.func.count()).select_from(joined if by_app else t).where(*where)
-        found = _INBOX[(statuses, by_app)] = (page, count)
+        count = (
+            sa.select(sa.func.count())
+            .select_from(joined if by_app or by_title else t)
+            .where(*where)
+        )
+        found = _INBOX[(statuses, by_app, by_title)] = (page, count)
     return found
 
 
@@ -389,19 +403,54 @@ def inbox(
     *,
     statuses: Sequence[str] = ("pending",),
     app: str | None = None,
+    search: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Mapping[str, Any]], int]:
     """A person's tasks (newest first) with their instance's record and title, and the
-    count; rows have the columns of ``_INBOX_COLUMNS`` as attributes."""
-    page, count = _inbox_statements(len(statuses), app is not None)
+    count; rows have the columns of ``_INBOX_COLUMNS`` as attributes. ``search`` keeps
+    the tasks whose instance's title contains it."""
+    page, count = _inbox_statements(len(statuses), app is not None, bool(search))
     params: dict[str, Any] = {"login": login, "limit": limit, "offset": offset}
     params.update({f"status{n}": status for n, status in enumerate(statuses)})
     if app is not None:
         params["app"] = app
+    if search:
+        params["pattern"] = like_pattern(search)
     # plain rows (attribute access): a page is read on every inbox view
     rows = list(conn.execute(page, params))
     total = conn.execute(count, params).scalar_one()
+    return rows, int(total)
+
+
+def started_by(
+    conn: sa.Connection,
+    login: str,
+    *,
+    statuses: Sequence[str] | None = None,
+    app: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Mapping[str, Any]], int]:
+    """The instances a person submitted (newest first) and their count, on
+    ``ix_flow_instances_submitter`` (submitter, status); ``search`` is a substring of the
+    title (LIKE, its wildcards escaped)."""
+    t = flow_instances
+    where = [t.c.submitter == login]
+    if statuses:
+        where.append(t.c.status.in_(list(statuses)))
+    if app is not None:
+        where.append(t.c.app == app)
+    if search:
+        where.append(t.c.title.like(like_pattern(search), escape="/"))
+    columns = [c for c in _INSTANCE_COLUMNS if c.name != "version"]
+    rows = list(
+        conn.execute(
+            sa.select(*columns).where(*where).order_by(t.c.id.desc()).limit(limit).offset(offset)
+        ).mappings()
+    )
+    total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
     return rows, int(total)
 
 

@@ -123,3 +123,15 @@ def test_pages_refer_to_no_other_host(browser, path):
     browser.sign_in("sun.li")
     page = browser.get(path).get_data(as_text=True)
     assert "http://" not in page and "https://" not in page and "//cdn" not in page
+
+
+def test_sign_in_is_rate_limited_per_address(site):
+    app, _service = site
+    app.config["SIGN_IN_LIMIT"] = "3 per minute"
+    from tests.web.conftest import Browser
+
+    browser = Browser(app.test_client())
+    for _ in range(3):
+        assert browser.sign_in("sun.li", "wrong").status_code == 200
+    answer = browser.sign_in("sun.li", "wrong")
+    assert answer.status_code == 429
