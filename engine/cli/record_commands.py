@@ -10,7 +10,6 @@ import argparse
 import csv
 import itertools
 import json
-import re
 import sys
 from typing import Any
 
@@ -24,32 +23,17 @@ from engine.service import (
     ServiceError,
     display_value,
 )
-
-# Longest operators first so '>=' is not read as '>' followed by '=...'.
-_FILTER_OPERATORS = (
-    (">=", "ge"),
-    ("<=", "le"),
-    ("!=", "ne"),
-    ("^=", "startswith"),
-    ("=", "eq"),
-    (">", "gt"),
-    ("<", "lt"),
-    ("~", "contains"),
-)
-_FILTER_FIELD = re.compile(r"^\s*([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*")
+from engine.service.filter_text import FILTER_SYNTAX, read_filter
 
 
 def parse_filter(text: str) -> tuple[str, str, str]:
     """``'total>=100'`` -> ``('total', 'ge', '100')``; a clear error otherwise."""
-    match = _FILTER_FIELD.match(text)
-    if match:
-        rest = text[match.end() :]
-        for symbol, op in _FILTER_OPERATORS:
-            if rest.startswith(symbol):
-                return match.group(1), op, rest[len(symbol) :].strip()
+    found = read_filter(text)
+    if found is not None:
+        return found
     raise CommandFailed(
         f"cannot read the filter {text!r}: write FIELD OPERATOR VALUE, e.g. 'total>=100' "
-        "(operators: = != > >= < <= ~ ^=)",
+        f"(operators: {FILTER_SYNTAX})",
         status=2,
     )
 

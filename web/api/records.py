@@ -4,12 +4,12 @@ and the record's flow instance."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import request, url_for
 
 from engine.service import Record
+from engine.service.filter_text import FILTER_SYNTAX, read_filter
 from engine.service.value_schemas import form_values_schema
 from web.api.core import (
     ApiError,
@@ -25,36 +25,20 @@ from web.api.core import (
     whole_number,
 )
 
-# The filter syntax of ``lowcode records list --where`` (engine/cli/record_commands.py):
-# FIELD OPERATOR VALUE, longest operators first so '>=' is not read as '>' then '=...'.
-FILTER_OPERATORS = (
-    (">=", "ge"),
-    ("<=", "le"),
-    ("!=", "ne"),
-    ("^=", "startswith"),
-    ("=", "eq"),
-    (">", "gt"),
-    ("<", "lt"),
-    ("~", "contains"),
-)
-FILTER_FIELD = re.compile(r"^\s*([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*")
 MAX_FILTERS = 20
 
 
 def parse_filter(text: str, index: int) -> tuple[str, str, str]:
     """``'total>=100'`` -> ``('total', 'ge', '100')``; a 400 problem otherwise."""
-    match = FILTER_FIELD.match(text)
-    if match:
-        rest = text[match.end() :]
-        for symbol, op in FILTER_OPERATORS:
-            if rest.startswith(symbol):
-                return match.group(1), op, rest[len(symbol) :].strip()
+    found = read_filter(text)
+    if found is not None:
+        return found
     raise ApiError(
         400,
         f"无法读取筛选条件 where[{index}]：应写作 字段 运算符 值，如 total>=100"
-        "（运算符：= != > >= < <= ~ ^=）",
+        f"（运算符：{FILTER_SYNTAX}）",
         f"cannot read the filter where[{index}]: write FIELD OPERATOR VALUE, e.g. total>=100 "
-        "(operators: = != > >= < <= ~ ^=)",
+        f"(operators: {FILTER_SYNTAX})",
         argument=f"where[{index}]",
     )
 
