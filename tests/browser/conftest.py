@@ -208,8 +208,19 @@ def assert_no_horizontal_scroll(page: Any) -> None:
 
 
 def sign_in(page: Any, site: LiveSite, login: str, password: str = PASSWORD) -> None:
-    """Fill the sign-in form and submit it (the caller checks where it lands)."""
-    page.goto(site.at("/signin"))
+    """Fill the sign-in form and submit it (the caller checks where it lands).
+
+    A navigation the previous step started (a form posted, a redirect) may still be
+    under way: it is let finish, and a goto it aborts is tried again."""
+    page.wait_for_load_state()
+    for attempt in range(3):
+        try:
+            page.goto(site.at("/signin"))
+            break
+        except Exception as error:  # playwright's Error: net::ERR_ABORTED
+            if "ERR_ABORTED" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_load_state()
     page.fill("#login", login)
     page.fill("#password", password)
     page.click("#signin button[type=submit]")
