@@ -559,8 +559,8 @@ class FlowUseCases:
                 offset=(page - 1) * page_size,
             )
             # node names from the version each instance is pinned to (cached per process)
-            trees = {key: pinned_tree(conn, *key) for key in {(r[11], r[14], r[15]) for r in rows}}
-        return TaskPage([_inbox_view(r, trees[(r[11], r[14], r[15])], locale) for r in rows], total)
+            trees = {key: pinned_tree(conn, *key) for key in {_pinned_key(r) for r in rows}}
+        return TaskPage([_inbox_view(r, trees[_pinned_key(r)], locale) for r in rows], total)
 
     def started(
         self,
