@@ -116,6 +116,7 @@ def new_user() -> Any:
                 dealer=values["dealer"] or None,
                 roles=chosen,
                 password=password,
+                password_must_change=True,
             )
         except ServiceError as refused:
             flash(str(refused), "danger")
@@ -158,11 +159,23 @@ def set_active(login: str) -> Any:
 def reset_password(login: str) -> Any:
     password = new_password()
     try:
-        service().org.set_password(actor(), login, password)
+        service().org.set_password(actor(), login, password, must_change=True)
     except ServiceError as refused:
         flash(str(refused), "danger")
         return redirect(url_for("admin.user", login=login))
     return _secret("password", login, password)
+
+
+@blueprint.route("/users/<login>/signout-everywhere", methods=["POST"])
+def sign_out_everywhere(login: str) -> Any:
+    """End every web session of a user (a lost phone, a leaver)."""
+    try:
+        service().accounts.sign_out_everywhere(actor(), login)
+    except ServiceError as refused:
+        flash(str(refused), "danger")
+    else:
+        flash(pick("已让该用户在所有设备上退出", "Signed out on every device"), "success")
+    return redirect(url_for("admin.user", login=login))
 
 
 @blueprint.route("/users/<login>/tokens", methods=["POST"])

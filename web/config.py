@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -25,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     #: sign-in attempts allowed per address (Flask-Limiter notation)
     "SIGN_IN_LIMIT": "10 per minute",
+    #: outgoing mail for notifications: smtp://[user:password@]host[:port] (STARTTLS when
+    #: the server offers it) or smtps://... (TLS from the start); empty: no mail is sent
+    "MAIL_URL": "",
+    "MAIL_FROM": "lowcode@localhost",
 }
 
 #: environment variable -> config key
@@ -33,6 +38,8 @@ ENVIRONMENT = {
     "LOWCODE_FILES_DIR": "FILES_DIR",
     "LOWCODE_SECRET_KEY": "SECRET_KEY",
     "LOWCODE_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "LOWCODE_MAIL_URL": "MAIL_URL",
+    "LOWCODE_MAIL_FROM": "MAIL_FROM",
 }
 
 
@@ -45,6 +52,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if os.environ.get("LOWCODE_SECURE_COOKIES") == "1":
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config.update(overrides or {})
+    check_mail_url(app.config.get("MAIL_URL") or "")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
@@ -58,3 +66,20 @@ def _instance_secret(folder: Path) -> str:
         path.write_text(secrets.token_hex(32), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def check_mail_url(url: str) -> None:
+    """Refuse a mail URL the server could not use, at start-up rather than at the first
+    notification (ValueError naming the setting and the expected shape)."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname or port == -1:
+        raise ValueError(
+            "MAIL_URL (LOWCODE_MAIL_URL) must look like smtp://user:password@host:587 or "
+            f"smtps://host:465; it is {parts.scheme or '?'}://{parts.hostname or '?'}..."
+        )

@@ -15,6 +15,7 @@ from flask_login import login_required
 
 from engine.service import FlowActionError, RecordValidationError, ServiceError
 from web.auth import actor, service
+from web.lists import register_list_routes
 from web.text import pick
 from web.widgets import form_data, layout_of, widget_of
 
@@ -87,8 +88,8 @@ def _save(app_key: str, form_key: str, data: dict[str, Any], *, draft: bool) -> 
     flows = service().flows
     try:
         if draft:
-            return flows.save_draft(actor(), app_key, form_key, data)
-        return flows.submit(actor(), app_key, form_key, data)
+            return flows.save_draft(actor(), app_key, form_key, data, source="web")
+        return flows.submit(actor(), app_key, form_key, data, source="web")
     except FlowActionError as refused:
         if refused.code != "no_flow":
             raise
@@ -111,49 +112,10 @@ def _errors_by_place(refused: RecordValidationError) -> dict[str, list[str]]:
     return places
 
 
-@blueprint.route("/l/<app_key>/<form_key>")
-@login_required
-def listing(app_key: str, form_key: str) -> Any:
-    """A page of a form's records: search, sort by a column, pages with the total."""
-    form = _definition(app_key, form_key)
-    search = (request.args.get("q") or "").strip() or None
-    sort = request.args.get("sort") or None
-    page_text = request.args.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) <= 100_000 else 1
-    columns = [c for c in (form.list_columns or ()) if form.has_field(c)] or [
-        f.key for f in form.fields if f.type not in ("subtable", "attachment", "image")
-    ][:6]
-    try:
-        found = service().query_records(
-            actor(),
-            app_key,
-            form_key,
-            search=search,
-            sort=sort,
-            page=page,
-            page_size=20,
-        )
-    except ServiceError as refused:
-        flash(str(refused), "danger")
-        found = None
-    titles: dict[str, dict[int, Any]] = {}
-    for key in columns:
-        if found is not None and form.field(key).type == "relation":
-            ids = {r.values.get(key) for r in found.items if isinstance(r.values.get(key), int)}
-            try:
-                titles[key] = service().records.relation_display(
-                    actor(), app_key, form_key, key, sorted(ids)
-                )
-            except ServiceError:
-                titles[key] = {}
-    return render_template(
-        "list.html",
-        titles=titles,
-        form=form,
-        app_key=app_key,
-        columns=columns,
-        found=found,
-        search=search or "",
-        sort=sort or "",
-        page=page,
-    )
+# the list pages (search, filters, sort, columns, saved views, bulk actions): web/lists.py
+register_list_routes(blueprint)
+
+
+# the upload, download and organisation-picker routes live beside the widgets
+# (web/uploads.py); importing the module registers them on this blueprint
+from web import uploads as _uploads  # noqa: E402,F401

@@ -274,7 +274,7 @@ def _resubmit(app_key: str, form_key: str, record_id: int, instance: Any) -> Any
             continue
         changes[field.key] = given
     try:
-        service().flows.resubmit(me, app_key, instance.id, changes=changes)
+        service().flows.resubmit(me, app_key, instance.id, changes=changes, source="web")
     except RecordValidationError as refused:
         flash(pick("请修改标出的内容", "Please correct the marked fields"), "danger")
         return _page(app_key, form_key, record_id, typed=typed, errors=_errors_by_place(refused))

@@ -1,4 +1,5 @@
-"""The workbench: my open tasks with their count, and the apps I may use."""
+"""The workbench: my open tasks with their count, what I submitted lately, and the apps
+and forms I may use."""
 
 from __future__ import annotations
 
@@ -18,8 +19,12 @@ def home() -> Any:
     me = actor()
     pending = service().flows.tasks(me, page_size=10)
     copies = service().flows.tasks(me, status="cc", page_size=1)
+    # recent records: the requests I submitted (an indexed read of the flow instances)
+    recent = service().flows.started(me, page_size=5)
     apps = []
     for app in service().list_apps(me):
         forms = [(key, service().get_form(me, app.key, key).name) for key in app.forms]
         apps.append((app, forms))
-    return render_template("workbench.html", pending=pending, copies=copies.total, apps=apps)
+    return render_template(
+        "workbench.html", pending=pending, copies=copies.total, recent=recent, apps=apps
+    )

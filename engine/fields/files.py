@@ -1,9 +1,12 @@
-"""Files: ``attachment`` and ``image``.
+"""Files: ``attachment``, ``image`` and ``signature``.
 
 The value is a list of file metadata ``{id, name, size, content_type, sha256}``; the
 service streams the bytes and calls :func:`clean_file_name`, :func:`check_upload` and
 :func:`check_content` on the way, so a bad name, a wrong type or an oversized file is
 refused with the field's own limits. Messages come from :mod:`engine.fields.file_messages`.
+
+A ``signature`` is a handwritten signature drawn on the form page: one PNG file, uploaded
+and checked like an image (never a data URL inside the record).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from engine.fields.file_messages import file_failure
 from engine.fields.file_signatures import detect_type
 
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024
+#: a drawn signature is a small PNG; anything bigger is not one
+SIGNATURE_MAX_SIZE = 1024 * 1024
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?B?)\s*", re.IGNORECASE)
 _UNITS = {
@@ -72,7 +77,9 @@ class FileFieldType(FieldType):
     """Shared behaviour of attachments and images."""
 
     default_accept: ClassVar[tuple[str, ...]] = ()
-    option_properties = {
+    default_max_files: ClassVar[int] = 9
+    default_max_size: ClassVar[int] = DEFAULT_MAX_SIZE
+    option_properties: ClassVar[dict[str, Any]] = {
         "accept": {"type": "array", "items": {"type": "string"}, "minItems": 1},
         "max_size": {"type": ["integer", "string"]},
         "min_files": {"type": "integer", "minimum": 0},
@@ -86,7 +93,11 @@ class FileFieldType(FieldType):
 
     def max_size(self, field: FieldDefinition) -> int:
         """Largest file in bytes."""
-        return parse_size(field.option("max_size", DEFAULT_MAX_SIZE))
+        return parse_size(field.option("max_size", self.default_max_size))
+
+    def max_files(self, field: FieldDefinition) -> int:
+        """Most files the value holds."""
+        return int(field.option("max_files", self.default_max_files))
 
     def check_options(self, field: FieldDefinition) -> list[OptionProblem]:
         problems = []
@@ -94,7 +105,7 @@ class FileFieldType(FieldType):
             self.max_size(field)
         except ValueError as exc:
             problems.append(OptionProblem("max_size", str(exc), "write 10MB or 500KB"))
-        low, high = field.option("min_files"), field.option("max_files", 9)
+        low, high = field.option("min_files"), self.max_files(field)
         if low is not None and low > high:
             problems.append(
                 OptionProblem("min_files", f"min_files ({low}) exceeds max_files ({high})")
@@ -120,7 +131,7 @@ class FileFieldType(FieldType):
             },
             "required": ["id", "name", "size"],
         }
-        return {"type": "array", "items": item, "maxItems": field.option("max_files", 9)}
+        return {"type": "array", "items": item, "maxItems": self.max_files(field)}
 
     def coerce(self, field: FieldDefinition, raw: Any, source: InputSource = "json") -> Any:
         if is_blank_input(raw):
@@ -157,7 +168,7 @@ class FileFieldType(FieldType):
         }
 
     def _check_count(self, field: FieldDefinition, count: int) -> None:
-        low, high = field.option("min_files"), field.option("max_files", 9)
+        low, high = field.option("min_files"), self.max_files(field)
         if low is not None and count < low:
             raise file_failure("count_min", count=low)
         if count > high:
@@ -188,7 +199,25 @@ class ImageType(FileFieldType):
     default_accept = IMAGE_EXTENSIONS
 
 
-_FILE_TYPES: dict[str, FileFieldType] = {"attachment": AttachmentType(), "image": ImageType()}
+class SignatureType(FileFieldType):
+    """A handwritten signature: one PNG drawn on the page, stored as an uploaded file."""
+
+    name = "signature"
+    default_accept = ("png",)
+    default_max_files = 1
+    default_max_size = SIGNATURE_MAX_SIZE
+    option_properties: ClassVar[dict[str, Any]] = {
+        "max_size": {"type": ["integer", "string"]},
+    }
+
+
+_FILE_TYPES: dict[str, FileFieldType] = {
+    "attachment": AttachmentType(),
+    "image": ImageType(),
+    "signature": SignatureType(),
+}
+#: the field types whose value is a list of uploaded files
+FILE_TYPE_NAMES: tuple[str, ...] = tuple(_FILE_TYPES)
 
 
 def check_upload(field: FieldDefinition, filename: str, size: int) -> None:

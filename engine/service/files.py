@@ -38,7 +38,7 @@ from engine.errors import RecordError, RecordValidationError
 from engine.fields.base import FieldValueError
 from engine.fields.file_messages import file_code, file_message
 from engine.fields.file_signatures import HEAD_SIZE
-from engine.fields.files import check_content, check_upload, clean_file_name
+from engine.fields.files import FILE_TYPE_NAMES, check_content, check_upload, clean_file_name
 from engine.store import files as file_store
 from engine.store.database import Database
 
@@ -233,7 +233,7 @@ META_KEYS = ("id", "name", "size", "content_type", "sha256")
 
 @dataclass(frozen=True)
 class FileField:
-    """An attachment/image field or sub-table column of a form."""
+    """An attachment/image/signature field or sub-table column of a form."""
 
     #: ``quote``, or ``lines.photo`` for a column: the ``files.field`` and RecordError field
     path: str
@@ -242,13 +242,13 @@ class FileField:
 
 
 def file_fields(form: Any) -> tuple[FileField, ...]:
-    """Every attachment/image field and sub-table column of a form definition."""
+    """Every attachment/image/signature field and sub-table column of a form definition."""
     found = []
     for f in form.fields:
-        if f.type in ("attachment", "image"):
+        if f.type in FILE_TYPE_NAMES:
             found.append(FileField(f.key, None, f))
         for column in f.fields if f.type == "subtable" else ():
-            if column.type in ("attachment", "image"):
+            if column.type in FILE_TYPE_NAMES:
                 found.append(FileField(f"{f.key}.{column.key}", f.key, column))
     return tuple(found)
 

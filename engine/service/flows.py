@@ -85,24 +85,34 @@ class FlowUseCases:
         data: Mapping[str, Any],
         *,
         choices: Mapping[str, Sequence[str]] | None = None,
+        source: str = "json",
     ) -> Record:
         """Create a record and start its form's flow in one transaction (the record's
         status is then ``in_approval``). ``choices`` names the approvers the submitter
-        picks for nodes with ``chosen`` approvers."""
+        picks for nodes with ``chosen`` approvers; ``source`` says how the values were
+        written (``web``: as people type them, ``¥1,200.50``; see RecordUseCases.create)."""
         locale = check.actor_locale(actor)
         check.check_form(locale, app_key, form_key)
         check.check_values("data", data, locale)
+        check.check_choice("source", source, check.SOURCES, locale)
         picks = _choices(choices, locale)
-        return self._create(actor, app_key, form_key, data, {"choices": picks})
+        return self._create(actor, app_key, form_key, data, {"choices": picks}, source)
 
     def save_draft(
-        self, actor: Actor, app_key: str, form_key: str, data: Mapping[str, Any]
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        data: Mapping[str, Any],
+        *,
+        source: str = "json",
     ) -> Record:
         """Save a record without starting its flow (status ``draft``)."""
         locale = check.actor_locale(actor)
         check.check_form(locale, app_key, form_key)
         check.check_values("data", data, locale)
-        return self._create(actor, app_key, form_key, data, {"draft": True})
+        check.check_choice("source", source, check.SOURCES, locale)
+        return self._create(actor, app_key, form_key, data, {"draft": True}, source)
 
     def submit_draft(
         self,
@@ -135,7 +145,13 @@ class FlowUseCases:
         return self.instance(actor, app_key, instance_id)
 
     def _create(
-        self, actor: Actor, app_key: str, form_key: str, data: Mapping[str, Any], flow: dict
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        data: Mapping[str, Any],
+        flow: dict,
+        source: str,
     ) -> Record:
         records = self._context_records()
 
@@ -145,7 +161,7 @@ class FlowUseCases:
             if session.current(form_key) is not None:
                 # inserted in the status its flow gives it (no second write)
                 ctx.flow["status"] = "draft" if flow.get("draft") else "in_approval"
-            return writer.create_record(ctx, data, "json")
+            return writer.create_record(ctx, data, source)
 
         return records._write(actor, app_key, form_key, action)
 
@@ -382,18 +398,23 @@ class FlowUseCases:
         instance_id: int,
         *,
         changes: Mapping[str, Any] | None = None,
+        source: str = "json",
     ) -> InstanceView:
-        """Resubmit a request that was sent back to the submitter, with optional changes.
-        A new cycle starts, with a snapshot of the record as resubmitted."""
+        """Resubmit a request that was sent back to the submitter, with optional changes
+        (written as ``source`` says). A new cycle starts, with a snapshot of the record
+        as resubmitted."""
         locale = check.actor_locale(actor)
         if changes is not None:
             check.check_values("changes", changes, locale)
+        check.check_choice("source", source, check.SOURCES, locale)
 
         def act(session: FlowSession, loaded: Loaded, run: FlowRun) -> None:
             _require_submitter(loaded, actor)
             form, record_id = loaded.row["form"], int(loaded.row["record_id"])
             if changes:
-                self._update_record(session, form, record_id, changes, actor, edit=None)
+                self._update_record(
+                    session, form, record_id, changes, actor, edit=None, source=source
+                )
             values = session.record_values(form, record_id)
             run.ctx.values = values
             run.resubmit(actor.user_id)
@@ -932,6 +953,7 @@ class FlowUseCases:
         actor: Actor,
         *,
         edit: str | None,
+        source: str = "json",
     ) -> None:
         """Change the record in this transaction: an approver's edit (``edit``: the node,
         no form grant needed: the node allows it) or the submitter's (their grants)."""
@@ -950,7 +972,7 @@ class FlowUseCases:
             access,
             flow={"edit": edit or "resubmit"},
         )
-        writer.update_record(ctx, record_id, changes, None)
+        writer.update_record(ctx, record_id, changes, None, source)
 
     def _reading(self, tx: Transaction, locale: str) -> FlowSession:
         """A session for reads (its journal is never written)."""

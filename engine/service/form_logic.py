@@ -1,6 +1,7 @@
-"""A form's logic for the browser: the checked expression trees of its formulas and
-conditions, in the order the server computes them, and each relation's ``fill_from``
-values for a picked record.
+"""A form's logic for the browser: the checked expression trees of its formulas,
+conditions and default expressions, in the order the server computes them, each field's
+literal default and flags, the actor's context (``CURRENT_USER()``, ``TODAY()``...),
+and each relation's ``fill_from`` values for a picked record.
 
 The browser evaluates the same trees (``web/static/js/formula.js``) while a person
 types; the server computes again on saving and is the authority.
@@ -8,15 +9,19 @@ types; the server computes again on saving and is the authority.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from engine.runtime.forms.messages import message
 from engine.service import arguments as check
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.transactions import Transaction
 
 #: the expressions the browser runs, by the name the form plan keeps them under
-PURPOSES = ("formula", "visible_if", "required_if", "readonly_if")
+PURPOSES = ("formula", "default_expr", "visible_if", "required_if", "readonly_if")
 
 
 class FormLogic:
@@ -26,9 +31,23 @@ class FormLogic:
         self._context = context
 
     def of(self, actor: Actor, app_key: str, form_key: str) -> dict[str, Any]:
-        """``{"fields": {path: {"type", "result", "exprs": {purpose: tree}}},
-        "formula_order": [path...], "fill_from": {path: {field: target_field}}}`` for the
-        fields the actor may see (hidden fields and their formulas left out)."""
+        """The logic of the form's fields the actor may see (hidden fields and their
+        formulas left out)::
+
+            {"fields": {path: {"type", "result", "precision", "exprs": {purpose: tree},
+                               "required", "readonly", "default", "required_message",
+                               "max_rows" (sub-tables)}},
+             "formula_order": [path...],
+             "fill_from": {path: {field: target_field}},
+             "context": {"user", "department", "dealer", "region", "now"}}
+
+        ``required`` and ``readonly`` are the definition's flags (``required_if`` and
+        ``readonly_if`` are in ``exprs``); ``default`` is the literal default as a JSON
+        value (absent without one), ``default_expr`` in ``exprs``; ``required_message``
+        is the server's own message for a blank required field, in the actor's
+        language; ``context`` holds what ``CURRENT_USER()``/``CURRENT_DEPARTMENT()``/
+        ``CURRENT_DEALER()``/``CURRENT_REGION()`` and ``TODAY()``/``NOW()`` read on the
+        server for this actor now."""
         locale = check.actor_locale(actor)
         check.check_form(locale, app_key, form_key)
 
@@ -49,16 +68,38 @@ class FormLogic:
                         for purpose in PURPOSES
                         if purpose in item.expressions
                     }
-                    fields[item.path] = {
+                    spec = {
                         "type": item.definition.type,
                         "result": item.definition.option("result"),
                         "precision": item.definition.option("precision"),
                         "exprs": exprs,
+                        "required": bool(item.definition.required),
+                        "readonly": bool(item.definition.readonly),
+                        "required_message": message("required", locale, item.label),
                     }
+                    if item.definition.default is not None:
+                        spec["default"] = _plain(item.definition.default)
+                    if item.is_subtable:
+                        spec["max_rows"] = item.definition.option("max_rows")
+                    fields[item.path] = spec
                     if item.fill_from:
                         fill_from[item.path] = dict(item.fill_from)
             order = [f.path for f in plan.formula_order if f.path in fields]
-            return {"fields": fields, "formula_order": order, "fill_from": fill_from}
+            who = access.principal
+            context = {
+                "user": actor.user_id,
+                "department": who.department or actor.department,
+                "dealer": who.dealer,
+                "region": who.region,
+                # the server's clock, so TODAY() in a default agrees with the server's
+                "now": {"$datetime": self._context.clock().isoformat()},
+            }
+            return {
+                "fields": fields,
+                "formula_order": order,
+                "fill_from": fill_from,
+                "context": context,
+            }
 
         return self._context.transactions.read_with(app_key, work)
 
@@ -95,3 +136,19 @@ class FormLogic:
             return {mine: plain.get(theirs) for mine, theirs in mapping.items()}
 
         return self._context.transactions.read_with(app_key, work)
+
+
+def _plain(value: Any) -> Any:
+    """A literal default as the JSON value an input shows (dates as ISO text, numbers as
+    decimal text so no float carries them)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)

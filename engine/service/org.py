@@ -45,7 +45,7 @@ from engine.service.org_arguments import (
     text_argument,
 )
 from engine.service.principals import require_active
-from engine.store import org_lists, org_managers, org_people, org_writes
+from engine.store import org_lists, org_managers, org_people, org_sessions, org_tokens, org_writes
 from engine.store.database import Connection
 from engine.store.journal import Journal, Subject
 from engine.store.limits import check_text
@@ -209,15 +209,18 @@ class OrgUseCases:
         dealer: str | None = None,
         password: str | None = None,
         roles: Iterable[str] = (),
+        password_must_change: bool = False,
     ) -> OrgUser:
         """A new user; ConflictError when the login is taken.
 
         An external user (a dealer's person) needs a dealer and has no department; an
         internal user has no dealer. The department, dealer and roles must exist (the
         role ``admin`` is created when missing). Without a password the user cannot
-        sign in until one is set.
+        sign in until one is set; with ``password_must_change`` (a password the admin
+        generated) they must choose their own at the next sign-in.
         """
         say = check.actor_locale(actor)
+        must_change = check.check_flag("password_must_change", password_must_change, say)
         code_argument("login", login, say)
         text_argument("name", name, 100, say)
         check.check_choice("kind", kind, KINDS, say)
@@ -251,6 +254,7 @@ class OrgUseCases:
                 "department": department,
                 "dealer": dealer,
                 "password_hash": hashed,
+                "password_must_change": must_change and hashed is not None,
             }
             org_people.insert_user(conn, values, journal.at)
             for role in role_list:
@@ -326,16 +330,25 @@ class OrgUseCases:
                 self._changed(conn, journal, "user.update", detail)
             return _user(conn, login)
 
-    def set_password(self, actor: Actor, login: str, password: str) -> None:
-        """Set a user's password (stored as an argon2id hash only)."""
+    def set_password(
+        self, actor: Actor, login: str, password: str, *, must_change: bool = False
+    ) -> None:
+        """Set a user's password (stored as an argon2id hash only); every session of the
+        user ends. With ``must_change`` (a password the admin generated and handed over)
+        the user must choose their own at the next sign-in."""
         say = check.actor_locale(actor)
         code_argument("login", login, say)
+        flagged = check.check_flag("must_change", must_change, say)
         hashed = passwords.hash_password(password_argument(password, say))
         with self._write(actor) as (conn, journal):
             self._require_admin(conn, actor, say)
-            if not org_people.set_password_hash(conn, login, hashed, journal.at):
+            if (
+                org_sessions.set_password(conn, login, hashed, must_change=flagged, now=journal.at)
+                is None
+            ):
                 raise no_user(login, say)
-            self._changed(conn, journal, "user.password", {"login": login})
+            detail = {"login": login, "must_change": flagged}
+            self._changed(conn, journal, "user.password", detail)
 
     def set_active(self, actor: Actor, login: str, active: bool) -> bool:
         """Enable or disable a user (a disabled user can neither sign in nor use tokens).
@@ -510,13 +523,33 @@ class OrgUseCases:
     def actor_for_token(self, token: str) -> Actor | None:
         """The actor of an API token, or None (unknown, revoked, or its user disabled).
 
-        A token that works has its ``last_used_at`` moved to now.
+        A token that works has its ``last_used_at`` moved to now, unless it was used
+        less than ``org_tokens.TOUCH_INTERVAL`` (a minute) ago: every API request
+        comes here, and a write per request would serialise them all.
         """
         if not looks_like_token(token):
             return None
-        with self._context.transactions.database.write() as conn:
-            login = org_people.use_token(conn, token_digest(token), self._context.clock())
-        return None if login is None else self._actor_of(login)
+        digest = token_digest(token)
+        now = self._context.clock()
+        with self._context.transactions.database.read() as conn:
+            found = org_tokens.live_token(conn, digest)
+            # the user's roles from the per-generation cache: no statement once known
+            principal = (
+                None
+                if found is None
+                else self._context.transactions.principals.resolve(conn, Actor(found[0]))
+            )
+        if found is None or principal is None or not principal.known or not principal.active:
+            return None
+        if org_tokens.is_stale(found[1], now):
+            with self._context.transactions.database.write() as conn:
+                org_tokens.touch_token(conn, digest, now)
+        return Actor(
+            principal.login,
+            frozenset(principal.roles),
+            principal.department,
+            principal.locale if principal.locale in LOCALES else "zh-CN",
+        )
 
     # -- managers -------------------------------------------------------------------------
     def managers(self, actor: Actor, login: str, level: int) -> list[tuple[int, str]]:

@@ -19,6 +19,7 @@ from engine.definitions.model import AppDefinition, FormDefinition
 from engine.errors import NotFoundError
 from engine.runtime.forms import DEFAULT_SUBMISSION_BUDGET_SECONDS
 from engine.service import arguments as check
+from engine.service.accounts import AccountUseCases
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.apps import AppUseCases
 from engine.service.calendar import CalendarUseCases
@@ -31,8 +32,10 @@ from engine.service.form_logic import FormLogic
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.org import OrgUseCases
+from engine.service.org_choices import OrgChoiceUseCases
 from engine.service.records import RecordUseCases
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
+from engine.service.saved_views import SavedViewUseCases
 from engine.service.transactions import Transactions
 from engine.service.uploads import FileUseCases
 from engine.store import publish as publishing
@@ -87,12 +90,18 @@ class Service:
         self.files = FileUseCases(self._context)
         self.events = EventUseCases(self._context)
         self.org = OrgUseCases(self._context)
+        #: what a form's organisation fields offer to pick, within the actor's reach
+        self.org_choices = OrgChoiceUseCases(self._context)
+        #: the signed-in person's own account: session state, password, language
+        self.accounts = AccountUseCases(self._context, self.org)
         #: the working calendar flow timeouts count on (docs/calendar.md)
         self.calendar = CalendarUseCases(self._context)
         #: approval flows: submit, tasks, instances, simulation, timers (docs/flows.md)
         self.flows = FlowUseCases(self._context, self.calendar)
         #: a form's formulas and conditions for the browser (engine/service/form_logic.py)
         self.form_logic = FormLogic(self._context)
+        #: saved list views per person, and what a list page may offer (docs/web.md, Lists)
+        self.saved_views = SavedViewUseCases(self._context)
 
     # -- database -----------------------------------------------------------------------
     @property

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from engine.errors import NotFoundError, RecordError, RecordValidationError, ServiceError
+from engine.fields.files import FILE_TYPE_NAMES
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.files import remove_stale_uploads, remove_unrecorded_files, store_file
@@ -122,7 +123,7 @@ def _file_field(runtime: FormRuntime, field_key: str, locale: str) -> Any:
             field = field.field(column)
     except KeyError:
         raise NotFoundError(f"{runtime.app}.{runtime.key} has no field {field_key!r}") from None
-    if field.type not in ("attachment", "image"):
+    if field.type not in FILE_TYPE_NAMES:
         if locale.startswith("en"):
             message = f"{field_key} is a {field.type} field, not a file field"
         else:

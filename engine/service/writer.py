@@ -145,9 +145,14 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
 
 
 def update_record(
-    ctx: WriteContext, record_id: int, changes: Mapping[str, Any], expected_version: int | None
+    ctx: WriteContext,
+    record_id: int,
+    changes: Mapping[str, Any],
+    expected_version: int | None,
+    source: str = "json",
 ) -> Record:
-    """Apply changes under an optimistic lock; ConflictError when someone saved first.
+    """Apply changes (written as ``source`` says) under an optimistic lock; ConflictError
+    when someone saved first.
 
     A change that leaves every value as it was writes nothing and returns the record.
     """
@@ -161,7 +166,7 @@ def update_record(
     refuse_locked(ctx, "update", changes, values_to_json(runtime.tables, existing))
     changes = ctx.hooks.before_prepare(ctx, changes, existing)
     env = ctx.env()
-    values = runtime.compiled.prepare(changes, existing=existing, env=env)
+    values = runtime.compiled.prepare(changes, existing=existing, env=env, source=source)
     check_org_fields(ctx, values, existing)
     new_files = _attach_files(ctx, values, existing, record_id)
     before = values_to_json(runtime.tables, existing)

@@ -185,3 +185,4 @@ def create_engine_tables(conn: sa.Connection, now: object = None) -> str:
 from engine.store import calendar_tables as _calendar_tables  # noqa: E402,F401  (registers them)
 from engine.store import flow_tables as _flow_tables  # noqa: E402,F401  (registers them)
 from engine.store import org_tables as _org_tables  # noqa: E402,F401  (registers them)
+from engine.store import saved_view_tables as _saved_view_tables  # noqa: E402,F401  (registers it)

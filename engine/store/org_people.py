@@ -65,7 +65,8 @@ def get_user(conn: sa.Connection, login: str) -> Mapping[str, Any] | None:
 
 def insert_user(conn: sa.Connection, values: Mapping[str, Any], now: datetime) -> None:
     """A new user (``login`` and ``name`` at least) and their main department membership."""
-    row = {c: values[c] for c in ("login", *USER_FIELDS, "password_hash", "active") if c in values}
+    columns = ("login", *USER_FIELDS, "password_hash", "password_must_change", "active")
+    row = {c: values[c] for c in columns if c in values}
     row = {k: v for k, v in row.items() if v is not None}
     conn.execute(org_users.insert().values(created_at=now, updated_at=now, **row))
     if values.get("department"):

@@ -41,6 +41,11 @@ org_users = sa.Table(
     # internal (the brand's staff) or external (a dealer's people)
     sa.Column("kind", sa.String(10), nullable=False, server_default="internal"),
     sa.Column("password_hash", sa.String(255)),
+    # set with a password someone else chose (an admin's generated one): the next
+    # sign-in must choose a new one before anything else
+    sa.Column("password_must_change", sa.Boolean, nullable=False, server_default=sa.false()),
+    # web sessions carry the epoch they began in; moving it signs out every session
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
     sa.Column("department", sa.String(CODE)),  # main department
     sa.Column("leader", sa.String(CODE)),  # direct leader: overrides the level-1 manager
     sa.Column("region", sa.String(CODE)),  # main region (CURRENT_REGION of internal users)

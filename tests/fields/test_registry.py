@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "text", "textarea", "richtext", "number", "money", "percent", "date", "datetime",
     "boolean", "select", "multiselect", "user", "department", "region", "dealer", "relation", "subtable",
-    "attachment", "image", "serial", "formula", "address", "phone", "email", "uscc",
+    "attachment", "image", "signature", "serial", "formula", "address", "phone", "email", "uscc",
 }  # fmt: skip
 
 

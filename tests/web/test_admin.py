@@ -87,7 +87,12 @@ def test_an_admin_creates_a_user_who_signs_in_with_the_shown_password(site, admi
 
     other = Browser(site[0].test_client())
     answer = other.sign_in("new.person", password)
-    assert answer.status_code == 302
+    # the generated password must be replaced before anything else
+    assert answer.status_code == 302 and "/account/password" in answer.location
+    assert "/account/password" in other.get("/admin/users").location
+    other.get("/account/password")
+    chosen = {"current": password, "password": "my-own-pass-1", "confirm": "my-own-pass-1"}
+    assert other.post("/account/password", chosen).status_code == 302
     # not an admin: no link, and the pages are not there
     assert 'id="admin-link"' not in other.get("/").get_data(as_text=True)
     assert other.get("/admin/users").status_code == 404

@@ -4,6 +4,8 @@ typed; the list page searches, sorts and pages."""
 
 from __future__ import annotations
 
+import re
+
 from engine.service import Actor
 
 LEAVE = {
@@ -88,6 +90,33 @@ def test_a_purchase_request_with_two_lines_is_computed_by_the_server(site, brows
     [record] = service.query_records(admin, "purchase", "purchase_request").items
     assert str(record.values["total"]) == "94.97"  # 3 × 19.99 + 10 × 3.50
     assert record.status == "in_approval"
+
+
+def test_money_and_numbers_are_read_as_people_type_them(site, browser):
+    """Posted without the page's script (which cleans numbers up), the server still
+    reads ``¥1,200.50`` and ``1,200`` as typed: the form page submits as web input."""
+    _app, service = site
+    admin = Actor("admin")
+    supplier = service.create_record(
+        admin, "purchase", "supplier", {"name": "宁波包装"}
+    )
+    box = service.create_record(
+        admin, "purchase", "product", {"sku": "BOX", "name": "纸箱", "price": "19.99"}
+    )
+    browser.sign_in("ma.lan")
+    browser.get("/f/purchase/purchase_request/new")
+    form = {
+        "supplier": str(supplier.id),
+        "needed_by": "2027-01-15",
+        "lines-0-product": str(box.id),
+        "lines-0-qty": "1,200",
+        "lines-0-price": "¥12.50",
+        "action": "submit",
+    }
+    answer = browser.post("/f/purchase/purchase_request/new", form)
+    assert answer.status_code == 302, re.findall(r"(?:feedback|text-danger)[^>]*>([^<]+)", answer.get_data(as_text=True))
+    [record] = service.query_records(admin, "purchase", "purchase_request").items
+    assert str(record.values["total"]) == "15000.00"  # 1,200 × 12.50
 
 
 def test_the_list_page_searches_and_sorts(site, browser):

@@ -58,6 +58,20 @@ def test_the_workbench_counts_my_tasks_and_the_record_page_approves(site, browse
     assert "该任务已由 sun.li 于" in answer.get_data(as_text=True)
 
 
+def test_the_workbench_lists_my_recent_requests(site, browser):
+    _app, service = site
+    first = _submit(service)
+    second = _submit(service, data={**LEAVE, "start_date": "2027-03-08", "end_date": "2027-03-08"})
+    _submit(service, who="chen.xiao")  # someone else's: not on wu.gang's workbench
+    browser.sign_in("wu.gang")
+    page = browser.get("/").get_data(as_text=True)
+    recent = page[page.index('id="recent"') :]
+    links = [f'/r/leave/leave_request/{r.id}"' for r in (second, first)]
+    assert all(link in recent for link in links)
+    assert recent.index(links[0]) < recent.index(links[1])  # newest first
+    assert recent.count('class="list-group-item d-flex') == 2 and "审批中" in recent
+
+
 def test_a_post_without_the_csrf_token_is_refused(site, browser):
     _app, service = site
     _submit(service)

@@ -247,8 +247,10 @@ def test_record_pages_show_every_text_field_escaped(world):
     assert_shown(page, "主题 " + SCRIPT, where="field label")
     assert_shown(page, "小 " + SCRIPT, where="option label")
     assert_shown(page, "审核 " + SCRIPT, where="node name")
-    # the richtext as stored (sanitised), shown as its words, never as markup
-    assert ">ok x<" in page and "noopener" not in page
+    # the richtext as stored (sanitised) shown as HTML: formatting kept, no script, no
+    # handler, no javascript: link (page_of checked the page for every raw payload)
+    view = page.split('<div class="richtext-view">')[1].split("</div>")[0]
+    assert view.startswith('<p>ok</p><a rel="noopener noreferrer">x</a>'), view
 
 
 def test_list_pages_and_search_show_payloads_escaped(world):

@@ -237,9 +237,19 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _not_json(value: Any) -> Any:
+    """What ``json.dumps`` cannot write itself (decimals, dates, bilingual text...), as
+    :func:`plain` writes it."""
+    return plain(value)
+
+
 def answer(data: Any, status: int = 200, **headers: str) -> Response:
+    # the C encoder walks the data and asks plain() only for what JSON has no type for:
+    # walking a list page of 50 records through plain() first cost a fifth of the request
     response = Response(
-        json.dumps(plain(data), ensure_ascii=False), status=status, mimetype="application/json"
+        json.dumps(data, ensure_ascii=False, default=_not_json),
+        status=status,
+        mimetype="application/json",
     )
     for name, value in headers.items():
         response.headers[name.replace("_", "-")] = value
