@@ -61,4 +61,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.text import install_text
 
     install_text(app)
+    app.register_error_handler(413, _too_large)
     return app
+
+
+def _too_large(error: Exception) -> Any:
+    """A body over MAX_CONTENT_LENGTH: a page that says so (the API answers problem+json)."""
+    from flask import current_app, render_template, request
+
+    from web.api.core import problem
+
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    if request.path.startswith("/api/"):
+        return problem(413, f"请求体超过 {limit} MB", f"the request body exceeds {limit} MB")
+    return render_template("too_large.html", limit=limit), 413

@@ -31,7 +31,7 @@ from engine.service import (
 )
 from web.auth import actor, service
 from web.extensions import login_manager
-from web.text import pick
+from web.text import _
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -151,7 +151,7 @@ def set_active(login: str) -> Any:
     except ServiceError as refused:
         flash(str(refused), "danger")
     else:
-        flash(pick("已启用", "Enabled") if enable else pick("已停用", "Disabled"), "success")
+        flash(_("Enabled") if enable else _("Disabled"), "success")
     return redirect(url_for("admin.user", login=login))
 
 
@@ -174,7 +174,7 @@ def sign_out_everywhere(login: str) -> Any:
     except ServiceError as refused:
         flash(str(refused), "danger")
     else:
-        flash(pick("已让该用户在所有设备上退出", "Signed out on every device"), "success")
+        flash(_("They are signed out on every device"), "success")
     return redirect(url_for("admin.user", login=login))
 
 
@@ -196,7 +196,7 @@ def revoke_token(login: str, token_id: int) -> Any:
     except ServiceError as refused:
         flash(str(refused), "danger")
     else:
-        flash(pick("令牌已吊销", "Token revoked"), "success")
+        flash(_("Token revoked"), "success")
     return redirect(url_for("admin.user", login=login))
 
 
@@ -227,9 +227,7 @@ def _dry_run(path: str) -> dict[str, Any]:
     """What installing the app folder ``path`` would do, form by form (nothing changes)."""
     me = actor()
     if not Path(path).exists():
-        return {
-            "errors": [pick(f"没有这个文件或文件夹：{path}", f"no such file or folder: {path}")]
-        }
+        return {"errors": [_("no such file or folder: %(path)s", path=path)]}
     try:
         app = load_app(path)
     except DefinitionErrors as exc:

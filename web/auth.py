@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length
 from engine.service import Actor, Service, ServiceError
 from web.extensions import login_manager
 from web.security import local_path
-from web.text import LOCALES, pick
+from web.text import LOCALES, _
 
 blueprint = Blueprint("auth", __name__)
 
@@ -92,7 +92,7 @@ def sign_in() -> Any:
         except ServiceError:
             found = None
         if found is None:
-            flash(pick("登录名或密码不正确", "wrong login or password"), "danger")
+            flash(_("wrong login or password"), "danger")
         else:
             state = service().accounts.session_state(found.user_id)
             session.clear()
@@ -100,7 +100,7 @@ def sign_in() -> Any:
             session["epoch"] = state.epoch if state is not None else -1
             login_user(User(found.user_id))
             if state is not None and state.password_must_change:
-                flash(pick("请先设置自己的密码", "Choose your own password first"), "warning")
+                flash(_("Choose your own password first"), "warning")
                 return redirect(url_for("auth.change_password", next=request.args.get("next")))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("signin.html", form=form)
@@ -150,9 +150,7 @@ def change_password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():
         if form.password.data != form.confirm.data:
-            form.confirm.errors.append(
-                pick("两次输入的新密码不一致", "the two new passwords differ")
-            )
+            form.confirm.errors.append(_("the two new passwords differ"))
         else:
             try:
                 epoch = service().accounts.change_password(
@@ -170,8 +168,7 @@ def change_password() -> Any:
                 session["epoch"] = epoch
                 g.password_must_change = False
                 flash(
-                    pick(
-                        "密码已更改，其他设备已退出登录",
+                    _(
                         "Password changed; other devices are signed out",
                     ),
                     "success",
@@ -190,5 +187,5 @@ def sign_out_everywhere() -> Any:
     service().accounts.sign_out_everywhere(actor())
     logout_user()
     session.clear()
-    flash(pick("已在所有设备上退出登录", "Signed out on every device"), "success")
+    flash(_("Signed out on every device"), "success")
     return redirect(url_for("auth.sign_in"))

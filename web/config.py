@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     #: sign-in attempts allowed per address (Flask-Limiter notation)
     "SIGN_IN_LIMIT": "10 per minute",
+    #: the largest request body read at all (uploads included); a form's own file limits
+    #: are checked by the service, this stops a huge body before anything parses it
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     #: outgoing mail for notifications: smtp://[user:password@]host[:port] (STARTTLS when
     #: the server offers it) or smtps://... (TLS from the start); empty: no mail is sent
     "MAIL_URL": "",

@@ -16,7 +16,7 @@ from flask_login import login_required
 from engine.service import FlowActionError, RecordValidationError, ServiceError
 from web.auth import actor, service
 from web.lists import register_list_routes
-from web.text import pick
+from web.text import _
 from web.widgets import form_data, layout_of, widget_of
 
 blueprint = Blueprint("forms", __name__)
@@ -41,11 +41,11 @@ def new(app_key: str, form_key: str) -> Any:
             record = _save(app_key, form_key, typed, draft=request.form.get("action") == "draft")
         except RecordValidationError as refused:
             errors = _errors_by_place(refused)
-            flash(pick("请修改标出的内容", "Please correct the marked fields"), "danger")
+            flash(_("Please correct the marked fields"), "danger")
         except ServiceError as refused:
             flash(str(refused), "danger")
         else:
-            flash(pick("已保存", "Saved"), "success")
+            flash(_("Saved"), "success")
             return redirect(
                 url_for("records.show", app_key=app_key, form_key=form_key, record_id=record.id)
             )

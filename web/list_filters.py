@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from engine.service.filter_text import FILTER_SYNTAX, read_filter
-from web.text import label, pick, status
+from web.text import _, label, status
 
 #: page sizes people may choose
 PAGE_SIZES = (20, 50, 100)
@@ -166,10 +166,10 @@ def column_label(form: Any, key: str) -> str:
     if form.has_field(key):
         return label(form.field(key).label) or key
     return {
-        "status": pick("状态", "Status"),
-        "created_at": pick("创建时间", "Created"),
-        "created_by": pick("创建人", "Created by"),
-        "updated_at": pick("修改时间", "Updated"),
+        "status": _("Status"),
+        "created_at": _("Created"),
+        "created_by": _("Created by"),
+        "updated_at": _("Updated"),
     }.get(key, key)
 
 
@@ -261,12 +261,12 @@ def filters_of(form: Any, visible: tuple[str, ...], state: ListState) -> list[Li
         if kind == "options":
             item.options = option_labels(field_def)
         elif kind == "yesno":
-            item.options = [("yes", pick("是", "yes")), ("no", pick("否", "no"))]
+            item.options = [("yes", _("yes")), ("no", _("no"))]
         elif kind == "people":
             item.org_kind = field_def.type
         out.append(item)
     if "status" in state.columns or state.filters.get("f.status"):
-        item = ListFilter("status", pick("状态", "Status"), "options")
+        item = ListFilter("status", _("Status"), "options")
         item.options = [(s, status(s)) for s in RECORD_STATUSES]
         item.values = state.filters.get("f.status", [])
         out.append(item)
@@ -310,11 +310,11 @@ def service_filters(
             problems.append(
                 FilterProblem(
                     "where",
-                    pick(
-                        f"无法读取筛选条件 {text}：应写作 字段 运算符 值，如 total>=100"
-                        f"（运算符：{FILTER_SYNTAX}）",
-                        f"cannot read the filter {text}: write FIELD OPERATOR VALUE, e.g. "
-                        f"total>=100 (operators: {FILTER_SYNTAX})",
+                    _(
+                        "cannot read the filter %(text)s: write FIELD OPERATOR VALUE, e.g. "
+                        "total>=100 (operators: %(operators)s)",
+                        text=text,
+                        operators=FILTER_SYNTAX,
                     ),
                 )
             )

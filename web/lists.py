@@ -49,7 +49,7 @@ from web.list_filters import (
     state_from_settings,
 )
 from web.security import local_path
-from web.text import display, pick, shown, status, when
+from web.text import _, display, shown, status, when
 
 #: most records one bulk action takes
 MAX_BULK = 500
@@ -94,7 +94,7 @@ def _state(app_key: str, form_key: str) -> tuple[ListState, Any]:
         elif not args:
             view = service().saved_views.default(actor(), app_key, form_key)
     except NotFoundError:
-        flash(pick("没有这个视图", "No such view"), "warning")
+        flash(_("No such view"), "warning")
     except ServiceError as refused:
         flash(str(refused), "danger")
     if view is not None and (view.app, view.form) != (app_key, form_key):
@@ -182,7 +182,7 @@ def listing(app_key: str, form_key: str) -> Any:
     found, messages = _query(app_key, form_key, filters, state)
     located = [f for f in filters if f.error]
     if located:
-        flash(pick("请修改标出的筛选条件", "Please correct the marked filters"), "danger")
+        flash(_("Please correct the marked filters"), "danger")
     for text in messages:
         flash(text, "danger")
     cells = _cells(app_key, form, columns, found.items) if found is not None else []
@@ -321,7 +321,7 @@ def bulk_delete(app_key: str, form_key: str) -> Any:
     and the others go ahead."""
     chosen = _chosen()
     if not chosen:
-        flash(pick("请先选择记录", "Choose records first"), "warning")
+        flash(_("Choose records first"), "warning")
         return _back(app_key, form_key)
     done = 0
     for record_id in chosen:
@@ -331,9 +331,7 @@ def bulk_delete(app_key: str, form_key: str) -> Any:
             flash(f"#{record_id}: {refused}", "danger")
         else:
             done += 1
-    flash(
-        pick(f"已删除 {done} 条记录", f"{done} records deleted"), "success" if done else "warning"
-    )
+    flash(_("%(count)s records deleted", count=done), "success" if done else "warning")
     return _back(app_key, form_key)
 
 
@@ -372,7 +370,7 @@ def export_csv(app_key: str, form_key: str) -> Any:
     if request.method == "POST":
         chosen = _chosen()
         if not chosen:
-            flash(pick("请先选择记录", "Choose records first"), "warning")
+            flash(_("Choose records first"), "warning")
             return redirect(back)
         wanted.append(("id", "in", chosen))
     try:
@@ -448,7 +446,7 @@ def save_view(app_key: str, form_key: str) -> Any:
         flash(str(refused), "danger")
         target = url_for("forms.listing", app_key=app_key, form_key=form_key)
         return redirect(target + "?" + state.query())
-    flash(pick(f"已保存视图「{view.name}」", f"View {view.name!r} saved"), "success")
+    flash(_("View “%(name)s” saved", name=view.name), "success")
     return redirect(_view_url(app_key, form_key, view.id))
 
 
@@ -464,14 +462,14 @@ def change_view(app_key: str, form_key: str, view_id: int) -> Any:
     try:
         if action == "delete":
             views.delete(actor(), view_id)
-            flash(pick("已删除视图", "View deleted"), "success")
+            flash(_("View deleted"), "success")
             return redirect(url_for("forms.listing", app_key=app_key, form_key=form_key, reset=1))
         if action == "default":
             views.update(actor(), view_id, default=request.form.get("default") == "on")
         else:
             name = (request.form.get("name") or "").strip() or None
             views.update(actor(), view_id, name=name, settings=_posted_state().settings())
-        flash(pick("已更新视图", "View updated"), "success")
+        flash(_("View updated"), "success")
     except ServiceError as refused:
         flash(str(refused), "danger")
     return redirect(_view_url(app_key, form_key, view_id))

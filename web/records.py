@@ -17,7 +17,7 @@ from flask_login import login_required
 from engine.service import RecordValidationError, ServiceError
 from web.auth import actor, service
 from web.forms_view import _errors_by_place
-from web.text import display, label, pick, shown
+from web.text import _, display, label, shown
 from web.widgets import COMPUTED, UNSUPPORTED, form_data, layout_of, widget_of
 
 blueprint = Blueprint("records", __name__, url_prefix="/r")
@@ -235,24 +235,24 @@ def act(app_key: str, form_key: str, record_id: int, action: str) -> Any:
     posted = request.form.get("instance", "")
     if posted.isdigit() and int(posted) != instance.id:
         flash(
-            pick("该申请已重新发起，请刷新后再操作", "This request has changed; look again"),
+            _("This request has changed; look again"),
             "warning",
         )
         return redirect(here)
     try:
         if action == "withdraw":
             flows.withdraw(me, app_key, instance.id)
-            flash(pick("已撤回", "Withdrawn"), "success")
+            flash(_("Withdrawn"), "success")
         elif action == "remind":
             flows.remind(me, app_key, instance.id)
-            flash(pick("已催办", "Reminder sent"), "success")
+            flash(_("Reminder sent"), "success")
         elif action == "comment":
             flows.comment(me, app_key, instance.id, request.form.get("text") or "")
-            flash(pick("已评论", "Comment added"), "success")
+            flash(_("Comment added"), "success")
         elif action == "resubmit":
             return _resubmit(app_key, form_key, record_id, instance)
         else:
-            flash(pick("未知操作", "unknown action"), "danger")
+            flash(_("unknown action"), "danger")
     except (ServiceError, RecordValidationError) as refused:
         flash(str(refused), "danger")
     return redirect(here)
@@ -276,9 +276,9 @@ def _resubmit(app_key: str, form_key: str, record_id: int, instance: Any) -> Any
     try:
         service().flows.resubmit(me, app_key, instance.id, changes=changes, source="web")
     except RecordValidationError as refused:
-        flash(pick("请修改标出的内容", "Please correct the marked fields"), "danger")
+        flash(_("Please correct the marked fields"), "danger")
         return _page(app_key, form_key, record_id, typed=typed, errors=_errors_by_place(refused))
-    flash(pick("已重新提交", "Resubmitted"), "success")
+    flash(_("Resubmitted"), "success")
     return redirect(
         url_for("records.show", app_key=app_key, form_key=form_key, record_id=record_id)
     )

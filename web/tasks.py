@@ -17,7 +17,7 @@ from flask_login import login_required
 from engine.service import RecordValidationError, ServiceError
 from web.auth import actor, service
 from web.security import local_path
-from web.text import pick
+from web.text import _
 
 blueprint = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -84,20 +84,20 @@ def act(task_id: int, action: str) -> Any:
     try:
         if action == "approve":
             flows.approve(actor(), task_id, comment=comment)
-            flash(pick("已同意", "Approved"), "success")
+            flash(_("Approved"), "success")
         elif action == "reject":
             flows.reject(actor(), task_id, comment=comment)
-            flash(pick("已拒绝", "Rejected"), "success")
+            flash(_("Rejected"), "success")
         elif action == "send-back":
             flows.send_back(
                 actor(), task_id, to=request.form.get("to") or "previous", comment=comment
             )
-            flash(pick("已退回", "Sent back"), "success")
+            flash(_("Sent back"), "success")
         elif action == "transfer":
             flows.transfer(
                 actor(), task_id, (request.form.get("to") or "").strip(), comment=comment
             )
-            flash(pick("已转交", "Transferred"), "success")
+            flash(_("Transferred"), "success")
         elif action == "add-signer":
             logins = [v for v in re.split(r"[\s,，;；]+", request.form.get("logins") or "") if v]
             flows.add_signer(
@@ -108,9 +108,9 @@ def act(task_id: int, action: str) -> Any:
                 mode=request.form.get("mode") or "all",
                 comment=comment,
             )
-            flash(pick("已加签", "Signers added"), "success")
+            flash(_("Signers added"), "success")
         else:
-            flash(pick("未知操作", "unknown action"), "danger")
+            flash(_("unknown action"), "danger")
     except (ServiceError, RecordValidationError) as refused:
         flash(str(refused), "danger")
     return redirect(local_path(back) or url_for("tasks.inbox"))
@@ -121,13 +121,13 @@ def act(task_id: int, action: str) -> Any:
 def batch_approve() -> Any:
     chosen = [int(v) for v in request.form.getlist("task") if v.isdigit()]
     if not chosen:
-        flash(pick("请先选择任务", "choose tasks first"), "warning")
+        flash(_("choose tasks first"), "warning")
         return redirect(url_for("tasks.inbox"))
     results = service().flows.batch_approve(
         actor(), chosen, comment=request.form.get("comment") or None
     )
     done = sum(r.ok for r in results)
-    flash(pick(f"已同意 {done} 项", f"{done} approved"), "success" if done else "warning")
+    flash(_("%(count)s approved", count=done), "success" if done else "warning")
     for result in results:
         if not result.ok:
             flash(f"#{result.task_id}: {result.error}", "danger")

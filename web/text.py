@@ -1,7 +1,10 @@
 """Words of the pages in zh-CN (default) and en, and locale-aware formatting.
 
-Templates call ``_("中文", "English")``; the actor's locale picks one. Definitions'
-own bilingual labels (``I18nText``) follow the same locale through ``label()``.
+Page words are English message ids translated by Flask-Babel's catalogues
+(web/i18n.py, ``web/translations``): templates and views call ``_("Sign in")`` or
+``_("%(count)s approved", count=n)``. Definitions' own bilingual labels (``I18nText``)
+follow the same locale through ``label()``; numbers, money and moments are formatted
+for the locale by Babel.
 """
 
 from __future__ import annotations
@@ -13,20 +16,20 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, session
+from flask import Flask
+from flask_babel import format_datetime, format_decimal, gettext, pgettext
+
+from web.i18n import LOCALES, N_, NP_, install_i18n, locale
+
+__all__ = ["LOCALES", "N_", "NP_", "locale", "_"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-LOCALES = ("zh-CN", "en")
 
 
-def locale() -> str:
-    """The locale of this request: the signed-in user's choice, else zh-CN."""
-    chosen = session.get("locale")
-    return chosen if chosen in LOCALES else "zh-CN"
-
-
-def pick(zh: str, en: str) -> str:
-    return en if locale() == "en" else zh
+def _(message: str, /, **values: Any) -> str:
+    """A page word in the request's language, from the catalogue:
+    ``_("Sign in")``, ``_("%(count)s approved", count=n)``."""
+    return gettext(message, **values)
 
 
 def label(text: Any) -> str:
@@ -38,11 +41,15 @@ def label(text: Any) -> str:
 
 
 def when(value: Any) -> str:
-    """A moment in Shanghai time, or a date, as people write it."""
+    """A moment in Shanghai time, or a date, as people of the locale write it
+    (zh-CN: ``2026-12-05 14:30``; en: ``Dec 5, 2026, 2:30 PM``)."""
     if isinstance(value, datetime):
-        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        moment = value.astimezone(SHANGHAI)
+        if locale() == "en":
+            return format_datetime(moment, "MMM d, y, h:mm a")
+        return moment.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
-        return value.isoformat()
+        return value.strftime("%b %-d, %Y") if locale() == "en" else value.isoformat()
     return "" if value is None else str(value)
 
 
@@ -51,9 +58,12 @@ def shown(value: Any) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return pick("是", "yes") if value else pick("否", "no")
+        return _("yes") if value else _("no")
     if isinstance(value, Decimal):
-        return f"{value:,.2f}" if value.as_tuple().exponent == -2 else f"{value:,}"
+        # grouped for the locale; money keeps its two decimals
+        places = -value.as_tuple().exponent if isinstance(value.as_tuple().exponent, int) else 0
+        pattern = "#,##0." + "0" * places if places > 0 else "#,##0"
+        return format_decimal(value, format=pattern)
     if isinstance(value, (date, datetime)):
         return when(value)
     if isinstance(value, dict):  # an uploaded file: its name
@@ -71,60 +81,60 @@ def plain_text(markup: str) -> str:
 
 #: task and instance statuses as people say them
 STATUS = {
-    "pending": ("待处理", "pending"),
-    "waiting": ("等待中", "waiting"),
-    "approved": ("已同意", "approved"),
-    "rejected": ("已拒绝", "rejected"),
-    "sent_back": ("已退回", "sent back"),
-    "transferred": ("已转交", "transferred"),
-    "not_needed": ("无需处理", "not needed"),
-    "cc": ("抄送", "copy"),
-    "running": ("审批中", "in approval"),
-    "in_approval": ("审批中", "in approval"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "terminated": ("已终止", "terminated"),
-    "suspended": ("已挂起", "suspended"),
-    "draft": ("草稿", "draft"),
-    "active": ("正常", "active"),
+    "pending": NP_("status", "pending"),
+    "waiting": NP_("status", "waiting"),
+    "approved": NP_("status", "approved"),
+    "rejected": NP_("status", "rejected"),
+    "sent_back": NP_("status", "sent back"),
+    "transferred": NP_("status", "transferred"),
+    "not_needed": NP_("status", "not needed"),
+    "cc": NP_("status", "copy"),
+    "running": NP_("status", "in approval"),
+    "in_approval": NP_("status", "in approval"),
+    "withdrawn": NP_("status", "withdrawn"),
+    "terminated": NP_("status", "terminated"),
+    "suspended": NP_("status", "suspended"),
+    "draft": NP_("status", "draft"),
+    "active": NP_("status", "active"),
 }
 
 
 def status(name: str) -> str:
-    zh, en = STATUS.get(name, (name, name))
-    return pick(zh, en)
+    """A task's, instance's or record's status as people say it."""
+    return pgettext("status", STATUS[name]) if name in STATUS else name
 
 
 #: timeline actions as people say them
 ACTIONS = {
-    "submit": ("提交", "submitted"),
-    "resubmit": ("重新提交", "resubmitted"),
-    "enter": ("进入", "reached"),
-    "approve": ("同意", "approved"),
-    "complete": ("办理", "completed"),
-    "reject": ("拒绝", "rejected"),
-    "send_back": ("退回", "sent back"),
-    "transfer": ("转交", "transferred"),
-    "add_signer": ("加签", "added signers"),
-    "comment": ("评论", "commented"),
-    "remind": ("催办", "reminded"),
-    "route": ("条件判断", "routed"),
-    "cc": ("抄送", "copied"),
-    "action": ("自动操作", "automatic action"),
-    "auto_pass": ("自动通过", "passed automatically"),
-    "auto_reject": ("自动拒绝", "rejected automatically"),
-    "timeout": ("超时", "timed out"),
-    "withdraw": ("撤回", "withdrew"),
-    "terminate": ("终止", "terminated"),
-    "suspend": ("挂起", "suspended"),
-    "reactivate": ("恢复", "reactivated"),
-    "approved": ("审批通过", "approved"),
-    "rejected": ("审批拒绝", "rejected"),
+    "submit": NP_("timeline", "submitted"),
+    "resubmit": NP_("timeline", "resubmitted"),
+    "enter": NP_("timeline", "reached"),
+    "approve": NP_("timeline", "approved"),
+    "complete": NP_("timeline", "completed"),
+    "reject": NP_("timeline", "rejected"),
+    "send_back": NP_("timeline", "sent back"),
+    "transfer": NP_("timeline", "transferred"),
+    "add_signer": NP_("timeline", "added signers"),
+    "comment": NP_("timeline", "commented"),
+    "remind": NP_("timeline", "reminded"),
+    "route": NP_("timeline", "routed"),
+    "cc": NP_("timeline", "copied"),
+    "action": NP_("timeline", "automatic action"),
+    "auto_pass": NP_("timeline", "passed automatically"),
+    "auto_reject": NP_("timeline", "rejected automatically"),
+    "timeout": NP_("timeline", "timed out"),
+    "withdraw": NP_("timeline", "withdrew"),
+    "terminate": NP_("timeline", "terminated"),
+    "suspend": NP_("timeline", "suspended"),
+    "reactivate": NP_("timeline", "reactivated"),
+    "approved": NP_("timeline", "request approved"),
+    "rejected": NP_("timeline", "request rejected"),
 }
 
 
 def action(name: str) -> str:
-    zh, en = ACTIONS.get(name, (name, name))
-    return pick(zh, en)
+    """A timeline entry's action as people say it."""
+    return pgettext("timeline", ACTIONS[name]) if name in ACTIONS else name
 
 
 def seen_values(values: Any) -> str:
@@ -167,8 +177,10 @@ def _i18n(text: Any) -> Any:
 
 
 def install_text(app: Flask) -> None:
+    """Flask-Babel and the page helpers on ``app``'s templates."""
+    install_i18n(app)
     app.jinja_env.globals.update(
-        _=pick,
+        _=_,
         label=label,
         when=when,
         shown=shown,

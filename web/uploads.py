@@ -23,7 +23,7 @@ from flask_login import login_required
 from engine.service import NotFoundError, PermissionDeniedError, RecordValidationError, ServiceError
 from web.auth import actor, service
 from web.forms_view import blueprint
-from web.text import pick
+from web.text import _
 from web.widgets import INLINE_IMAGES, ORG_CHOICES, clean_html
 
 
@@ -39,7 +39,7 @@ def upload(app_key: str, form_key: str, field: str) -> Any:
     """Store one uploaded file for ``field``; its metadata (201) or the refusal (400)."""
     sent = request.files.get("file")
     if sent is None:
-        message = pick("请选择要上传的文件", "choose a file to upload")
+        message = _("choose a file to upload")
         return jsonify({"field": field, "message": message}), 400
     try:
         metadata = service().save_file(
@@ -49,7 +49,7 @@ def upload(app_key: str, form_key: str, field: str) -> Any:
         message = "; ".join(error.message for error in refused.errors)
         return jsonify({"field": field, "message": message}), 400
     except NotFoundError:
-        return jsonify({"field": field, "message": pick("未找到", "not found")}), 404
+        return jsonify({"field": field, "message": _("not found")}), 404
     except PermissionDeniedError as refused:
         return jsonify({"field": field, "message": str(refused)}), 403
     except ServiceError as refused:

@@ -25,11 +25,11 @@ from decimal import Decimal
 from typing import Any
 
 import nh3
-from flask import url_for
+from flask import g, url_for
 from markupsafe import Markup
 
 from web.auth import actor, service
-from web.text import label, pick
+from web.text import _, label
 
 #: HTML input types by field type (the rest are text)
 INPUT_TYPES = {
@@ -124,9 +124,7 @@ def widget_of(
         "help": label(field.description),
         # a field the server fills in when left blank is not something to type
         "required": field.required and not field.default_expr and field.default is None,
-        "placeholder": pick("留空则自动填写", "filled in when left blank")
-        if field.default_expr
-        else "",
+        "placeholder": _("filled in when left blank") if field.default_expr else "",
         "errors": list(errors.get(place, [])),
         "value": _text(value),
         "type": "text",
@@ -225,32 +223,41 @@ def _option(field: Any, key: str, default: Any) -> Any:
     return default if found is None else found
 
 
-def _files(
-    app_key: str, form: Any, field: Any, path: str, value: Any, widget: dict[str, Any]
-) -> None:
-    """An upload box: accepted types, size and count as the field declares them."""
-    kind = field.type
-    if kind == "signature":
+def file_limits(field: Any) -> dict[str, Any]:
+    """What a file field takes, as its definition declares it (engine/fields/files.py's
+    defaults): ``accept`` (extensions), ``max_size`` (bytes) and its text, ``max_files``."""
+    if field.type == "signature":
         accept: list[str] = ["png"]
         max_size = _option(field, "max_size", SIGNATURE_MAX_SIZE)
         max_files = 1
     else:
         accept = [str(e).lower().lstrip(".") for e in _option(field, "accept", ())]
-        if not accept and kind == "image":
+        if not accept and field.type == "image":
             accept = list(IMAGE_ACCEPT)
         max_size = _option(field, "max_size", DEFAULT_MAX_SIZE)
         max_files = int(_option(field, "max_files", 9))
+    return {
+        "accept": accept,
+        "max_size": _bytes(max_size),
+        "max_size_text": str(max_size) if isinstance(max_size, str) else _size_text(max_size),
+        "max_files": max_files,
+    }
+
+
+def _files(
+    app_key: str, form: Any, field: Any, path: str, value: Any, widget: dict[str, Any]
+) -> None:
+    """An upload box: accepted types, size and count as the field declares them."""
+    kind = field.type
     files = file_list(value)
+    limits = file_limits(field)
     widget.update(
         kind="signature" if kind == "signature" else "files",
         image=kind in ("image", "signature"),
         files=files,
         value=json.dumps(files, ensure_ascii=False) if files else "",
-        accept=accept,
-        accept_attr=",".join(f".{e}" for e in accept),
-        max_size=_bytes(max_size),
-        max_size_text=str(max_size) if isinstance(max_size, str) else _size_text(max_size),
-        max_files=max_files,
+        accept_attr=",".join(f".{e}" for e in limits["accept"]),
+        **limits,
         upload_url=url_for("forms.upload", app_key=app_key, form_key=form.key, field=path),
         file_url=url_for("forms.download", app_key=app_key, form_key=form.key, file_id="__file__"),
     )
@@ -278,6 +285,20 @@ def _size_text(size: int) -> str:
     return f"{size}B"
 
 
+def _org_choices(kind: str) -> tuple[list[tuple[str, str]], bool]:
+    """The actor's choices of one kind, read once per request (every sub-table row's
+    picker shows the same list)."""
+    cache = g.setdefault("org_choices", {})
+    if kind not in cache:
+        try:
+            found = service().org_choices.choices(actor(), kind, limit=ORG_CHOICES)
+            cache[kind] = (list(found.items), found.more)
+        except Exception:  # noqa: BLE001 - a picker that cannot load still shows what is chosen
+            cache[kind] = ([], False)
+    options, more = cache[kind]
+    return list(options), more
+
+
 def _org(app_key: str, form: Any, field: Any, value: Any, widget: dict[str, Any]) -> None:
     """A select over the organisation, by name, within what the actor may pick."""
     kind = field.type
@@ -289,11 +310,7 @@ def _org(app_key: str, form: Any, field: Any, value: Any, widget: dict[str, Any]
         if value
         else []
     )
-    try:
-        found = service().org_choices.choices(actor(), kind, limit=ORG_CHOICES)
-        options, more = list(found.items), found.more
-    except Exception:  # noqa: BLE001 - a picker that cannot load still shows what is chosen
-        options, more = [], False
+    options, more = _org_choices(kind)
     known = {code for code, _name in options}
     missing = [code for code in chosen if code not in known]
     if missing:

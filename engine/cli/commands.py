@@ -154,6 +154,8 @@ def _print_install_plan(service: Service, actor: Actor, app: Any, *, strict: boo
             f"convert {c.field}: {c.old_type} -> {c.new_type}, {c.rows_checked} rows checked"
             for c in plan.changed
         ]
+        steps += [f"create index {name}" for name in plan.indexes_added]
+        steps += [f"drop index {name}" for name in plan.indexes_dropped]
         print(f"{form.key}: " + ("; ".join(steps) if steps else "no table change"))
         for problem in plan.problems:
             print(f"  would not convert: {problem}")

@@ -56,6 +56,7 @@ def build_field(key: str, value: Any, source: Source, path: Path) -> FieldDefini
             for k, v in (columns.items() if isinstance(columns, dict) else ())
         ),
         validations=build_validations(rules or [], source, (*path, "validations")),
+        index=definition.get("index") is True,
         location=location(source, path),
     )
 
@@ -111,6 +112,7 @@ def build_form(source: Source) -> FormDefinition:
         ),
         list_columns=tuple(listing.get("columns", ())),
         list_sort=tuple(listing.get("sort", ("-created_at",))),
+        list_filters=tuple(dict.fromkeys(listing.get("filters", ()))),
         unique=tuple(unique),
         validations=build_validations(data.get("validations", []), source, ("validations",)),
         permissions=grants,

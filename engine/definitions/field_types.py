@@ -76,3 +76,23 @@ def required_options(name: str) -> tuple[str, ...]:
 def check_options(field: FieldDefinition) -> list[Any]:
     """The type's semantic problems with a field's own keys (``OptionProblem`` values)."""
     return list(_registry().get(field.type).check_options(field))
+
+
+#: column kinds an index cannot serve: a JSON list has no order, and long text may not
+#: fit an index entry (PostgreSQL refuses a B-tree entry over about 2,700 bytes)
+UNINDEXABLE_KINDS = {"json": "list", "text": "long_text"}
+
+
+def index_refusal(field: FieldDefinition) -> str | None:
+    """Why the store cannot index ``field``'s column, or None when it can.
+
+    ``none`` (no column of its own: a sub-table), ``several`` (stored in several
+    columns), ``list`` or ``long_text`` (see :data:`UNINDEXABLE_KINDS`).
+    """
+    field_type = _registry().get(field.type)
+    specs = list(field_type.columns(field)) if field_type.stored_inline else []
+    if not specs:
+        return "none"
+    if len(specs) > 1:
+        return "several"
+    return UNINDEXABLE_KINDS.get(specs[0].kind)

@@ -104,6 +104,9 @@ class FieldDefinition:
     options: Mapping[str, Any] = dc_field(default_factory=frozen_mapping)
     fields: tuple[FieldDefinition, ...] = ()
     validations: tuple[Validation, ...] = ()
+    #: left out of the stored data while false, so forms written before the attribute
+    #: existed keep their content hash (and are not published again)
+    index: bool = dc_field(default=False, metadata={"omit_default": True})
     location: SourceSpan | None = dc_field(default=None, compare=False, repr=False)
 
     def option(self, name: str, default: Any = None) -> Any:
@@ -159,6 +162,8 @@ class FormDefinition:
     layout: tuple[LayoutSection, ...] = ()
     list_columns: tuple[str, ...] = ()
     list_sort: tuple[str, ...] = ("-created_at",)
+    #: the fields a list view filters by: the store indexes each of them
+    list_filters: tuple[str, ...] = ()
     unique: tuple[UniqueConstraint, ...] = ()
     validations: tuple[Validation, ...] = ()
     #: who may do what (engine.definitions.permissions.Grant, by role); empty: an open form
@@ -227,6 +232,8 @@ def to_data(value: Any) -> Any:
                 continue
             v = getattr(value, f.name)
             if v is None or v == () or (isinstance(v, Mapping) and not v):
+                continue
+            if f.metadata.get("omit_default") and v == f.default:
                 continue
             out[f.name] = to_data(v)
         return out

@@ -51,6 +51,11 @@ COMMON_FIELD_PROPERTIES: dict[str, Any] = {
     "required": {"type": "boolean", "default": False},
     "readonly": {"type": "boolean", "default": False},
     "unique": {"type": "boolean", "default": False},
+    "index": {
+        "type": "boolean",
+        "default": False,
+        "description": "index the field's column, so lists filter and sort by it quickly",
+    },
     "default": {"description": "a literal value of the field's type"},
     "default_expr": EXPRESSION,
     "visible_if": EXPRESSION,
@@ -190,7 +195,14 @@ _STATIC_DEFS: dict[str, Any] = {
             "list": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {"columns": _list_of(TEXT), "sort": _list_of(TEXT)},
+                "properties": {
+                    "columns": _list_of(TEXT),
+                    "sort": _list_of(TEXT),
+                    "filters": {
+                        **_list_of(TEXT),
+                        "description": "the fields a list view filters by (each is indexed)",
+                    },
+                },
             },
             "unique": _list_of(
                 {

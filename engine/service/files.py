@@ -272,8 +272,12 @@ def attach_files(
     record_id: int | None,
     *,
     locale: str = "zh-CN",
+    uploader: str | None = None,
 ) -> dict[str, _Pending]:
     """Check the files in ``values`` and put the stored metadata in place of the client's.
+
+    With ``uploader``, a file no record holds yet must be one that ``uploader`` uploaded:
+    a file id seen elsewhere (a link, a log) cannot be taken into someone else's record.
 
     Files already in the stored record's same field keep the stored item (no query);
     the others are read in one query (locked on PostgreSQL, so two records cannot
@@ -301,7 +305,7 @@ def attach_files(
     stored = file_store.lock_files(conn, pending.keys())
     for file_id, p in pending.items():
         item = p.items[p.position]
-        problem = _problem(stored.get(file_id), app, form, p.file_field, record_id)
+        problem = _problem(stored.get(file_id), app, form, p.file_field, record_id, uploader)
         if problem is not None:
             errors.append(_error(p.file_field, p.row, item, problem, locale))
             continue
@@ -349,11 +353,18 @@ def _items(
 
 
 def _problem(
-    row: Mapping[str, Any] | None, app: str, form: str, ff: FileField, record_id: int | None
+    row: Mapping[str, Any] | None,
+    app: str,
+    form: str,
+    ff: FileField,
+    record_id: int | None,
+    uploader: str | None,
 ) -> str | None:
     """The catalogue key of what is wrong with attaching the file of ``row``, or None."""
     if row is None:
         return "unknown_id"
+    if uploader is not None and row["record_id"] is None and row["created_by"] != uploader:
+        return "unknown_id"  # someone else's upload: as if it did not exist
     if (row["app"], row["form"], row["field"]) != (app, form, ff.path):
         return "other_field"
     if row["record_id"] is not None and row["record_id"] != record_id:

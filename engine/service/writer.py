@@ -247,6 +247,7 @@ def _attach_files(
         existing,
         record_id,
         locale=ctx.actor.locale,
+        uploader=ctx.actor.user_id,
     )
 
 

@@ -67,6 +67,7 @@ def form_from_data(data: Mapping[str, Any]) -> FormDefinition:
         ),
         list_columns=tuple(data.get("list_columns", ())),
         list_sort=tuple(data.get("list_sort", ())),
+        list_filters=tuple(data.get("list_filters", ())),
         unique=tuple(
             UniqueConstraint(fields=tuple(u["fields"]), message=_text(u.get("message")))
             for u in data.get("unique", ())
@@ -107,6 +108,7 @@ def field_from_data(data: Mapping[str, Any]) -> FieldDefinition:
         options=frozen_mapping(data.get("options")),
         fields=tuple(field_from_data(f) for f in data.get("fields", ())),
         validations=_validations(data),
+        index=data.get("index", False),
     )
 
 

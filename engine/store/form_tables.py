@@ -55,19 +55,29 @@ class FieldColumns:
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """An index by name: the table, its columns, whether unique among live rows."""
+    """An index by name: the table, its columns, whether unique among live rows.
+
+    ``live`` makes it a partial index over the live rows (``deleted_at IS NULL``, the
+    condition of every list query): a count over a range of it reads the index alone.
+    ``descending`` names the columns kept in descending order (a list sort that mixes
+    directions).
+    """
 
     name: str
     table: str
     columns: tuple[str, ...]
     unique: bool = False
+    live: bool = False
+    descending: frozenset[str] = frozenset()
 
     def build(self, table: sa.Table) -> sa.Index:
-        cols = [table.c[c] for c in self.columns]
-        if not self.unique:
+        cols = [table.c[c].desc() if c in self.descending else table.c[c] for c in self.columns]
+        if not (self.unique or self.live):
             return sa.Index(self.name, *cols)
         live = sa.text(LIVE_ROWS)
-        return sa.Index(self.name, *cols, unique=True, sqlite_where=live, postgresql_where=live)
+        return sa.Index(
+            self.name, *cols, unique=self.unique, sqlite_where=live, postgresql_where=live
+        )
 
 
 @dataclass
@@ -103,9 +113,9 @@ def is_inline(field_def: FieldDefinition) -> bool:
     return registry.get(field_def.type).stored_inline
 
 
-def index_name(prefix: str, table: str, columns: tuple[str, ...]) -> str:
+def index_name(prefix: str, table: str, columns: tuple[str, ...], separator: str = "_") -> str:
     """A deterministic index name that fits PostgreSQL's 63-byte identifiers."""
-    name = f"{prefix}_{table}_{'_'.join(columns)}"
+    name = f"{prefix}_{table}{separator}{separator.join(columns)}"
     if len(name) <= MAX_IDENTIFIER:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:10]
@@ -163,7 +173,82 @@ def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
     ]
     for cols in dict.fromkeys(unique_columns):  # `unique: true` on a serial adds nothing
         tables.indexes.append(IndexSpec(index_name("uq", name, cols), name, cols, unique=True))
+    tables.indexes += list_indexes(name, form, inline)
     return tables
+
+
+#: system columns a list sorts and filters by (the stored column has the same name)
+SYSTEM_LIST_COLUMNS = frozenset(
+    {"id", "version", "status", "title", "created_at", "updated_at", "created_by", "updated_by"}
+)
+
+
+def _list_column(form_fields: Mapping[str, FieldColumns], name: str) -> str | None:
+    """The one ordered column a list sorts or filters ``name`` by, or None when it has none.
+
+    JSON (a list: no order) and long text (may not fit a PostgreSQL index entry) are
+    left unindexed, like the definition checks say.
+    """
+    if name in SYSTEM_LIST_COLUMNS:
+        return name
+    fc = form_fields.get(name)
+    if fc is None or len(fc.specs) != 1 or fc.specs[0].kind in ("json", "text"):
+        return None
+    return fc.names[0]
+
+
+def list_indexes(
+    table_name: str, form: FormDefinition, form_fields: Mapping[str, FieldColumns]
+) -> list[IndexSpec]:
+    """The indexes a form's list view reads: its sort, its filters, its indexed fields.
+
+    Each is a partial index over the live rows ending with ``id``, the tie-breaker of
+    every list's ORDER BY (engine.store.query._order_by), so a page filtered by one
+    column, or sorted by the list sort, is a walk of one index range with no sort step
+    and its total a count of that range. The sort index keeps the sort's directions
+    (the id in the direction of the last key), written from the first key ascending:
+    both databases walk an index backwards, so ``-total`` and ``total`` share one.
+    """
+    specs: list[IndexSpec] = []
+    keys = [(key.lstrip("-+"), key.startswith("-")) for key in form.list_sort]
+    columns = [(_list_column(form_fields, name), desc) for name, desc in keys]
+    if columns and all(column is not None for column, _ in columns):
+        last_desc = columns[-1][1]
+        ordered: dict[str, bool] = {}
+        for column, desc in columns:  # a column sorted twice: its first direction
+            if column != "id":
+                ordered.setdefault(column, desc)
+        if ordered:  # a sort by id alone is served by the primary key
+            ordered["id"] = last_desc
+            flip = next(iter(ordered.values()))
+            specs.append(_live_index(table_name, [(c, d != flip) for c, d in ordered.items()]))
+    wanted = [*form.list_filters, *(f.key for f in form.fields if f.index)]
+    for name in dict.fromkeys(wanted):
+        column = _list_column(form_fields, name)
+        if column is not None and column != "id":
+            specs.append(_live_index(table_name, [(column, False), ("id", False)]))
+    unique: dict[str, IndexSpec] = {}
+    for spec in specs:  # `index: true` on the sort field: the same index, made once
+        unique.setdefault(spec.name, spec)
+    return list(unique.values())
+
+
+def _live_index(table_name: str, columns: list[tuple[str, bool]]) -> IndexSpec:
+    """A partial index over live rows, named ``ix_<table>__<column>__id``.
+
+    The double underscore (which no field key contains) keeps these names apart from the
+    single-column ``ix_<table>_<column>`` ones; a descending column reads ``<column>_desc``.
+    """
+    names = tuple(c for c, _ in columns)
+    descending = frozenset(c for c, desc in columns if desc)
+    label = tuple(f"{c}_desc" if c in descending else c for c in names)
+    return IndexSpec(
+        index_name("ix", table_name, label, separator="__"),
+        table_name,
+        names,
+        live=True,
+        descending=descending,
+    )
 
 
 def _system_columns() -> list[sa.Column[Any]]:

@@ -86,6 +86,9 @@ class MigrationPlan:
     hidden: list[str] = field(default_factory=list)
     changed: list[FieldChange] = field(default_factory=list)
     problems: list[ConversionProblem] = field(default_factory=list)
+    #: indexes the publish creates and drops (names; see form_tables.list_indexes)
+    indexes_added: list[str] = field(default_factory=list)
+    indexes_dropped: list[str] = field(default_factory=list)
     # (table, field path) -> [(row id, new storage columns)], applied by publish
     conversions: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(
         default_factory=dict, repr=False
@@ -209,7 +212,30 @@ def plan_form_change(
         if path not in new_layout
         and any(states.get((table, n)) and states[(table, n)].state == "active" for n in fc.names)
     ]
+    existing = index_names(
+        conn, [t.name for t in new_tables.all_tables() if t.name not in plan.new_tables]
+    )
+    wanted = {i.name for i in new_tables.indexes}
+    plan.indexes_added = sorted(wanted - existing)
+    plan.indexes_dropped = sorted(
+        name for name in existing if name.startswith(MANAGED_INDEX_PREFIXES) and name not in wanted
+    )
     return plan
+
+
+#: name prefixes of the indexes the engine makes (form_tables.index_name); others are
+#: left alone
+MANAGED_INDEX_PREFIXES = ("ix_", "uq_")
+
+
+def index_names(conn: sa.Connection, table_names: list[str]) -> set[str]:
+    """Names of the indexes that exist on these tables (missing tables have none)."""
+    inspector = sa.inspect(conn)
+    names: set[str] = set()
+    for table_name in table_names:
+        if inspector.has_table(table_name):
+            names |= {i["name"] for i in inspector.get_indexes(table_name) if i.get("name")}
+    return names
 
 
 def _same_values(old: FieldColumns, new: FieldColumns) -> bool:

@@ -5,6 +5,12 @@ field brings its data back); label or layout change -> no DDL; type change -> ch
 conversion (see :mod:`engine.store.migration`), the old column kept under a retired name
 ``<column>__v<n>``. The DDL and the ``form_versions`` row share one transaction, so a
 failure leaves the previous version in place on both databases.
+
+Indexes (``FormTables.indexes``, by name) follow the definition: the list sort, the list
+filters and ``index: true`` fields get theirs (``form_tables.list_indexes``), a removed
+one is dropped. A new index on a table that already holds rows is a plain CREATE INDEX:
+PostgreSQL's CREATE INDEX CONCURRENTLY cannot run inside the publishing transaction, so
+writes to that form wait while it is built (a few seconds for 1,000,000 rows).
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from engine.store.definition_data import stored_form
 from engine.store.engine_tables import form_columns, form_versions
 from engine.store.form_tables import FormTables, build_form_tables
 from engine.store.migration import (
+    MANAGED_INDEX_PREFIXES,
     ColumnState,
     MigrationPlan,
     field_layout,
+    index_names,
     load_column_states,
     plan_form_change,
     spec_data,
@@ -192,10 +200,10 @@ def _apply(
     new_indexes = {i.name: i for i in new.indexes}
     # The database says which indexes exist: one an older engine made (a serial's plain
     # index) is dropped, and one this engine declares for an unchanged field is created.
-    existing = _index_names(
+    existing = index_names(
         conn, [t.name for t in new.all_tables() if t.name not in plan.new_tables]
     )
-    managed = {name for name in existing if name.startswith(_MANAGED_PREFIXES)}
+    managed = {name for name in existing if name.startswith(MANAGED_INDEX_PREFIXES)}
     dropped = {name for name in managed if name not in new_indexes}
     dropped |= {
         name
@@ -233,25 +241,10 @@ def _apply(
             )
 
 
-#: name prefixes of the indexes the engine makes (form_tables.index_name); others are
-#: left alone
-_MANAGED_PREFIXES = ("ix_", "uq_")
-
-
-def _index_names(conn: sa.Connection, table_names: list[str]) -> set[str]:
-    """Names of the indexes that exist on these tables (missing tables have none)."""
-    inspector = sa.inspect(conn)
-    names: set[str] = set()
-    for table_name in table_names:
-        if inspector.has_table(table_name):
-            names |= {i["name"] for i in inspector.get_indexes(table_name) if i.get("name")}
-    return names
-
-
 def _add_missing_indexes(conn: sa.Connection, app: str, form: FormDefinition) -> None:
     """Create the indexes the published form declares that its tables lack."""
     tables = build_form_tables(app, form)
-    existing = _index_names(conn, [t.name for t in tables.all_tables()])
+    existing = index_names(conn, [t.name for t in tables.all_tables()])
     for index in tables.indexes:
         if index.name not in existing:
             _create_index(conn, app, form.key, index, tables.table_named(index.table), True)

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from engine.errors import NotFoundError
 from engine.fields.base import FieldValueError
+from engine.store import totals
 from engine.store.driver import DriverStatement, all_rows
 from engine.store.engine_tables import record_revisions
 from engine.store.form_tables import FormTables
@@ -180,14 +181,23 @@ class RecordSource:
             cache=self.form.queries,
             scope_key=self.scope.cache_key(),
         )
-        found = self._run_prepared(query, with_total) if query.reusable else None
+        # an exact total counted on this same data is not counted again (engine.store.totals);
+        # the count has no page in it: every page of one filter shares its total. Only a
+        # kept statement (a reusable query) can be met again.
+        marker = totals.data_marker(self.conn) if with_total and query.reusable else None
+        counted = {k: v for k, v in query.params.items() if k not in ("qlimit", "qoffset")}
+        kept = totals.kept_total(self.conn, query.count, counted, marker)
+        counting = with_total and kept is None
+        found = self._run_prepared(query, counting) if query.reusable else None
         if found is not None:
             rows, total = found
         else:
             rows = list(self.conn.execute(query.rows, query.params).mappings().all())
-            total = (
-                self.conn.execute(query.count, query.params).scalar_one() if with_total else None
-            )
+            total = self.conn.execute(query.count, query.params).scalar_one() if counting else None
+        if counting and total is not None:
+            totals.keep_total(self.conn, query.count, counted, marker, total)
+        elif kept is not None:
+            total = kept
         children = self.children([r["id"] for r in rows]) if with_subtables else {}
         return QueryPage(rows, children, total)
 

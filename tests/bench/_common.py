@@ -41,6 +41,10 @@ fields:
   total:     {type: formula, expr: "SUM(lines.amount)", result: money}
   urgent:    {type: boolean, default: false}
   reason:    {type: textarea, visible_if: "urgent", required_if: "urgent"}
+list:
+  columns: [serial, supplier, needed_by, total, status]
+  sort: [-total]
+  filters: [status, total]
 validations:
   - expr: "needed_by >= TODAY()"
     field: needed_by

@@ -61,6 +61,21 @@ def test_saved_file_is_on_disk_recorded_and_accepted_as_an_attachment_value(purc
     assert record.values["quote"][0]["id"] == meta["id"]
 
 
+def test_someone_elses_unattached_upload_cannot_be_taken_into_a_record(purchase):
+    meta = purchase.save_file(
+        ZHANG, "purchase", "purchase_request", "quote", "quote.pdf", io.BytesIO(PDF)
+    )
+    other = Actor("li.na")
+    supplier = purchase.create_record(other, "purchase", "supplier", {"name": "Acme"})
+    values = {"supplier": supplier.id, "needed_by": "2026-02-01", "quote": [meta]}
+    with pytest.raises(RecordValidationError) as refused:
+        purchase.create_record(other, "purchase", "purchase_request", values)
+    assert refused.value.errors[0].field == "quote"
+    # the uploader attaches it; once attached, the record's editors keep it as it is
+    record = purchase.create_record(ZHANG, "purchase", "purchase_request", values)
+    assert record.values["quote"][0]["id"] == meta["id"]
+
+
 def test_a_file_over_the_limit_is_refused_while_streaming_and_leaves_nothing(
     purchase, tmp_path, db
 ):

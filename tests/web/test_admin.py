@@ -172,11 +172,14 @@ def test_the_apps_page_lists_apps_and_dry_runs_an_install(site, admin, tmp_path)
     text = form_file.read_text(encoding="utf-8")
     assert "fields:\n" in text
     form_file.write_text(
-        text.replace("fields:\n", "fields:\n  phone_extra: {type: text, label: 分机}\n", 1),
+        text.replace(
+            "fields:\n", "fields:\n  phone_extra: {type: text, label: 分机, index: true}\n", 1
+        ),
         encoding="utf-8",
     )
     page = admin.post("/admin/apps", {"path": str(copy)}).get_data(as_text=True)
     assert "phone_extra" in page and "新增字段" in page, page
+    assert "新增列表索引" in page and "phone_extra__id" in page  # the index it would make
     assert [(a.key, a.version) for a in service.list_apps(SYSTEM_ACTOR)] == before
 
     # a folder that is not there, or not an app: the problems, on the page

@@ -9,6 +9,7 @@ import stat
 import pytest
 from flask import Flask
 
+from engine.service import SYSTEM_ACTOR, Actor
 from web.config import load_config
 
 
@@ -51,3 +52,23 @@ def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
 def test_a_mail_url_the_server_cannot_use_is_refused_at_start(tmp_path, url):
     with pytest.raises(ValueError, match="MAIL_URL"):
         load_config(_app(tmp_path), {"MAIL_URL": url})
+
+
+def test_a_body_over_the_limit_is_refused_with_a_page_and_saves_nothing(site, browser):
+    app, service = site
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    browser.sign_in("wu.gang")
+    browser.get("/f/leave/leave_request/new")
+    answer = browser.post(
+        "/f/leave/leave_request/new", {"reason": "x" * (2 * 1024 * 1024), "action": "submit"}
+    )
+    assert answer.status_code == 413
+    assert "超过 1 MB" in answer.get_data(as_text=True)
+    assert service.query_records(SYSTEM_ACTOR, "leave", "leave_request").total == 0
+    token = service.org.create_token(Actor("admin"), "wu.gang", "big")
+    api = app.test_client().post(
+        "/api/v1/apps/leave/forms/leave_request/records",
+        data=b"{" + b" " * (2 * 1024 * 1024),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert api.status_code == 413 and api.content_type == "application/problem+json"

@@ -97,9 +97,7 @@ def test_money_and_numbers_are_read_as_people_type_them(site, browser):
     reads ``¥1,200.50`` and ``1,200`` as typed: the form page submits as web input."""
     _app, service = site
     admin = Actor("admin")
-    supplier = service.create_record(
-        admin, "purchase", "supplier", {"name": "宁波包装"}
-    )
+    supplier = service.create_record(admin, "purchase", "supplier", {"name": "宁波包装"})
     box = service.create_record(
         admin, "purchase", "product", {"sku": "BOX", "name": "纸箱", "price": "19.99"}
     )
@@ -114,7 +112,9 @@ def test_money_and_numbers_are_read_as_people_type_them(site, browser):
         "action": "submit",
     }
     answer = browser.post("/f/purchase/purchase_request/new", form)
-    assert answer.status_code == 302, re.findall(r"(?:feedback|text-danger)[^>]*>([^<]+)", answer.get_data(as_text=True))
+    assert answer.status_code == 302, re.findall(
+        r"(?:feedback|text-danger)[^>]*>([^<]+)", answer.get_data(as_text=True)
+    )
     [record] = service.query_records(admin, "purchase", "purchase_request").items
     assert str(record.values["total"]) == "15000.00"  # 1,200 × 12.50
 

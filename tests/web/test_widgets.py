@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.definitions import load_app
-from engine.service import Actor
+from engine.service import SYSTEM_ACTOR, Actor
 
 from .conftest import Browser
 
@@ -148,6 +148,10 @@ def test_a_dealer_user_picks_only_within_their_own_dealer(widgets):
         "items": [["sun.li", "孙丽"]],
         "more": False,
     }
+    # a disabled user is not offered any more
+    _app, service = widgets
+    service.org.set_active(SYSTEM_ACTOR, "sun.li", False)
+    assert staff.get("/f/org/user?q=孙").get_json() == {"items": [], "more": False}
     refused = staff.get("/f/org/role")
     assert refused.status_code == 400 and "kind" in refused.get_json()["message"]
 
@@ -331,3 +335,52 @@ def test_a_dealer_user_gets_404_for_another_dealers_file(widgets):
     assert gz.get(f"/f/widgets/visit/file/{loose['id']}").status_code == 404
     assert gz.get("/f/widgets/visit/file/no-such-file").status_code == 404
     assert gz.get(answer.headers["Location"]).status_code == 404
+
+
+def test_files_and_pickers_in_sub_table_rows(widgets):
+    app, service = widgets
+    browser = signed_in(app, "wu.gang")
+    page = browser.get(NEW).get_data(as_text=True)
+    assert 'data-upload="/f/widgets/visit/upload/checks.photo"' in page
+    assert dict(options_of(page, "checks-0-inspector"))["sun.li"] == "孙丽"
+    photo = upload(browser, "checks.photo", "货架.png", png(5, 5))
+    assert photo.status_code == 201, photo.get_json()
+    wrong_field = upload(browser, "photos", "other.png", png(6, 6)).get_json()
+    answer = browser.post(
+        NEW,
+        {
+            "action": "submit",
+            "subject": "检查",
+            "checks-0-item": "货架",
+            "checks-0-inspector": "sun.li",
+            "checks-0-photo": json.dumps([photo.get_json()]),
+            "checks-1-item": "库存",
+            "checks-1-photo": json.dumps([wrong_field]),
+        },
+    )
+    # a file uploaded for another field is refused on its row; the rows stay as typed
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert "other.png" in page
+    assert 'name="checks-1-item" value="库存"' in page
+    assert chosen_of(page, "checks-0-inspector") == ["sun.li"]
+    answer = browser.post(
+        NEW,
+        {
+            "action": "submit",
+            "subject": "检查",
+            "checks-0-item": "货架",
+            "checks-0-inspector": "sun.li",
+            "checks-0-photo": json.dumps([photo.get_json()]),
+        },
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    record_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    rows = service.get_record(Actor("admin"), "widgets", "visit", record_id).values["checks"]
+    assert rows[0]["inspector"] == "sun.li"
+    assert rows[0]["photo"][0]["name"] == "货架.png"
+    page = browser.get(answer.headers["Location"]).get_data(as_text=True)
+    row_photo = photo.get_json()["id"]
+    assert (
+        f'<img class="file-thumb" src="/f/widgets/visit/file/{row_photo}" alt="货架.png">' in page
+    )

@@ -23,7 +23,11 @@ from engine.definitions.checks.references import (
     check_list,
     check_unique_and_validations,
 )
-from engine.definitions.checks.structure import check_field_options, check_nesting
+from engine.definitions.checks.structure import (
+    check_field_options,
+    check_indexes,
+    check_nesting,
+)
 from engine.definitions.checks.title import check_messages, check_title
 from engine.definitions.context import AppContext, FormInfo
 from engine.errors import DefinitionError
@@ -35,6 +39,7 @@ FORM_CHECKS: tuple[FormCheck, ...] = (
     check_form_identifiers,
     check_nesting,
     check_field_options,
+    check_indexes,
     check_layout,
     check_list,
     check_unique_and_validations,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from engine.definitions.checks.structure import index_problem
 from engine.definitions.context import VISIBLE_SYSTEM_COLUMNS, AppContext, FieldSite, FormInfo
 from engine.definitions.schema_errors import did_you_mean
 from engine.definitions.source import Path, Source
@@ -52,7 +53,8 @@ def check_layout(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
 
 
 def check_list(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
-    """List columns and sort keys name fields or system columns (sort may start with -)."""
+    """List columns, sort keys and filters name fields or system columns (sort may start
+    with -); a filter is a field the store can index."""
     known = form.field_keys() | VISIBLE_SYSTEM_COLUMNS
     for path, name in _names(form.source, ("list", "columns")):
         if name not in known:
@@ -63,6 +65,16 @@ def check_list(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
             yield unknown_name(
                 form.source, path, bare, known, text_column=len(name) - len(bare) + 1
             )
+    for path, name in _names(form.source, ("list", "filters")):
+        if name not in known:
+            yield unknown_name(form.source, path, name, known)
+        elif name in form.top:
+            problem = index_problem(form, form.top[name])
+            if problem is not None:
+                reason, hint = problem
+                yield form.source.fail(
+                    path, f"list filter '{name}' cannot be indexed: {reason}", hint
+                )
 
 
 def check_unique_and_validations(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
