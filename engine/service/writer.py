@@ -24,7 +24,7 @@ from engine.errors import (
 )
 from engine.fields import registry
 from engine.runtime.forms import RecordEnvironment
-from engine.service.actor import Actor
+from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.files import attach_files, claim_files
 from engine.service.forms import FormRuntime
 from engine.service.hooks import Hooks, RecordChange
@@ -247,7 +247,9 @@ def _attach_files(
         existing,
         record_id,
         locale=ctx.actor.locale,
-        uploader=ctx.actor.user_id,
+        # a person attaches only their own uploads; the engine itself (installs, rules
+        # acting for someone) may attach any
+        uploader=None if ctx.actor == SYSTEM_ACTOR else ctx.actor.user_id,
     )
 
 
