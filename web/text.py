@@ -17,13 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import format_datetime, format_decimal, gettext, pgettext
+from flask_babel import format_date, format_datetime, format_decimal, gettext, pgettext
 
 from web.i18n import LOCALES, N_, NP_, install_i18n, locale
 
 __all__ = ["LOCALES", "N_", "NP_", "locale", "_"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: an address value's parts (engine/fields/address.py), in the order people write them
+ADDRESS_PARTS = ("province", "city", "district", "detail")
 
 
 def _(message: str, /, **values: Any) -> str:
@@ -49,7 +51,7 @@ def when(value: Any) -> str:
             return format_datetime(moment, "MMM d, y, h:mm a")
         return moment.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
-        return value.strftime("%b %-d, %Y") if locale() == "en" else value.isoformat()
+        return format_date(value, "MMM d, y") if locale() == "en" else value.isoformat()
     return "" if value is None else str(value)
 
 
@@ -66,6 +68,8 @@ def shown(value: Any) -> str:
         return format_decimal(value, format=pattern)
     if isinstance(value, (date, datetime)):
         return when(value)
+    if isinstance(value, dict) and not value.keys().isdisjoint(ADDRESS_PARTS):  # an address
+        return " ".join(str(value[p]) for p in ADDRESS_PARTS if value.get(p)) or "—"
     if isinstance(value, dict):  # an uploaded file: its name
         return str(value.get("name") or value.get("id") or "")
     if isinstance(value, (list, tuple)):

@@ -88,3 +88,30 @@ def test_pages_in_english_carry_no_chinese_words_of_their_own(site):
         )
         words = "".join(sorted(set(HAN.findall(chrome.replace("中文", "")))))
         assert words == "", (path, words)
+
+
+def test_values_are_shown_as_people_of_the_locale_write_them(site):
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from flask import session
+
+    from web.text import shown, when
+
+    app, _service = site
+    address = {
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "文三路 1 号",
+    }
+    with app.test_request_context("/"):
+        assert shown(Decimal("1234567.50")) == "1,234,567.50"
+        assert shown(address) == "浙江省 杭州市 西湖区 文三路 1 号"
+        assert shown(True) == "是"
+        assert when(datetime(2026, 3, 5, 6, 5, tzinfo=UTC)) == "2026-03-05 14:05"
+    with app.test_request_context("/"):
+        session["locale"] = "en"
+        assert shown(True) == "yes" and shown(Decimal("12")) == "12"
+        assert when(datetime(2026, 3, 5, 6, 5, tzinfo=UTC)) == "Mar 5, 2026, 2:05 PM"
+        assert when(date(2026, 3, 5)) == "Mar 5, 2026"
