@@ -23,7 +23,12 @@ def test_example_loads_without_errors(folder: str) -> None:
 
 def test_purchase_example_declares_the_forms_the_demo_uses() -> None:
     app = load_app(EXAMPLES / "purchase_request")
-    assert [f.key for f in app.forms] == ["product", "purchase_request", "supplier"]
+    assert [f.key for f in app.forms] == [
+        "product",
+        "purchase_order",
+        "purchase_request",
+        "supplier",
+    ]
     request = app.form("purchase_request")
     assert request.field("lines").field("amount").option("expr") == "qty * price"
     assert request.field("supplier").option("to") == "supplier"

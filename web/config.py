@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -55,7 +54,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if os.environ.get("LOWCODE_SECURE_COOKIES") == "1":
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config.update(overrides or {})
-    check_mail_url(app.config.get("MAIL_URL") or "")
+    check_mail_url(app.config.get("MAIL_URL") or "", app.config["MAIL_FROM"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
@@ -71,18 +70,16 @@ def _instance_secret(folder: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def check_mail_url(url: str) -> None:
-    """Refuse a mail URL the server could not use, at start-up rather than at the first
-    notification (ValueError naming the setting and the expected shape)."""
+def check_mail_url(url: str, sender: str = "lowcode@localhost") -> None:
+    """Refuse a mail URL or sender the server could not use, at start-up rather than at
+    the first notification (ValueError naming the setting and the expected shape). The
+    parsing is the delivery channels' own (engine.service.delivery.parse_mail_url)."""
     if not url:
         return
-    parts = urlsplit(url)
+    from engine.service import ServiceError
+    from engine.service.delivery import parse_mail_url
+
     try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname or port == -1:
-        raise ValueError(
-            "MAIL_URL (LOWCODE_MAIL_URL) must look like smtp://user:password@host:587 or "
-            f"smtps://host:465; it is {parts.scheme or '?'}://{parts.hostname or '?'}..."
-        )
+        parse_mail_url(url, sender)
+    except ServiceError as refused:
+        raise ValueError(f"MAIL_URL / MAIL_FROM (LOWCODE_MAIL_*): {refused}") from None

@@ -13,7 +13,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.cli import calendar_commands, commands, flow_commands, org_commands, record_commands
+from engine.cli import (
+    calendar_commands,
+    commands,
+    flow_commands,
+    org_commands,
+    record_commands,
+    rule_commands,
+    scheduler_commands,
+)
 from engine.cli.output import CommandFailed
 from engine.cli.serve import add_serve_options
 
@@ -182,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     calendar_commands.add_parsers(sub)
     # lowcode flow ..., tasks ..., task ... (engine/cli/flow_commands.py)
     flow_commands.add_parsers(sub)
+    # lowcode rules list / run (engine/cli/rule_commands.py)
+    rule_commands.add_parsers(sub)
 
     permissions = sub.add_parser("permissions", help="what a person may do, and why")
     perm_sub = permissions.add_subparsers(
@@ -208,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_serve_options(demo)
     demo.set_defaults(handler=commands.demo)
+
+    # lowcode scheduler, outbox (engine/cli/scheduler_commands.py)
+    scheduler_commands.add_parsers(sub)
 
     serve_parser = sub.add_parser("serve", help="serve the web front on a WSGI server")
     add_serve_options(serve_parser)

@@ -4,6 +4,12 @@ gunicorn with several workers on Linux and macOS, waitress elsewhere (Windows). 
 server runs as a child process on ``web:create_app()``, configured through the
 environment (``LOWCODE_DATABASE_URL``, ``LOWCODE_FILES_DIR``), so the command line never
 imports the web package itself.
+
+The scheduler (docs/scheduler.md) runs once, in this parent process, not in each
+worker: a thread started before the server and stopped after it. Its database lock
+would make one per worker safe too, but the parent is one process whatever the worker
+count, and a worker restart never interrupts a sweep. ``--no-scheduler`` leaves it to a
+separate ``lowcode scheduler`` (several machines); both running is safe (one leads).
 """
 
 from __future__ import annotations
@@ -55,10 +61,25 @@ def serve(args: argparse.Namespace, *, database_url: str | None = None) -> int:
     env["LOWCODE_FILES_DIR"] = args.files_dir
     command = server_command(args.host, args.port, args.workers)
     print(f"serving on http://{args.host}:{args.port}/ (Ctrl+C stops)", flush=True)
+    scheduler = None
+    if not getattr(args, "no_scheduler", False):
+        scheduler = _start_scheduler(env["LOWCODE_DATABASE_URL"], args.files_dir)
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 0
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+            scheduler.service.close()
+
+
+def _start_scheduler(database_url: str, files_dir: str):
+    """The in-process scheduler of the single-machine default (see the module doc)."""
+    from engine.cli.scheduler_commands import start_scheduler
+    from engine.service import Service
+
+    return start_scheduler(Service(database_url, files_dir=files_dir))
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -66,4 +87,9 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=5000, help="port (%(default)s)")
     parser.add_argument(
         "--workers", type=int, default=2, help="worker processes (gunicorn; %(default)s)"
+    )
+    parser.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="do not run the scheduler in this process (run `lowcode scheduler` elsewhere)",
     )

@@ -126,6 +126,7 @@ def build_app(
     forms: list[FormDefinition],
     source_path: str | None,
     flows: list[Any] | None = None,
+    rules: list[Any] | None = None,
 ) -> AppDefinition:
     """An :class:`AppDefinition` from the checked app document and its built forms."""
     data = source.data
@@ -143,6 +144,7 @@ def build_app(
         admin_roles=admin_roles,
         requires=frozen_mapping(data.get("requires", {})),
         flows=tuple(flows or ()),
+        rules=tuple(rules or ()),
         source_path=source_path,
     )
 

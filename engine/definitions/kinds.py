@@ -24,6 +24,7 @@ KINDS: dict[str, Kind] = {
     "app": Kind("app", None, "the app itself (app.yaml)"),
     "form": Kind("form", "forms", "one form"),
     "flow": Kind("flow", "flows", "one approval flow attached to a form"),
+    "rule": Kind("rule", "rules", "rules: a trigger on a form, a condition, actions"),
 }
 
 

@@ -17,6 +17,7 @@ from engine.definitions.context import AppContext
 from engine.definitions.files import MAX_FILE_BYTES, SourceFile, read_app_files, too_large
 from engine.definitions.flows import flow_from_data
 from engine.definitions.model import AppDefinition
+from engine.definitions.rules import rule_from_data
 from engine.definitions.schema_errors import schema_errors
 from engine.definitions.source import Path as DataPath
 from engine.definitions.source import Source, file_error, parse_path
@@ -80,7 +81,7 @@ def _load(
         read_errors.update((e.file, e.line, e.column, e.path) for e in problems)
         if not sources and not problems:
             errors.append(file_error(file.name, "the file is empty"))
-        for index, source in enumerate(sources):
+        for index, source in enumerate(_split_rule_lists(sources, one_file)):
             kind = _expected_kind(source, index, one_file, errors)
             if kind is not None:
                 documents[kind].append(source)
@@ -107,7 +108,32 @@ def _load(
         return errors, None
     forms = [build_form(source) for source in documents["form"]]
     flows = [flow_from_data(source.data, source.file) for source in documents["flow"]]
-    return errors, build_app(app_source, forms, source_path, flows)
+    rules = [_rule(source) for source in documents["rule"]]
+    return errors, build_app(app_source, forms, source_path, flows, rules)
+
+
+def _split_rule_lists(sources: list[Source], one_file: bool) -> list[Source]:
+    """A rules file may hold a list of rules: each item becomes a document of its own
+    (with its own positions, so errors keep their line and column)."""
+    out: list[Source] = []
+    for source in sources:
+        if (
+            one_file
+            or not isinstance(source.data, list)
+            or kinds.kind_of_folder(source.file).name != "rule"
+        ):
+            out.append(source)
+            continue
+        for i, item in enumerate(source.data):
+            spans = {p[1:]: s for p, s in source.spans.items() if p and p[0] == i}
+            out.append(Source(source.file, item, spans))
+    return out
+
+
+def _rule(source: Source) -> Any:
+    actions = source.get(("actions",)) or []
+    lines = tuple(source.span(("actions", i)).line for i in range(len(actions)))
+    return rule_from_data(source.data, source.file, source.span(("rule",)).line, lines)
 
 
 def _expected_kind(

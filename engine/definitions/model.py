@@ -204,6 +204,8 @@ class AppDefinition:
     admin_roles: tuple[str, ...] = ()
     #: approval flows (engine.definitions.flows.FlowDefinition), at most one per form
     flows: tuple[Any, ...] = ()
+    #: rules (engine.definitions.rules.RuleDefinition), in file then document order
+    rules: tuple[Any, ...] = ()
     source_path: str | None = dc_field(default=None, compare=False, repr=False)
 
     def form(self, key: str) -> FormDefinition:
@@ -215,6 +217,10 @@ class AppDefinition:
     def flow_of(self, form_key: str) -> Any:
         """The flow attached to form ``form_key``, or None."""
         return next((f for f in self.flows if f.form == form_key), None)
+
+    def rules_of(self, form_key: str) -> tuple[Any, ...]:
+        """The rules whose trigger is on form ``form_key``, in definition order."""
+        return tuple(r for r in self.rules if r.form == form_key)
 
     @property
     def content_hash(self) -> str:

@@ -22,10 +22,11 @@ from engine.definitions.permissions import (
     FIELD_RULES,
     PLAIN_RULES,
 )
+from engine.definitions.rule_schema import RULE_DEFS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: the kinds of document that are published as their own schema file
-PUBLISHED_KINDS = ("app", "form", "flow")
+PUBLISHED_KINDS = ("app", "form", "flow", "rule")
 
 SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 _SPEC = r"(>=|<=|==|!=|>|<|~=)?\s*\d+(\.\d+){0,2}"
@@ -279,7 +280,7 @@ def dsl_schema() -> dict[str, Any]:
         "$schema": DRAFT,
         "title": "Low-code app definition",
         "anyOf": [_ref(kind) for kind in PUBLISHED_KINDS],
-        "$defs": {**_STATIC_DEFS, **FLOW_DEFS, **_field_type_defs()},
+        "$defs": {**_STATIC_DEFS, **FLOW_DEFS, **RULE_DEFS, **_field_type_defs()},
     }
 
 

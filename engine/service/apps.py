@@ -21,6 +21,7 @@ from engine.service.principals import require_active
 from engine.service.results import InstalledApp, InstallReport
 from engine.service.role_maps import resolve_role_map
 from engine.service.transactions import Transaction
+from engine.store import app_rules as app_rule_store
 from engine.store import apps as app_table
 from engine.store import flows as flow_store
 from engine.store import publish as publishing
@@ -92,6 +93,13 @@ class AppUseCases:
                 by=actor.user_id,
                 now=now,
             )
+            rules_changed = app_rule_store.publish_rules(
+                conn,
+                app.key,
+                [rule.source for rule in app.rules if rule.source is not None],
+                by=actor.user_id,
+                now=now,
+            )
             previous = app_table.save_app(
                 conn,
                 app.key,
@@ -109,6 +117,7 @@ class AppUseCases:
                     "previous": previous,
                     "changed_forms": [p.form for p in published if p.changed],
                     "changed_flows": flows_changed,
+                    "rules_changed": rules_changed,
                     "roles": {role: org for role, (org, _admin) in roles.items()},
                     **_audited_checks(published),
                 },

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
-from engine.errors import InvalidArgumentError
+from engine.errors import InvalidArgumentError, PermissionDeniedError
+from engine.org.principal import ADMIN_ROLE
 from engine.service import arguments as check
-from engine.service.actor import Actor
+from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.context import ServiceContext
-from engine.store import outbox
+from engine.service.org_arguments import localised
+from engine.store import outbox, outbox_admin
+from engine.store.database import Connection
 from engine.store.outbox import DEFAULT_LEASE, FailureRecorded, OutboxEvent
 
 #: most events one claim hands out
@@ -68,6 +72,84 @@ class EventUseCases:
             return outbox.record_failure(
                 conn, consumer, event_id, str(error), self._context.clock(), retry_in=retry_in
             )
+
+    def give_up(self, actor: Actor, consumer: str, event_id: int, error: str) -> bool:
+        """Mark a held event dead at once (a permanent failure, e.g. HTTP 400); False when
+        the lease was lost. It stays listed and replayable like any dead event."""
+        _check_consumer(consumer)
+        check.check_record_id(event_id, check.actor_locale(actor), "event_id")
+        with self._context.transactions.database.write() as conn:
+            return outbox_admin.mark_dead(
+                conn, consumer, event_id, str(error), self._context.clock()
+            )
+
+    def list_events(
+        self, actor: Actor, *, failed_only: bool = False, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Undelivered events, oldest first (``failed_only``: retrying or dead); admin only.
+
+        Each is a dict with id, topic, payload, idempotency_key, created_at,
+        available_at, attempts, last_error, claimed_by, claimed_until and dead_at.
+        """
+        say = check.actor_locale(actor)
+        check.check_whole_number("limit", limit, 1, MAX_BATCH, say)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin(conn, actor, say)
+            return outbox_admin.list_events(conn, failed_only=bool(failed_only), limit=limit)
+
+    def replay(self, actor: Actor, event_ids: Iterable[int]) -> list[int]:
+        """Make failed or dead events due now with their attempts reset; admin only.
+
+        Returns the ids replayed; an id that is unknown or already delivered is an
+        :class:`InvalidArgumentError` naming it (nothing is changed then).
+        """
+        say = check.actor_locale(actor)
+        if isinstance(event_ids, (str, bytes)) or not isinstance(event_ids, Iterable):
+            raise InvalidArgumentError(
+                localised(
+                    say, "event_ids 须为事件编号的列表", "event_ids must be a list of event ids"
+                ),
+                argument="event_ids",
+                code="type",
+            )
+        ids = [check.check_record_id(i, say, "event_ids") for i in event_ids]
+        with self._context.transactions.database.write() as conn:
+            self._require_admin(conn, actor, say)
+            for event_id in ids:
+                row = outbox_admin.event_row(conn, event_id)
+                if row is None or row["delivered_at"] is not None:
+                    state = "不存在" if row is None else "已投递"
+                    raise InvalidArgumentError(
+                        localised(
+                            say,
+                            f"事件 {event_id} {state}，无法重放；用 `lowcode outbox --failed` 查看可重放的事件",
+                            f"event {event_id} "
+                            f"{'does not exist' if row is None else 'was already delivered'}"
+                            "; nothing replayed (`lowcode outbox --failed` lists the replayable ones)",
+                        ),
+                        argument="event_ids",
+                        code="not_found" if row is None else "delivered",
+                    )
+            return outbox_admin.replay(conn, ids, self._context.clock())
+
+    def _require_admin(self, conn: Connection, actor: Actor, say: str) -> None:
+        if actor == SYSTEM_ACTOR:
+            return
+        principals = self._context.transactions.principals
+        generation = principals.sync(conn)
+        if not principals.has_people(conn):
+            return
+        principal = principals.principal(conn, actor, generation)
+        if principal.active and principal.is_admin:
+            return
+        raise PermissionDeniedError(
+            localised(
+                say,
+                f"只有管理员（组织角色 {ADMIN_ROLE} 的成员）可以查看和重放事件，{actor.user_id} 不是",
+                f"only an administrator (a member of the organisation role '{ADMIN_ROLE}') "
+                f"may list and replay outbox events; {actor.user_id} is not one",
+            )
+        )
 
 
 def _check_consumer(consumer: object) -> None:

@@ -133,6 +133,9 @@ class FlowSession:
         self._directory: TransactionDirectory | None = None
         #: the record's status after the instance this session started (if any)
         self.record_status: str | None = None
+        #: called with (session, instance row, events) after ``save`` journalled them
+        #: (the rules of flow events run here, in this transaction)
+        self.on_events: Callable[[FlowSession, Mapping[str, Any], list[Any]], None] | None = None
 
     @property
     def directory(self) -> TransactionDirectory:
@@ -305,6 +308,8 @@ class FlowSession:
             self.journal.event(
                 topic, subject, _plain(body), f"{topic}:flow{instance_id}:v{base}:{number}"
             )
+        if self.on_events is not None and run.events:
+            self.on_events(self, {**row, "id": instance_id}, list(run.events))
 
 
 def _plain(value: Any) -> Any:

@@ -75,6 +75,39 @@ class FlowUseCases:
         self._calendar = calendar
         context.hooks.add("after_write", self._after_write)
         context.hooks.add("before_prepare", self._before_prepare)
+        #: called with (session, instance row, events) after an instance's events are
+        #: journalled, in the same transaction (engine/service/rules.py listens)
+        self._listeners: list[Callable[[FlowSession, Mapping[str, Any], list[Any]], None]] = []
+
+    def listen(self, handler: Callable[[FlowSession, Mapping[str, Any], list[Any]], None]) -> None:
+        """Call ``handler(session, instance_row, events)`` after every saved flow step."""
+        self._listeners.append(handler)
+
+    def _events(self, session: FlowSession, row: Mapping[str, Any], events: list[Any]) -> None:
+        for handler in self._listeners:
+            handler(session, row, events)
+
+    def _listened(self, session: FlowSession) -> FlowSession:
+        if self._listeners:
+            session.on_events = self._events
+        return session
+
+    def start_for_rule(
+        self, tx: Transaction, now: datetime, locale: str, form: str, record_id: int, actor: Actor
+    ) -> None:
+        """Start the flow of a record for a rule's ``start_flow`` action (this transaction)."""
+        journal = Journal(actor.user_id, now)
+        session = self._listened(FlowSession(tx, journal, now, locale, self._deadline(tx, locale)))
+        if session.current(form) is None:
+            raise flow_error("no_flow", locale, form=form)
+        row = tx.source(form, ALL_ROWS).row(record_id)
+        if row["status"] not in ("active", "draft", "withdrawn"):
+            raise flow_error("already_submitted", locale, status=row["status"])
+        values = session.record_values(form, record_id)
+        # the record's author submits (approver rules resolve from them), not the rule
+        submitter = Actor(str(row.get("created_by") or actor.user_id), locale=locale)
+        self._start(session, form, record_id, row["title"], row["version"], values, submitter, {})
+        journal.flush(tx.conn)
 
     # -- submitting -----------------------------------------------------------------------
     def submit(
@@ -184,6 +217,7 @@ class FlowUseCases:
         session = FlowSession(
             ctx.tx, ctx.journal, ctx.now, ctx.actor.locale, self._deadline(ctx.tx, ctx.actor.locale)
         )
+        self._listened(session)
         if session.current(change.form) is None:
             if ctx.flow is not None:
                 # submit / save_draft on a form without a flow: refuse rather than save a
@@ -826,6 +860,7 @@ class FlowUseCases:
             session = FlowSession(
                 tx, journal, moment, actor.locale, self._deadline(tx, actor.locale)
             )
+            self._listened(session)
             result = work(tx, session)
             journal.flush(tx.conn)
             return result

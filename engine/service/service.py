@@ -31,10 +31,12 @@ from engine.service.flows import FlowUseCases
 from engine.service.form_logic import FormLogic
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
+from engine.service.jobs import EmbeddedJobRunner
 from engine.service.org import OrgUseCases
 from engine.service.org_choices import OrgChoiceUseCases
 from engine.service.records import RecordUseCases
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
+from engine.service.rules import RuleUseCases
 from engine.service.saved_views import SavedViewUseCases
 from engine.service.transactions import Transactions
 from engine.service.uploads import FileUseCases
@@ -98,10 +100,14 @@ class Service:
         self.calendar = CalendarUseCases(self._context)
         #: approval flows: submit, tasks, instances, simulation, timers (docs/flows.md)
         self.flows = FlowUseCases(self._context, self.calendar)
+        #: rules run in the triggering transaction; list and run (docs/rules.md)
+        self.rules = RuleUseCases(self._context, self.flows)
         #: a form's formulas and conditions for the browser (engine/service/form_logic.py)
         self.form_logic = FormLogic(self._context)
         #: saved list views per person, and what a list page may offer (docs/web.md, Lists)
         self.saved_views = SavedViewUseCases(self._context)
+        #: background jobs run in-process from the ``jobs`` table (docs/scheduler.md)
+        self.jobs = EmbeddedJobRunner(self._context)
 
     # -- database -----------------------------------------------------------------------
     @property
@@ -168,9 +174,10 @@ class Service:
         check.check_flag("strict", strict, locale)
         if role_map is not None:
             check.check_text_mapping("role_map", role_map, locale)
-        return self.apps.install(
+        report = self.apps.install(
             actor, app, allow_blank=allow_blank, strict=strict, role_map=role_map
         )
+        return report
 
     def list_apps(self, actor: Actor) -> list[InstalledApp]:
         """Installed apps, by key."""

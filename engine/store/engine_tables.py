@@ -184,5 +184,7 @@ def create_engine_tables(conn: sa.Connection, now: object = None) -> str:
 # schema, one migration history)
 from engine.store import calendar_tables as _calendar_tables  # noqa: E402,F401  (registers them)
 from engine.store import flow_tables as _flow_tables  # noqa: E402,F401  (registers them)
+from engine.store import job_tables as _job_tables  # noqa: E402,F401  (registers them)
 from engine.store import org_tables as _org_tables  # noqa: E402,F401  (registers them)
+from engine.store import rule_tables as _rule_tables  # noqa: E402,F401  (registers it)
 from engine.store import saved_view_tables as _saved_view_tables  # noqa: E402,F401  (registers it)

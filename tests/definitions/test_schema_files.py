@@ -31,7 +31,12 @@ def test_schemas_are_valid_draft_2020_12():
 
 def test_write_schema_files_writes_one_file_per_kind(tmp_path):
     written = write_schema_files(tmp_path)
-    assert [p.name for p in written] == ["app.schema.json", "form.schema.json", "flow.schema.json"]
+    assert [p.name for p in written] == [
+        "app.schema.json",
+        "form.schema.json",
+        "flow.schema.json",
+        "rule.schema.json",
+    ]
     form = json.loads((tmp_path / "form.schema.json").read_text(encoding="utf-8"))
     assert form["$ref"] == "#/$defs/form"
     assert "field_number" in form["$defs"]

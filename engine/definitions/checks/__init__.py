@@ -23,6 +23,7 @@ from engine.definitions.checks.references import (
     check_list,
     check_unique_and_validations,
 )
+from engine.definitions.checks.rules import check_rules
 from engine.definitions.checks.structure import (
     check_field_options,
     check_indexes,
@@ -56,4 +57,5 @@ APP_CHECKS: tuple[AppCheck, ...] = (
     check_duplicate_forms,
     check_app_permissions,
     check_flows,
+    check_rules,
 )
