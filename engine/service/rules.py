@@ -486,9 +486,9 @@ class RuleUseCases:
         rule = firing.rule
         payload = {
             "rule": rule.key,
-            "action": _plain(dict(action.data)),
+            "action": _event_data(dict(action.data)),
             "index": index,
-            "record": _plain(firing.values),
+            "record": _event_data(firing.values),
         }
         self._note(firing, action.kind, rule.form, firing.record_id, {})
         journal = Journal(f"rule:{rule.key}", firing.now)
@@ -675,6 +675,16 @@ def _plain_one(value: Any) -> Any:
     if isinstance(value, Decimal):
         return value
     return value
+
+
+def _event_data(value: Any) -> Any:
+    """Values as an outbox event keeps them: JSON, money and numbers as exact text."""
+    plain = _plain(value)
+    if isinstance(plain, Mapping):
+        return {k: _event_data(v) for k, v in plain.items()}
+    if isinstance(plain, list):
+        return [_event_data(v) for v in plain]
+    return str(plain) if isinstance(plain, Decimal) else plain
 
 
 def _plain(value: Any) -> Any:

@@ -43,6 +43,7 @@ from apscheduler.triggers.cron import CronTrigger
 from engine.errors import InvalidArgumentError
 from engine.service.actor import SYSTEM_ACTOR
 from engine.service.dispatcher import Dispatcher, DispatchRun, default_consumer_name
+from engine.service.rule_delivery import register_rule_deliverers
 from engine.store import schedules
 from engine.store.leadership import DEFAULT_LEASE, LeaderInfo, Leadership, current_leader
 
@@ -127,7 +128,11 @@ class Scheduler:
         lease = max(lease, timedelta(seconds=self.sweep_seconds * 3))
         database = service._context.transactions.database
         self.leadership = Leadership(database, LEADER_NAME, self.holder, lease)
-        self.dispatcher = dispatcher or Dispatcher(service, consumer=self.holder)
+        if dispatcher is None:
+            # the messages rules queue go out through the delivery channels by default
+            dispatcher = Dispatcher(service, consumer=self.holder)
+            register_rule_deliverers(dispatcher)
+        self.dispatcher = dispatcher
         self.on_leadership = on_leadership
         self._database = database
         self._cron: dict[str, CronJob] = {}
