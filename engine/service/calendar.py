@@ -30,8 +30,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from engine.definitions.durations import Duration, parse_duration
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError
-from engine.org.principal import ADMIN_ROLE
+from engine.errors import ConflictError, NotFoundError
 from engine.runtime.working_time import (
     ADD_YEAR_COMMAND,
     DEFAULT_HOURS,
@@ -44,9 +43,10 @@ from engine.runtime.working_time import (
     parse_period,
 )
 from engine.service import arguments as check
-from engine.service.actor import SYSTEM_ACTOR, Actor
+from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.org_arguments import invalid, localised
+from engine.service.principals import require_org_admin
 from engine.store import calendar as stored
 from engine.store.calendar import CalendarDay
 from engine.store.database import Connection
@@ -276,22 +276,9 @@ class CalendarUseCases:
 
     def _require_admin(self, conn: Connection, actor: Actor, say: str) -> None:
         """Refuse anyone but an administrator once the organisation has users."""
-        if actor == SYSTEM_ACTOR:
-            return
         principals = self._context.transactions.principals
-        generation = principals.sync(conn)
-        if not principals.has_people(conn):
-            return
-        principal = principals.principal(conn, actor, generation)
-        if principal.active and principal.is_admin:
-            return
-        raise PermissionDeniedError(
-            localised(
-                say,
-                f"只有管理员（组织角色 {ADMIN_ROLE} 的成员）可以修改工作日历，{actor.user_id} 不是",
-                f"only an administrator (a member of the organisation role '{ADMIN_ROLE}') "
-                f"may change the working calendar; {actor.user_id} is not one",
-            )
+        require_org_admin(
+            principals, conn, actor, say, zh="修改工作日历", en="change the working calendar"
         )
 
 

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from engine.errors import InvalidArgumentError, PermissionDeniedError
-from engine.org.principal import ADMIN_ROLE
+from engine.errors import InvalidArgumentError
 from engine.service import arguments as check
-from engine.service.actor import SYSTEM_ACTOR, Actor
+from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.org_arguments import localised
+from engine.service.principals import require_org_admin
 from engine.store import outbox, outbox_admin
 from engine.store.database import Connection
 from engine.store.outbox import DEFAULT_LEASE, FailureRecorded, OutboxEvent
@@ -133,22 +133,10 @@ class EventUseCases:
             return outbox_admin.replay(conn, ids, self._context.clock())
 
     def _require_admin(self, conn: Connection, actor: Actor, say: str) -> None:
-        if actor == SYSTEM_ACTOR:
-            return
+        """Refuse anyone but an administrator once the organisation has users."""
         principals = self._context.transactions.principals
-        generation = principals.sync(conn)
-        if not principals.has_people(conn):
-            return
-        principal = principals.principal(conn, actor, generation)
-        if principal.active and principal.is_admin:
-            return
-        raise PermissionDeniedError(
-            localised(
-                say,
-                f"只有管理员（组织角色 {ADMIN_ROLE} 的成员）可以查看和重放事件，{actor.user_id} 不是",
-                f"only an administrator (a member of the organisation role '{ADMIN_ROLE}') "
-                f"may list and replay outbox events; {actor.user_id} is not one",
-            )
+        require_org_admin(
+            principals, conn, actor, say, zh="查看和重放事件", en="list and replay outbox events"
         )
 
 

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable
 
 from engine.errors import PermissionDeniedError
-from engine.org.principal import SYSTEM_PRINCIPAL, Principal
+from engine.org.principal import ADMIN_ROLE, SYSTEM_PRINCIPAL, Principal
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.store.database import Connection
 from engine.store.org import has_people, names_of, org_generation, principal_facts
@@ -146,3 +146,27 @@ def require_active(principal: Principal, locale: str) -> Principal:
             text = f"用户 {principal.login} 已停用，不能操作"
         raise PermissionDeniedError(text)
     return principal
+
+
+def require_org_admin(
+    principals: OrgCache, conn: Connection, actor: Actor, locale: str, *, zh: str, en: str
+) -> None:
+    """Refuse anyone but an organisation administrator once the organisation has users
+    (the engine itself always passes). ``zh`` / ``en`` say what was refused ("修改工作日历"
+    / "change the working calendar")."""
+    if actor == SYSTEM_ACTOR:
+        return
+    generation = principals.sync(conn)
+    if not principals.has_people(conn):
+        return
+    principal = principals.principal(conn, actor, generation)
+    if principal.active and principal.is_admin:
+        return
+    if locale.startswith("en"):
+        text = (
+            f"only an administrator (a member of the organisation role '{ADMIN_ROLE}') "
+            f"may {en}; {actor.user_id} is not one"
+        )
+    else:
+        text = f"只有管理员（组织角色 {ADMIN_ROLE} 的成员）可以{zh}，{actor.user_id} 不是"
+    raise PermissionDeniedError(text)
