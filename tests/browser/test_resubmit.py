@@ -18,8 +18,10 @@ pytestmark = pytest.mark.browser
 
 
 def _sign_out(page):
+    """Sign out and wait for the sign-in page: a sign-in started while the sign-out's
+    POST is still in flight would have its new session cleared by it."""
     page.locator("form[action='/signout'] button").click()
-    page.wait_for_load_state()
+    page.wait_for_url("**/signin**")
 
 
 def test_sent_back_the_submitter_edits_and_resubmits_then_the_manager_approves(
@@ -101,7 +103,7 @@ def test_the_record_page_with_its_actions_fits_a_phone(live_site, phone, shot):
     # back to the submitter, who sees the edit form, the history and the compare view
     task = next(t for t in live_site.instance(record.id).tasks if t.status == "pending")
     service.flows.send_back(Actor(task.assignee), task.id, to="start", comment="请补充")
-    phone.locator("form[action='/signout'] button").tap()
+    _sign_out(phone)
     sign_in(phone, live_site, "wu.gang")
     phone.goto(live_site.at(path))
     expect(phone.locator("#record-form")).to_be_visible()
