@@ -18,6 +18,9 @@ app_rules = sa.Table(
     sa.Column("app", sa.String(50), primary_key=True),
     # [{"data": rule document, "file": source file, "line": n, "action_lines": [n, ...]}]
     sa.Column("rules", sa.JSON, nullable=False),
+    # status machines and batch jobs, stored like the rules (None: the app has none)
+    sa.Column("machines", sa.JSON),
+    sa.Column("jobs", sa.JSON),
     sa.Column("published_at", AwareDateTime, nullable=False),
     sa.Column("published_by", sa.String(100), nullable=False),
 )

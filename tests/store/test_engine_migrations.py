@@ -29,8 +29,9 @@ from engine.store.outbox import claim_due
 from engine.store.publish import latest_version
 
 AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
-#: the newest revision (0006: saved list views; 0007: account sessions; 0008: jobs, leader lease)
-HEAD = "0009"
+#: the newest revision (0006: saved list views; 0007: account sessions; 0008: jobs, leader lease;
+#: 0009: app rules; 0010: notifications, batch jobs, machines)
+HEAD = "0010"
 
 
 def legacy_metadata() -> sa.MetaData:
