@@ -17,14 +17,34 @@ from engine.store.rule_tables import app_rules
 
 
 def publish_rules(
-    conn: sa.Connection, app: str, rules: Sequence[Mapping[str, Any]], *, by: str, now: datetime
+    conn: sa.Connection,
+    app: str,
+    rules: Sequence[Mapping[str, Any]],
+    *,
+    by: str,
+    now: datetime,
+    machines: Sequence[Mapping[str, Any]] = (),
+    jobs: Sequence[Mapping[str, Any]] = (),
 ) -> bool:
-    """Store ``app``'s rules (replacing the ones before); True when they changed."""
+    """Store ``app``'s rules, status machines and batch jobs (replacing the ones before);
+    True when any of them changed."""
     stored = rules_data(conn, app)
     wanted = [dict(r) for r in rules]
-    if stored == wanted:
+    wanted_machines = [dict(m) for m in machines] or None
+    wanted_jobs = [dict(j) for j in jobs] or None
+    if (
+        stored == wanted
+        and machines_data(conn, app) == (wanted_machines or [])
+        and jobs_data(conn, app) == (wanted_jobs or [])
+    ):
         return False
-    values = {"rules": wanted, "published_at": now, "published_by": by}
+    values = {
+        "rules": wanted,
+        "machines": wanted_machines,
+        "jobs": wanted_jobs,
+        "published_at": now,
+        "published_by": by,
+    }
     if stored is None:
         conn.execute(app_rules.insert().values(app=app, **values))
     else:
@@ -36,3 +56,15 @@ def rules_data(conn: sa.Connection, app: str) -> list[dict[str, Any]] | None:
     """The rules ``app`` published (None: it never published any)."""
     found = conn.execute(sa.select(app_rules.c.rules).where(app_rules.c.app == app)).scalar()
     return None if found is None else list(found)
+
+
+def machines_data(conn: sa.Connection, app: str) -> list[dict[str, Any]]:
+    """The status machines ``app`` published (empty: none)."""
+    found = conn.execute(sa.select(app_rules.c.machines).where(app_rules.c.app == app)).scalar()
+    return list(found or [])
+
+
+def jobs_data(conn: sa.Connection, app: str) -> list[dict[str, Any]]:
+    """The batch jobs ``app`` published (empty: none)."""
+    found = conn.execute(sa.select(app_rules.c.jobs).where(app_rules.c.app == app)).scalar()
+    return list(found or [])
