@@ -42,21 +42,33 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         files_dir=app.config["FILES_DIR"],
     )
     service.check_database()
+    # notifications and new accounts are mailed through the web's mail settings
+    service.mail_url = app.config.get("MAIL_URL") or ""
+    service.mail_from = app.config.get("MAIL_FROM") or "lowcode@localhost"
     app.extensions["lowcode_service"] = service
     bootstrap.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     install_security(app)
 
-    from web import admin, api, auth, forms_view, records, tasks, workbench
+    from web import admin, api, auth, forms_view, notifications, records, tasks, workbench
 
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(workbench.blueprint)
     app.register_blueprint(tasks.blueprint)
     app.register_blueprint(records.blueprint)
+    from web import record_steps
+
+    app.register_blueprint(record_steps.blueprint)  # transition and manual-rule buttons
     app.register_blueprint(api.blueprint)  # /api/v1, token-authenticated (no CSRF)
     app.register_blueprint(forms_view.blueprint)
+    from web import (
+        admin_outbox,  # noqa: F401  (adds /admin/outbox and /admin/jobs)
+        batch_jobs,  # noqa: F401  (adds /admin/batch-jobs)
+    )
+
     app.register_blueprint(admin.blueprint)  # /admin, organisation admins only
+    app.register_blueprint(notifications.blueprint)  # /notifications, one's own messages
     _limit_sign_in(app)
     from web.text import install_text
 

@@ -15,8 +15,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import login_required
 
 from engine.service import RecordValidationError, ServiceError
+from web.admin_outbox import pretty_json
 from web.auth import actor, service
 from web.forms_view import _errors_by_place
+from web.record_steps import steps_of
 from web.text import _, display, label, shown
 from web.widgets import COMPUTED, UNSUPPORTED, form_data, layout_of, widget_of
 
@@ -86,6 +88,8 @@ def _page(
             logic = {"fields": {}, "formula_order": [], "fill_from": {}}
     history = _history(me, form, app_key, record_id) if readable else []
     compare = _compare(form, history, request.args.get("compare", ""), values, names, titles)
+    automation = _automation(me, form, app_key, record_id) if readable else None
+    steps = steps_of(me, app_key, form, record_id) if readable else None
     return render_template(
         "record.html",
         app_key=app_key,
@@ -100,6 +104,8 @@ def _page(
         titles=titles,
         history=history,
         compare=compare,
+        automation=automation,
+        steps=steps,
         submitter=submitter,
         withdrawable=submitter and instance is not None and instance.status in WITHDRAWABLE,
         remindable=submitter and instance is not None and instance.status == "running",
@@ -133,6 +139,23 @@ def _history(me: Any, form: Any, app_key: str, record_id: int) -> list[dict[str,
         }
         for r in reversed(revisions)
     ]
+
+
+def _automation(me: Any, form: Any, app_key: str, record_id: int) -> dict[str, Any] | None:
+    """What rules and jobs did to the record (the "Automation" card), or None when nothing
+    (or the record is not the actor's to read: the service decides)."""
+    try:
+        found = service().automation.history(me, app_key, form.key, record_id)
+    except ServiceError:
+        return None
+    if found.empty:
+        return None
+    labels = {f.key: label(f.label) for f in form.fields}
+    changes = [
+        {"change": c, "changed": [labels.get(k, k) for k in c.fields]} for c in found.changes
+    ]
+    messages = [{"message": m, "shown": pretty_json(m.payload)} for m in found.messages]
+    return {"changes": changes, "messages": messages, "outputs": found.outputs}
 
 
 def _compare(

@@ -17,6 +17,7 @@ from engine.cli import (
     calendar_commands,
     commands,
     flow_commands,
+    job_commands,
     org_commands,
     record_commands,
     rule_commands,
@@ -192,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     flow_commands.add_parsers(sub)
     # lowcode rules list / run (engine/cli/rule_commands.py)
     rule_commands.add_parsers(sub)
+    # lowcode job list / run / runs (engine/cli/job_commands.py)
+    job_commands.add_parsers(sub)
 
     permissions = sub.add_parser("permissions", help="what a person may do, and why")
     perm_sub = permissions.add_subparsers(

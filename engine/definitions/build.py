@@ -127,6 +127,8 @@ def build_app(
     source_path: str | None,
     flows: list[Any] | None = None,
     rules: list[Any] | None = None,
+    jobs: list[Any] | None = None,
+    machines: list[Any] | None = None,
 ) -> AppDefinition:
     """An :class:`AppDefinition` from the checked app document and its built forms."""
     data = source.data
@@ -145,6 +147,8 @@ def build_app(
         requires=frozen_mapping(data.get("requires", {})),
         flows=tuple(flows or ()),
         rules=tuple(rules or ()),
+        jobs=tuple(jobs or ()),
+        machines=tuple(machines or ()),
         source_path=source_path,
     )
 

@@ -25,6 +25,8 @@ KINDS: dict[str, Kind] = {
     "form": Kind("form", "forms", "one form"),
     "flow": Kind("flow", "flows", "one approval flow attached to a form"),
     "rule": Kind("rule", "rules", "rules: a trigger on a form, a condition, actions"),
+    "machine": Kind("machine", "machines", "a status machine: states and transitions"),
+    "job": Kind("job", "jobs", "a batch job: a grouped query per period writing documents"),
 }
 
 

@@ -13,9 +13,13 @@ from typing import Any
 from engine.definitions import kinds
 from engine.definitions.build import build_app, build_form
 from engine.definitions.checks import APP_CHECKS, FORM_CHECKS
+from engine.definitions.checks.jobs import check_jobs
 from engine.definitions.context import AppContext
 from engine.definitions.files import MAX_FILE_BYTES, SourceFile, read_app_files, too_large
 from engine.definitions.flows import flow_from_data
+from engine.definitions.job_schema import job_schema_errors
+from engine.definitions.jobs import job_from_data
+from engine.definitions.machines import machine_from_data
 from engine.definitions.model import AppDefinition
 from engine.definitions.rules import rule_from_data
 from engine.definitions.schema_errors import schema_errors
@@ -93,13 +97,14 @@ def _load(
     broken: dict[int, frozenset[DataPath]] = {}
     for kind, sources in documents.items():
         for source in sources:
-            problems = schema_errors(kind, source)
+            # job documents have a schema of their own (engine/definitions/job_schema.py)
+            problems = job_schema_errors(source) if kind == "job" else schema_errors(kind, source)
             errors.extend(
                 p for p in problems if (p.file, p.line, p.column, p.path) not in read_errors
             )
             broken[id(source)] = frozenset(parse_path(problem.path) for problem in problems)
     context = AppContext.of(app_source, documents, broken)
-    for app_check in APP_CHECKS:
+    for app_check in (*APP_CHECKS, check_jobs):
         errors.extend(app_check(context))
     for form in context.forms.values():
         for check in FORM_CHECKS:
@@ -109,7 +114,15 @@ def _load(
     forms = [build_form(source) for source in documents["form"]]
     flows = [flow_from_data(source.data, source.file) for source in documents["flow"]]
     rules = [_rule(source) for source in documents["rule"]]
-    return errors, build_app(app_source, forms, source_path, flows, rules)
+    jobs = [
+        job_from_data(source.data, source.file, source.span(("job",)).line)
+        for source in documents["job"]
+    ]
+    machines = [
+        machine_from_data(source.data, source.file, source.span(("machine",)).line)
+        for source in documents["machine"]
+    ]
+    return errors, build_app(app_source, forms, source_path, flows, rules, jobs, machines)
 
 
 def _split_rule_lists(sources: list[Source], one_file: bool) -> list[Source]:

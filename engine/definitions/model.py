@@ -206,6 +206,10 @@ class AppDefinition:
     flows: tuple[Any, ...] = ()
     #: rules (engine.definitions.rules.RuleDefinition), in file then document order
     rules: tuple[Any, ...] = ()
+    #: status machines (engine.definitions.machines.MachineDefinition), in file order
+    machines: tuple[Any, ...] = ()
+    #: batch jobs (engine.definitions.jobs.JobDefinition), in file order
+    jobs: tuple[Any, ...] = ()
     source_path: str | None = dc_field(default=None, compare=False, repr=False)
 
     def form(self, key: str) -> FormDefinition:

@@ -56,6 +56,8 @@ DEFAULT_ROW_LIMIT = 1000
 #: rule chains (a rule's write triggering another rule) deeper than this are refused
 MAX_DEPTH = 8
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: the time of day a date field stands for in a before/after trigger
+DEFAULT_DATE_TIME = "09:00"
 
 #: the letter that stands for the dot of a prefixed name (a Python identifier letter)
 JOIN = "\u02cd"
@@ -98,18 +100,25 @@ class Trigger:
     #: schedule
     cron: str | None = None
     timezone: str = DEFAULT_TIMEZONE
+    #: schedule: runs missed while no scheduler ran (``run_once`` or ``skip``)
+    misfire: str = "run_once"
     #: before/after: the date field and the offset
     field: str | None = None
     days: int = 0
     hours: int = 0
+    #: before/after on a date field: the time of day (HH:MM, Asia/Shanghai) it stands for
+    at: str = DEFAULT_DATE_TIME
     #: manual: the button and its confirmation
     label: I18nText | None = None
     confirm: I18nText | None = None
+    #: manual: the app roles that see the button (empty: everyone who may update)
+    roles: tuple[str, ...] = ()
 
     @property
     def in_transaction_capable(self) -> bool:
-        """Record and flow events happen inside a write; the others start their own."""
-        return self.kind in RECORD_EVENTS or self.kind == "flow"
+        """Record and flow events happen inside a write, a button press is one; schedule
+        and date triggers start from the scheduler, after commit."""
+        return self.kind in RECORD_EVENTS or self.kind in ("flow", "manual")
 
 
 @dataclass(frozen=True)
@@ -204,17 +213,26 @@ def _trigger(value: Any) -> Trigger:
     if kind == "flow":
         return Trigger(kind, event=body, node=value.get("node"))
     if kind == "schedule":
-        return Trigger(kind, cron=body["cron"], timezone=body.get("timezone", DEFAULT_TIMEZONE))
+        return Trigger(
+            kind,
+            cron=body["cron"],
+            timezone=body.get("timezone", DEFAULT_TIMEZONE),
+            misfire=body.get("misfire", "run_once"),
+        )
     if kind in ("before", "after"):
         return Trigger(
             kind,
             field=body["field"],
             days=int(body.get("days", 0)),
             hours=int(body.get("hours", 0)),
+            at=body.get("at", DEFAULT_DATE_TIME),
         )
     body = body or {}
     return Trigger(
-        kind, label=I18nText.of(body.get("label")), confirm=I18nText.of(body.get("confirm"))
+        kind,
+        label=I18nText.of(body.get("label")),
+        confirm=I18nText.of(body.get("confirm")),
+        roles=tuple(body.get("roles") or ()),
     )
 
 

@@ -26,7 +26,7 @@ from engine.definitions.rule_schema import RULE_DEFS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: the kinds of document that are published as their own schema file
-PUBLISHED_KINDS = ("app", "form", "flow", "rule")
+PUBLISHED_KINDS = ("app", "form", "flow", "rule", "machine")
 
 SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 _SPEC = r"(>=|<=|==|!=|>|<|~=)?\s*\d+(\.\d+){0,2}"

@@ -30,11 +30,19 @@ from engine.errors import (
 from engine.org.org_file import OrgSnapshot, read_org_file, read_org_text
 from engine.runtime.working_time import CalendarYearMissing, WorkingCalendar
 from engine.service.actor import SYSTEM_ACTOR, Actor
+from engine.service.automation_history import (
+    AutomatedChange,
+    AutomatedMessage,
+    AutomationHistory,
+    BatchOutput,
+)
+from engine.service.batch_jobs import JobInfo, JobRun
 from engine.service.calendar import CalendarSeed, CalendarUseCases
 from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
 from engine.service.explain import PermissionExplanation
 from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
+from engine.service.notifications import Notification, NotificationPage
 from engine.service.org import (
     ApiToken,
     OrgNode,
@@ -55,12 +63,18 @@ from engine.store.publish import PublishedVersion
 from engine.store.query import Filter, QueryError
 
 __all__ = [
+    "JobInfo",
+    "JobRun",
     "I18nText",
     "FlowActionError",
     "HOOK_POINTS",
     "SYSTEM_ACTOR",
     "Actor",
+    "AutomatedChange",
+    "AutomatedMessage",
+    "AutomationHistory",
     "ApiToken",
+    "BatchOutput",
     "BatchValidationError",
     "CalendarDay",
     "CalendarSeed",
@@ -83,6 +97,8 @@ __all__ = [
     "MigrationError",
     "MigrationPlan",
     "NotFoundError",
+    "Notification",
+    "NotificationPage",
     "OrgFileError",
     "OrgFileProblem",
     "OrgSnapshot",

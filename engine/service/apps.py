@@ -99,6 +99,8 @@ class AppUseCases:
                 [rule.source for rule in app.rules if rule.source is not None],
                 by=actor.user_id,
                 now=now,
+                jobs=[job.source for job in app.jobs if job.source is not None],
+                machines=[m.source for m in app.machines if m.source is not None],
             )
             previous = app_table.save_app(
                 conn,

@@ -10,6 +10,7 @@ lock. Delivery itself (webhooks, e-mail) comes with the rules issue.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from engine.errors import InvalidArgumentError
 from engine.service import arguments as check
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
-from engine.service.org_arguments import localised
+from engine.service.org_arguments import localised, optional_text_argument
 from engine.service.principals import require_org_admin
 from engine.store import outbox, outbox_admin
 from engine.store.database import Connection
@@ -25,6 +26,31 @@ from engine.store.outbox import DEFAULT_LEASE, FailureRecorded, OutboxEvent
 
 #: most events one claim hands out
 MAX_BATCH = 1000
+#: the views of :meth:`EventUseCases.page`: undelivered (retrying too), dead, delivered
+EVENT_VIEWS = outbox_admin.EVENT_VIEWS
+#: a view's count at or above which the page says "more than" (counting stops there)
+EVENT_COUNT_CAP = outbox_admin.COUNT_CAP
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """A page of the outbox as the admin page shows it.
+
+    ``events`` newest first (dicts as :meth:`EventUseCases.list_events` gives, plus
+    ``delivered_at``); ``counts`` per view, each stopping at ``EVENT_COUNT_CAP + 1``;
+    ``older`` the ``before`` of the next page (None on the last one).
+    """
+
+    view: str
+    topic: str | None
+    events: list[dict[str, Any]]
+    counts: dict[str, int]
+    older: int | None
+
+    def count_text(self, view: str) -> str:
+        """A view's count as a page shows it: ``1000+`` past the cap."""
+        count = self.counts.get(view, 0)
+        return f"{EVENT_COUNT_CAP}+" if count > EVENT_COUNT_CAP else str(count)
 
 
 class EventUseCases:
@@ -96,6 +122,36 @@ class EventUseCases:
         with self._context.transactions.database.read() as conn:
             self._require_admin(conn, actor, say)
             return outbox_admin.list_events(conn, failed_only=bool(failed_only), limit=limit)
+
+    def page(
+        self,
+        actor: Actor,
+        *,
+        view: str = "pending",
+        topic: str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> EventPage:
+        """One page of a view of the outbox (see :data:`EVENT_VIEWS`), newest first, with
+        the count of every view; admin only.
+
+        ``topic`` keeps one topic; ``before`` (an event id) pages on to older events.
+        """
+        say = check.actor_locale(actor)
+        view = check.check_choice("view", view, EVENT_VIEWS, say)
+        topic = optional_text_argument("topic", topic, 100, say)
+        if before is not None:
+            before = check.check_record_id(before, say, "before")
+        check.check_whole_number("limit", limit, 1, MAX_BATCH, say)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin(conn, actor, say)
+            # one more than asked: whether an older page exists
+            rows = outbox_admin.events_page(
+                conn, view, topic=topic, before_id=before, limit=limit + 1
+            )
+            counts = outbox_admin.event_counts(conn, topic=topic)
+        older = rows[limit - 1]["id"] if len(rows) > limit else None
+        return EventPage(view, topic, rows[:limit], counts, older)
 
     def replay(self, actor: Actor, event_ids: Iterable[int]) -> list[int]:
         """Make failed or dead events due now with their attempts reset; admin only.

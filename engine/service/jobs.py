@@ -23,20 +23,34 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
 from engine.errors import InvalidArgumentError
+from engine.service import arguments as check
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.dispatcher import default_consumer_name
+from engine.service.org_arguments import localised
+from engine.service.principals import require_org_admin
 from engine.store import jobs as stored
+from engine.store import schedules
+from engine.store.database import Connection
+from engine.store.leadership import LeaderInfo, current_leader
 
 #: how long a claimed job is the runner's before another may take it over
 DEFAULT_JOB_LEASE = timedelta(minutes=10)
 _JOB_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+#: the views of :meth:`EmbeddedJobRunner.page`
+JOB_VIEWS = stored.JOB_VIEWS
+#: a view's count at or above which the page says "more than" (counting stops there)
+JOB_COUNT_CAP = stored.JOB_COUNT_CAP
+#: the leadership name of the scheduler (engine.service.scheduler.LEADER_NAME)
+SCHEDULER_LEADER = "scheduler"
+#: most jobs one page lists
+MAX_JOB_PAGE = 500
 
 
 class JobRunner(Protocol):
@@ -45,6 +59,31 @@ class JobRunner(Protocol):
     def submit(self, job_name: str, payload: Mapping[str, Any]) -> str:
         """Queue ``job_name`` with ``payload``; the job's id (text) in the backend."""
         ...
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """A page of the embedded job queue: ``jobs`` newest first, ``counts`` per view (each
+    stopping at ``JOB_COUNT_CAP + 1``), ``older`` the ``before`` of the next page."""
+
+    view: str
+    jobs: list[dict[str, Any]]
+    counts: dict[str, int]
+    older: int | None
+
+    def count_text(self, view: str) -> str:
+        """A view's count as a page shows it: ``1000+`` past the cap."""
+        count = self.counts.get(view, 0)
+        return f"{JOB_COUNT_CAP}+" if count > JOB_COUNT_CAP else str(count)
+
+
+@dataclass(frozen=True)
+class SchedulingState:
+    """The scheduled runs (``schedule_runs`` rows: key, last_fire_at, last_run_at,
+    last_error) and the scheduler's recorded leader (None: nobody led yet)."""
+
+    schedules: list[dict[str, Any]]
+    leader: LeaderInfo | None
 
 
 @dataclass
@@ -137,6 +176,90 @@ class EmbeddedJobRunner:
         """Jobs, newest first (id, name, payload, attempts, last_error, finished_at...)."""
         with self._context.transactions.database.read() as conn:
             return stored.job_rows(conn, unfinished_only=bool(unfinished_only))
+
+    def page(
+        self, actor: Actor, *, view: str = "pending", before: int | None = None, limit: int = 50
+    ) -> JobPage:
+        """One page of a view of the queue (see :data:`JOB_VIEWS`: pending, running = held
+        under a running lease, dead, finished), newest first, with every view's count;
+        admin only. ``before`` (a job id) pages on to older jobs."""
+        say = check.actor_locale(actor)
+        view = check.check_choice("view", view, JOB_VIEWS, say)
+        if before is not None:
+            before = check.check_record_id(before, say, "before")
+        check.check_whole_number("limit", limit, 1, MAX_JOB_PAGE, say)
+        now = self._context.clock()
+        with self._context.transactions.database.read() as conn:
+            self._require_admin(conn, actor, say)
+            rows = stored.jobs_page(conn, view, now, before_id=before, limit=limit + 1)
+            counts = stored.job_counts(conn, now)
+        older = rows[limit - 1]["id"] if len(rows) > limit else None
+        return JobPage(view, rows[:limit], counts, older)
+
+    def replay(self, actor: Actor, job_ids: Iterable[int]) -> list[int]:
+        """Make dead or waiting jobs due now, attempts reset; admin only; the ids replayed.
+
+        A job that is unknown, finished or running now (held under a lease) is an
+        :class:`InvalidArgumentError` naming it, and nothing changes then.
+        """
+        say = check.actor_locale(actor)
+        if isinstance(job_ids, (str, bytes)) or not isinstance(job_ids, Iterable):
+            raise InvalidArgumentError(
+                localised(say, "job_ids 须为任务编号的列表", "job_ids must be a list of job ids"),
+                argument="job_ids",
+                code="type",
+            )
+        ids = [check.check_record_id(i, say, "job_ids") for i in job_ids]
+        now = self._context.clock()
+        with self._context.transactions.database.write() as conn:
+            self._require_admin(conn, actor, say)
+            for job_id in ids:
+                row = stored.job_row(conn, job_id)
+                refusal = _not_replayable(row, now)
+                if refusal is not None:
+                    zh, en, code = refusal
+                    raise InvalidArgumentError(
+                        localised(
+                            say,
+                            f"任务 {job_id} {zh}，无法重放；在“管理 → 后台任务”查看可重放的任务",
+                            f"job {job_id} {en}; nothing replayed "
+                            "(Administration → Jobs lists the replayable ones)",
+                        ),
+                        argument="job_ids",
+                        code=code,
+                    )
+            return stored.replay_jobs(conn, ids, now)
+
+    def scheduling(self, actor: Actor) -> SchedulingState:
+        """The scheduled runs and who leads the scheduler; admin only."""
+        say = check.actor_locale(actor)
+        with self._context.transactions.database.read() as conn:
+            self._require_admin(conn, actor, say)
+            return SchedulingState(
+                schedules.schedule_rows(conn), current_leader(conn, SCHEDULER_LEADER)
+            )
+
+    def _require_admin(self, conn: Connection, actor: Actor, say: str) -> None:
+        require_org_admin(
+            self._context.transactions.principals,
+            conn,
+            actor,
+            say,
+            zh="查看和重放后台任务",
+            en="list and replay background jobs",
+        )
+
+
+def _not_replayable(row: Mapping[str, Any] | None, now: Any) -> tuple[str, str, str] | None:
+    """Why a job cannot be replayed (zh, en, code), or None when it can."""
+    if row is None:
+        return "不存在", "does not exist", "not_found"
+    if row["finished_at"] is not None:
+        return "已完成", "already finished", "finished"
+    if row["dead_at"] is None and row["claimed_until"] is not None and row["claimed_until"] >= now:
+        # the runner holding it would run it a second time beside the replay
+        return "正在运行", "is running now", "running"
+    return None
 
 
 class RQJobRunner:

@@ -38,25 +38,37 @@ from engine.definitions.rules import (
     MAX_DEPTH,
     RuleAction,
     RuleDefinition,
+    Trigger,
     demangle,
     mangle,
     mangled,
     rule_from_source,
 )
-from engine.errors import ExpressionError, NotFoundError, RecordValidationError, ServiceError
+from engine.errors import (
+    ExpressionError,
+    NotFoundError,
+    PermissionDeniedError,
+    RecordValidationError,
+    ServiceError,
+)
 from engine.expressions import EvaluationContext, compile_expression
 from engine.service import arguments as check
-from engine.service import writer
+from engine.service import rule_timing, writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.hooks import RecordChange
 from engine.service.reading import row_values
 from engine.service.transactions import Transaction
+from engine.store import apps as app_store
+from engine.store import outbox as outbox_store
+from engine.store import schedules
 from engine.store.app_rules import rules_data
 from engine.store.journal import Journal, Subject
+from engine.store.outbox import OutboxEvent
 from engine.store.query_input import Filter
 from engine.store.records import ALL_ROWS
 
+_NO_TRIGGER = Trigger("manual")
 SYSTEM_COLUMNS = ("id", "status", "title", "created_at", "created_by", "updated_at", "updated_by")
 PAGE = 500
 
@@ -123,6 +135,39 @@ class RuleRun:
             "matched": self.matched,
             "changes": self.changes,
         }
+
+
+@dataclass(frozen=True)
+class ScheduledRule:
+    """A schedule rule as the scheduler runs it (cron key ``rule:<app>.<rule>``)."""
+
+    app: str
+    rule: str
+    cron: str
+    timezone: str
+    misfire: str
+
+    @property
+    def key(self) -> str:
+        """The scheduler's stable key of this rule's cron job."""
+        return f"rule:{self.app}.{self.rule}"
+
+
+@dataclass
+class DateSweep:
+    """What one :meth:`RuleUseCases.sweep_dates` did."""
+
+    rules: int = 0
+    queued: int = 0
+
+
+@dataclass(frozen=True)
+class RuleButton:
+    """A manual rule's button on a record page."""
+
+    rule: str
+    label: str
+    confirm: str | None
 
 
 class _DryRun(Exception):
@@ -250,6 +295,32 @@ class RuleUseCases:
         except _DryRun as done:
             return done.result
 
+    # -- for status machines ---------------------------------------------------------------
+    def run_actions(
+        self,
+        tx: Transaction,
+        now: datetime,
+        locale: str,
+        user: str | None,
+        rule: RuleDefinition,
+        record_id: int,
+        values: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """Run ``rule``'s actions on a record inside ``tx`` (a status machine's step);
+        what changed, one line per change."""
+        firing = _Firing(tx, now, locale, user, rule, record_id, values, None)
+        firing.log = []
+        self._fire(firing)
+        return firing.log
+
+    def evaluate(
+        self, tx: Transaction, text: str, values: Mapping[str, Any], user: str | None, what: str
+    ) -> Any:
+        """An expression over a record's values (a machine's guard), compiled once."""
+        rule = RuleDefinition(what, "", _NO_TRIGGER, ())
+        firing = _Firing(tx, self._context.clock(), "zh-CN", user, rule, 0, dict(values), None)
+        return self._eval(firing, text, values, what)
+
     # -- hooks ----------------------------------------------------------------------------
     def _before_prepare(self, ctx: Any, data: Mapping[str, Any], existing: Any) -> None:
         """Keep an updated record's values before the change (``old.x``)."""
@@ -267,15 +338,22 @@ class RuleUseCases:
 
     def _after_write(self, ctx: writer.WriteContext, change: RecordChange) -> None:
         kind = change.topic.removeprefix("record.")
-        rules = [
-            r
-            for r in self._of(ctx.tx, change.form)
-            if r.trigger.kind == kind and r.run == "in_transaction"
-        ]
+        rules = [r for r in self._of(ctx.tx, change.form) if r.trigger.kind == kind]
         old = self._olds().pop((change.app, change.form, change.record_id), None)
         for rule in rules:
             wanted = rule.trigger.fields
             if kind == "updated" and wanted and not set(wanted) & set(change.changes):
+                continue
+            if rule.run == "after_commit":
+                self._queue_fire(
+                    ctx.tx,
+                    ctx.now,
+                    rule,
+                    change.record_id,
+                    kind,
+                    old=old,
+                    values=None if kind != "deleted" else dict(change.record.values),
+                )
                 continue
             record = change.record
             values = dict(record.values)
@@ -297,11 +375,7 @@ class RuleUseCases:
     def _flow_events(self, session: Any, row: Mapping[str, Any], events: list[Any]) -> None:
         """Flow events of one saved instance (engine/service/flow_session.py)."""
         form, record_id = row["form"], int(row["record_id"])
-        rules = [
-            r
-            for r in self._of(session.tx, form)
-            if r.trigger.kind == "flow" and r.run == "in_transaction"
-        ]
+        rules = [r for r in self._of(session.tx, form) if r.trigger.kind == "flow"]
         if not rules:
             return
         session.journal.flush(session.tx.conn)  # the flow's rows first, then the rules'
@@ -322,6 +396,9 @@ class RuleUseCases:
                     continue
                 if rule.trigger.node is not None and rule.trigger.node != node:
                     continue
+                if rule.run == "after_commit":
+                    self._queue_fire(session.tx, session.now, rule, record_id, event, node=node)
+                    continue
                 try:
                     values = session.record_values(form, record_id)
                 except NotFoundError:
@@ -337,6 +414,347 @@ class RuleUseCases:
                     None,
                 )
                 self._fire(firing)
+
+    # -- after commit: rule.fire events ---------------------------------------------------
+    def _queue_fire(
+        self,
+        tx: Transaction,
+        now: datetime,
+        rule: RuleDefinition,
+        record_id: int | None,
+        cause: str,
+        *,
+        old: Mapping[str, Any] | None = None,
+        values: Mapping[str, Any] | None = None,
+        node: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        """Queue one ``rule.fire`` outbox event in ``tx``: the dispatcher runs the rule
+        after commit (:meth:`fire_deliverer`), retried, failures visible and replayable."""
+        payload: dict[str, Any] = {"rule": rule.key, "cause": cause}
+        if old is not None:
+            payload["old"] = _event_data(dict(old))
+        if values is not None:
+            payload["values"] = _event_data(dict(values))
+        if node is not None:
+            payload["node"] = node
+        journal = Journal(f"rule:{rule.key}", now)
+        subject = Subject(tx.app, rule.form, record_id)
+        key = key or f"rule.fire:{tx.app}.{rule.key}:{record_id}:{cause}:{now.isoformat()}"
+        journal.event("rule.fire", subject, payload, key)
+        journal.flush(tx.conn)
+
+    def fire_deliverer(self, consumer: str) -> Callable[[OutboxEvent], RuleRun]:
+        """The deliverer of ``rule.fire`` events for the dispatcher named ``consumer``.
+
+        It runs the rule in a transaction of its own that also acknowledges the event, so
+        the rule's changes and the acknowledgement commit together: a process killed in
+        between runs the rule again from scratch, one that already committed never does.
+        A rule that fails on its data (a validation, an expression, a limit) makes the
+        event dead at once (``retryable = False``): fix the data or the rule and replay.
+        """
+
+        def deliver(event: OutboxEvent) -> RuleRun:
+            return self._fire_event(event, consumer)
+
+        return deliver
+
+    def _fire_event(self, event: OutboxEvent, consumer: str) -> RuleRun:
+        payload = event.payload
+        app_key, rule_key = payload.get("app"), payload.get("rule")
+        record_id = payload.get("id")
+
+        def work(tx: Transaction) -> RuleRun:
+            rule = next((r for r in self._rules(tx) if r.key == rule_key), None)
+            result = RuleRun(str(rule_key), int(record_id or 0), False, False)
+            if not outbox_store.acknowledge(tx.conn, consumer, [event.id], self._context.clock()):
+                return result  # delivered meanwhile by another dispatcher
+            if rule is None or not rule.enabled:
+                return result  # removed or disabled since: nothing to do
+            values = self._fire_values(tx, rule, record_id, payload)
+            if values is None:
+                return result  # the record is gone
+            old = payload.get("old")
+            firing = _Firing(
+                tx,
+                self._context.clock(),
+                "zh-CN",
+                f"rule:{rule.key}",
+                rule,
+                int(record_id or 0),
+                values,
+                _revive(tx.form(rule.form), old) if old is not None else None,
+            )
+            firing.log = result.changes
+            result.matched = self._fire(firing)
+            return result
+
+        try:
+            return self._context.transactions.write(str(app_key), work)
+        except (RuleError, RecordValidationError) as error:
+            error.retryable = False  # type: ignore[attr-defined]
+            raise
+
+    def _fire_values(
+        self, tx: Transaction, rule: RuleDefinition, record_id: Any, payload: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The record's values now (a deleted record: as it was when deleted)."""
+        if record_id is None:
+            return {}
+        if payload.get("values") is not None:
+            values = _revive(tx.form(rule.form), payload["values"])
+            values["id"] = int(record_id)
+            return values
+        source = tx.source(rule.form, ALL_ROWS)
+        try:
+            row = source.row(int(record_id))
+        except NotFoundError:
+            return None
+        runtime = tx.form(rule.form)
+        return _record_names(
+            row_values(runtime, row, source.children([int(record_id)])[int(record_id)]), row
+        )
+
+    # -- scheduled and date-relative rules ------------------------------------------------
+    def schedules(self) -> list[ScheduledRule]:
+        """Every enabled schedule rule of every installed app (the scheduler's cron jobs)."""
+        found: list[ScheduledRule] = []
+        for app_key in self._app_keys():
+            with self._context.transactions.read(app_key) as tx:
+                rules = self._rules(tx)
+            found += [
+                ScheduledRule(
+                    app_key, r.key, r.trigger.cron or "", r.trigger.timezone, r.trigger.misfire
+                )
+                for r in rules
+                if r.enabled and r.trigger.kind == "schedule"
+            ]
+        return found
+
+    def fire_schedule(self, app_key: str, rule_key: str, fire_time: datetime) -> int:
+        """Queue the runs of schedule rule ``rule_key`` for ``fire_time``: one per live
+        record of its form that ``when`` matches, or, with no ``when``, one run on no
+        record. Returns how many were queued (the dispatcher runs them)."""
+
+        def work(tx: Transaction) -> int:
+            rule = next((r for r in self._rules(tx) if r.key == rule_key), None)
+            if rule is None or not rule.enabled:
+                return 0
+            stamp = fire_time.isoformat()
+            if rule.when is None:
+                self._queue_fire(
+                    tx,
+                    fire_time,
+                    rule,
+                    None,
+                    "schedule",
+                    key=f"rule.fire:{app_key}.{rule.key}:-:{stamp}",
+                )
+                return 1
+            queued = 0
+            firing = _Firing(tx, fire_time, "zh-CN", None, rule, 0, {}, None)
+            source = tx.source(rule.form, ALL_ROWS)
+            runtime = tx.form(rule.form)
+            for batch in source.batches(PAGE):
+                for row, children in batch:
+                    firing.values = _record_names(row_values(runtime, row, children), row)
+                    if not _truthy(self._eval(firing, rule.when, firing.values, "when")):
+                        continue
+                    queued += 1
+                    if queued > self.row_limit:
+                        raise self._error(
+                            firing,
+                            "limit",
+                            f"定时规则匹配的记录超过 {self.row_limit} 条，已停止",
+                            f"a scheduled run matched more than {self.row_limit} records: stopped",
+                        )
+                    self._queue_fire(
+                        tx,
+                        fire_time,
+                        rule,
+                        int(row["id"]),
+                        "schedule",
+                        key=f"rule.fire:{app_key}.{rule.key}:{row['id']}:{stamp}",
+                    )
+            return queued
+
+        return self._context.transactions.write(app_key, work)
+
+    def sweep_dates(self, now: datetime | None = None) -> DateSweep:
+        """Queue the runs of every date-relative rule due since the last sweep.
+
+        Each rule keeps a watermark (``schedule_runs`` key ``date:<app>.<rule>``, first
+        set when the scheduler first sees the rule: dates already past then are not
+        owed). The records due in ``(watermark, now]`` are one range of the trigger's
+        field (engine/service/rule_timing.py), read through the form's index; the
+        watermark moves and their ``rule.fire`` events are written in one transaction.
+        """
+        moment = now or self._context.clock()
+        sweep = DateSweep()
+        for app_key in self._app_keys():
+            with self._context.transactions.read(app_key) as tx:
+                rules = [
+                    r
+                    for r in self._rules(tx)
+                    if r.enabled and r.trigger.kind in ("before", "after")
+                ]
+            for rule in rules:
+                sweep.queued += self._sweep_rule(app_key, rule.key, moment)
+                sweep.rules += 1
+        return sweep
+
+    def _sweep_rule(self, app_key: str, rule_key: str, now: datetime) -> int:
+        key = f"date:{app_key}.{rule_key}"
+
+        def work(tx: Transaction) -> int:
+            rule = next((r for r in self._rules(tx) if r.key == rule_key), None)
+            if rule is None:
+                return 0
+            last = schedules.start_schedule(tx.conn, key, now)
+            if last >= now or not schedules.claim_fire_time(tx.conn, key, now):
+                return 0
+            trigger = rule.trigger
+            assert trigger.field is not None
+            runtime = tx.form(rule.form)
+            field_type = runtime.definition.field(trigger.field).type
+            window = rule_timing.field_window(trigger, field_type, last, now)
+            if window.empty:
+                return 0
+            source = tx.source(rule.form, ALL_ROWS)
+            filters = [Filter(trigger.field, "between", [window.low, window.high])]
+            firing = _Firing(tx, now, "zh-CN", None, rule, 0, {}, None)
+            queued, page = 0, 1
+            while True:
+                found = source.page(
+                    filters=filters, page=page, page_size=PAGE, with_total=False, sort="id"
+                )
+                children = source.children([r["id"] for r in found.rows]) if rule.when else {}
+                for row in found.rows:
+                    value = row.get(trigger.field)
+                    if value is None or (window.low_open and value <= window.low):
+                        continue
+                    if rule.when is not None:
+                        firing.values = _record_names(
+                            row_values(runtime, row, children[row["id"]]), row
+                        )
+                        if not _truthy(self._eval(firing, rule.when, firing.values, "when")):
+                            continue
+                    due = rule_timing.due_moment(trigger, value).isoformat()
+                    self._queue_fire(
+                        tx,
+                        now,
+                        rule,
+                        int(row["id"]),
+                        "date",
+                        key=f"rule.fire:{app_key}.{rule.key}:{row['id']}:{due}",
+                    )
+                    queued += 1
+                if len(found.rows) < PAGE:
+                    return queued
+                page += 1
+
+        return self._context.transactions.write(app_key, work)
+
+    def _app_keys(self) -> list[str]:
+        with self._context.transactions.database.read() as conn:
+            return app_store.app_keys(conn)
+
+    # -- manual rules ---------------------------------------------------------------------
+    def buttons(
+        self, actor: Actor, app_key: str, form_key: str, record_id: int
+    ) -> list[RuleButton]:
+        """The manual rules' buttons the actor may press on a record now: enabled rules
+        of the form, for the actor's roles, whose ``when`` holds, when the actor may
+        update the record."""
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        check.check_key("form", form_key, 50, locale)
+        check.check_record_id(record_id, locale)
+        with self._context.transactions.read(app_key) as tx:
+            runtime = tx.form(form_key)
+            access = tx.access(actor)
+            rules = [
+                r
+                for r in self._of(tx, form_key)
+                if r.trigger.kind == "manual" and _may_press(access.roles, r)
+            ]
+            if not rules or not access.allows(runtime.definition, "update"):
+                return []
+            source = tx.source(form_key, access.scope(form_key, "update"))
+            row = source.row(record_id)
+            values = _record_names(
+                row_values(runtime, row, source.children([record_id])[record_id]), row
+            )
+            firing = _Firing(
+                tx, self._context.clock(), locale, actor.user_id, rules[0], 0, values, None
+            )
+            shown = []
+            for rule in rules:
+                firing.rule = rule
+                if rule.when is None or _truthy(self._eval(firing, rule.when, values, "when")):
+                    shown.append(rule)
+        return [
+            RuleButton(
+                r.key,
+                r.trigger.label.get(locale) if r.trigger.label else r.label(locale),
+                r.trigger.confirm.get(locale) if r.trigger.confirm else None,
+            )
+            for r in shown
+        ]
+
+    def press(self, actor: Actor, app_key: str, rule_key: str, record_id: int) -> RuleRun:
+        """Press manual rule ``rule_key``'s button on a record: its actions run now, in one
+        transaction (``run: after_commit``: queued, the dispatcher runs them)."""
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        check.check_key("rule", rule_key, 60, locale)
+        check.check_record_id(record_id, locale)
+
+        def work(tx: Transaction) -> RuleRun:
+            rule = next((r for r in self._rules(tx) if r.key == rule_key and r.enabled), None)
+            if rule is None or rule.trigger.kind != "manual":
+                raise NotFoundError(
+                    _say(locale, f"没有手动规则 {rule_key}", f"no manual rule {rule_key}")
+                )
+            access = tx.access(actor)
+            runtime = tx.form(rule.form)
+            access.require(runtime.definition, "update", locale)
+            if not _may_press(access.roles, rule):
+                raise PermissionDeniedError(
+                    _say(
+                        locale,
+                        f"“{rule.label(locale)}”只能由以下角色执行：{'、'.join(rule.trigger.roles)}",
+                        f"“{rule.label(locale)}” may be pressed only by: "
+                        f"{', '.join(rule.trigger.roles)}",
+                    )
+                )
+            source = tx.source(rule.form, access.scope(rule.form, "update"))
+            row = source.row(record_id)
+            result = RuleRun(rule.key, record_id, False, False)
+            now = self._context.clock()
+            if rule.run == "after_commit":
+                self._queue_fire(tx, now, rule, record_id, "manual")
+                result.matched = True
+                return result
+            values = _record_names(
+                row_values(runtime, row, source.children([record_id])[record_id]), row
+            )
+            firing = _Firing(tx, now, locale, actor.user_id, rule, record_id, values, None)
+            firing.log = result.changes
+            result.matched = self._fire(firing)
+            if not result.matched:
+                raise RuleError(
+                    _say(
+                        locale,
+                        f"规则 {rule.label(locale)} 的条件不满足，未执行",
+                        f"the condition of {rule.label(locale)} does not hold: nothing done",
+                    ),
+                    rule=rule.key,
+                    code="condition",
+                )
+            return result
+
+        return self._context.transactions.write(app_key, work)
 
     # -- running one rule -----------------------------------------------------------------
     def _chain(self) -> list[str]:
@@ -636,6 +1054,11 @@ class RuleUseCases:
         )
 
 
+def _may_press(roles: frozenset[str], rule: RuleDefinition) -> bool:
+    """Whether someone holding app ``roles`` sees a manual rule's button."""
+    return not rule.trigger.roles or bool(set(rule.trigger.roles) & set(roles))
+
+
 def _describe(rule: RuleDefinition) -> str:
     t = rule.trigger
     if t.kind == "updated" and t.fields:
@@ -736,4 +1159,32 @@ def _constant(node: Mapping[str, Any], names: Mapping[str, Any]) -> Any:
 
 Listener = Callable[[Any, Mapping[str, Any], list[Any]], None]
 
-__all__ = ["RuleError", "RuleInfo", "RuleRun", "RuleUseCases"]
+
+def _revive(runtime: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Values kept in an event (money as text, dates as ISO text) as the rule reads them."""
+    out: dict[str, Any] = dict(data)
+    for key, value in data.items():
+        if not isinstance(value, str) or key not in runtime.tables.fields:
+            continue
+        kind = runtime.definition.field(key).type
+        try:
+            if kind in ("number", "money", "percent"):
+                out[key] = Decimal(value)
+            elif kind == "date":
+                out[key] = date.fromisoformat(value)
+            elif kind == "datetime":
+                out[key] = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+    return out
+
+
+__all__ = [
+    "DateSweep",
+    "RuleButton",
+    "RuleError",
+    "RuleInfo",
+    "RuleRun",
+    "RuleUseCases",
+    "ScheduledRule",
+]

@@ -90,6 +90,7 @@ class SweepRun:
     jobs_finished: list[int] = field(default_factory=list)
     cron_ran: list[str] = field(default_factory=list)
     cron_skipped: list[str] = field(default_factory=list)
+    date_rules_queued: int = 0
 
 
 class Scheduler:
@@ -131,7 +132,10 @@ class Scheduler:
         if dispatcher is None:
             # the messages rules queue go out through the delivery channels by default
             dispatcher = Dispatcher(service, consumer=self.holder)
-            register_rule_deliverers(dispatcher)
+            register_rule_deliverers(dispatcher, service)
+        # rules that run after commit (and scheduled, date and queued manual rules) are
+        # run by the dispatcher from their ``rule.fire`` events
+        dispatcher.register("rule.fire", service.rules.fire_deliverer(dispatcher.consumer))
         self.dispatcher = dispatcher
         self.on_leadership = on_leadership
         self._database = database
@@ -234,6 +238,44 @@ class Scheduler:
             schedules.record_run(conn, key, self.clock(), error)
         return True
 
+    def remove_cron(self, key: str) -> None:
+        """Stop running cron job ``key`` (its claimed fire times stay recorded)."""
+        self._cron.pop(key, None)
+        if self._apscheduler is not None and self._apscheduler.get_job(f"cron:{key}"):
+            self._apscheduler.remove_job(f"cron:{key}")
+
+    def sync_rule_schedules(self) -> None:
+        """Run the schedule rules the installed apps have now: add new ones, drop the
+        removed or disabled, follow a changed cron (the rules are cached per app
+        generation, so this is cheap on every sweep)."""
+        wanted = {s.key: s for s in self.service.rules.schedules()}
+        for key in [k for k in self._cron if k.startswith("rule:") and k not in wanted]:
+            self.remove_cron(key)
+        for key, rule in wanted.items():
+            job = self._cron.get(key)
+            if job is not None and (job.cron_text, job.timezone, job.misfire) == (
+                rule.cron,
+                rule.timezone,
+                rule.misfire,
+            ):
+                continue
+            self.add_cron(
+                key,
+                rule.cron,
+                rule.timezone,
+                self._rule_runner(rule.app, rule.rule, key),
+                rule.misfire,
+            )
+
+    def _rule_runner(self, app: str, rule: str, key: str) -> Callable[[], Any]:
+        def run() -> None:
+            with self._database.read() as conn:
+                fire_time = schedules.last_fire_time(conn, key)
+            self.service.rules.fire_schedule(app, rule, fire_time or self.clock())
+            self.dispatcher.dispatch_all()
+
+        return run
+
     # -- one step ----------------------------------------------------------------------
     def hold_leadership(self) -> bool:
         """Take or keep the lead; whether this process leads now."""
@@ -260,6 +302,8 @@ class Scheduler:
             timers = self.service.flows.fire_timers(now=now)
             run.timers_fired = timers.fired
             run.timer_failures = list(timers.failed)
+            self.sync_rule_schedules()
+            run.date_rules_queued = self.service.rules.sweep_dates(now).queued
             run.outbox = self.dispatcher.dispatch_all()
             run.jobs_finished = self.service.jobs.run_due(self.holder).finished
             for key in list(self._cron):

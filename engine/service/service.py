@@ -10,6 +10,7 @@ points and delegate to them. Later features plug in at the named hook points of
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,9 +23,12 @@ from engine.service import arguments as check
 from engine.service.accounts import AccountUseCases
 from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.apps import AppUseCases
+from engine.service.automation_history import AutomationUseCases
+from engine.service.batch_jobs import BatchJobUseCases
 from engine.service.calendar import CalendarUseCases
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure
+from engine.service.delivery import MailSettings, parse_mail_url
 from engine.service.events import EventUseCases
 from engine.service.explain import PermissionExplanation, explain
 from engine.service.flows import FlowUseCases
@@ -32,6 +36,8 @@ from engine.service.form_logic import FormLogic
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.jobs import EmbeddedJobRunner
+from engine.service.machines import MachineUseCases
+from engine.service.notifications import NotificationUseCases
 from engine.service.org import OrgUseCases
 from engine.service.org_choices import OrgChoiceUseCases
 from engine.service.records import RecordUseCases
@@ -102,12 +108,31 @@ class Service:
         self.flows = FlowUseCases(self._context, self.calendar)
         #: rules run in the triggering transaction; list and run (docs/rules.md)
         self.rules = RuleUseCases(self._context, self.flows)
+        self.machines = MachineUseCases(self._context, self.rules)
         #: a form's formulas and conditions for the browser (engine/service/form_logic.py)
         self.form_logic = FormLogic(self._context)
         #: saved list views per person, and what a list page may offer (docs/web.md, Lists)
         self.saved_views = SavedViewUseCases(self._context)
         #: background jobs run in-process from the ``jobs`` table (docs/scheduler.md)
         self.jobs = EmbeddedJobRunner(self._context)
+        #: declared batch jobs (jobs/*.yaml): list, run, submit, runs (docs/rules.md)
+        self.batch_jobs = BatchJobUseCases(self._context, self.jobs)
+        #: people's in-app messages and their e-mail copies (engine/service/notifications.py)
+        self.notifications = NotificationUseCases(self._context, self.apps.form)
+        #: outgoing mail of notifications and new accounts: ``smtp://...`` or
+        #: ``smtps://...`` (empty: none); the web sets them from MAIL_URL / MAIL_FROM, the
+        #: command line takes LOWCODE_MAIL_URL / LOWCODE_MAIL_FROM from the environment
+        self.mail_url = os.environ.get("LOWCODE_MAIL_URL", "")
+        self.mail_from = os.environ.get("LOWCODE_MAIL_FROM", "") or "lowcode@localhost"
+        #: what rules and jobs did to a record (the record page's "Automation" card)
+        self.automation = AutomationUseCases(self._context)
+
+    def mail_settings(self) -> MailSettings | None:
+        """The checked mail settings of :attr:`mail_url` / :attr:`mail_from`, or None when
+        no mail URL is set; InvalidArgumentError naming MAIL_URL when they cannot work."""
+        if not self.mail_url:
+            return None
+        return parse_mail_url(self.mail_url, self.mail_from)
 
     # -- database -----------------------------------------------------------------------
     @property

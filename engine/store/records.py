@@ -254,6 +254,30 @@ class RecordSource:
                 return
             after = rows[-1]["id"]
 
+    def grouped(
+        self,
+        *,
+        group_by: Sequence[str],
+        aggregates: Sequence[Any],
+        date_field: str,
+        first_day: Any,
+        last_day: Any,
+        condition: Any | None = None,
+    ) -> Any:
+        """Groups of live, visible rows dated ``first_day..last_day`` and their aggregates,
+        in one GROUP BY query (engine.store.aggregates.grouped_rows: batch jobs)."""
+        from engine.store.aggregates import grouped_rows
+
+        return grouped_rows(
+            self,
+            group_by=group_by,
+            aggregates=aggregates,
+            date_field=date_field,
+            first_day=first_day,
+            last_day=last_day,
+            condition=condition,
+        )
+
     def duplicates(self, field_keys: Sequence[str]) -> list[list[int]]:
         """Groups of live, visible records that share the values of ``field_keys``.
 

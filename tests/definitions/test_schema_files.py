@@ -36,6 +36,7 @@ def test_write_schema_files_writes_one_file_per_kind(tmp_path):
         "form.schema.json",
         "flow.schema.json",
         "rule.schema.json",
+        "machine.schema.json",
     ]
     form = json.loads((tmp_path / "form.schema.json").read_text(encoding="utf-8"))
     assert form["$ref"] == "#/$defs/form"

@@ -1,12 +1,12 @@
 """Messages a rule queues, delivered after commit by the dispatcher to real receivers on
 127.0.0.1: a signed webhook with the record, a DingTalk robot with the rendered text,
-and a message to people (not built yet) kept as failed, never dropped."""
+and a message to people in their notifications centre (tests/notifications/ has the rest)."""
 
 from __future__ import annotations
 
 from engine.definitions.loader import load_app_text
 from engine.org.org_file import read_org_text
-from engine.service import SYSTEM_ACTOR
+from engine.service import SYSTEM_ACTOR, Actor
 from engine.service.delivery import dingtalk_sign, verify_webhook_signature
 from engine.service.dispatcher import Dispatcher
 from engine.service.rule_delivery import register_rule_deliverers
@@ -50,9 +50,9 @@ def test_a_rules_messages_reach_their_receivers_once(make_service, http_receiver
         ADMIN, "desk", "ticket", {"subject": "打印机坏了", "amount": "1200.50"}
     )
     dispatcher = Dispatcher(service, consumer="test")
-    register_rule_deliverers(dispatcher)
+    register_rule_deliverers(dispatcher, service)
     run = dispatcher.dispatch_once()
-    assert len(run.delivered) == 2 and len(run.dead) == 1
+    assert len(run.delivered) == 3 and run.dead == [] and run.retrying == []
 
     erp, robot = sorted(receiver.requests, key=lambda seen: seen.path)
     assert erp.path == "/erp"
@@ -71,8 +71,11 @@ def test_a_rules_messages_reach_their_receivers_once(make_service, http_receiver
     assert robot.json()["markdown"]["title"] == "新工单 打印机坏了"
     assert "金额 1200.50" in robot.json()["markdown"]["text"]
 
-    # the message to people waits for the notifications centre: dead, with the reason
-    [dead] = service.events.list_events(SYSTEM_ACTOR, failed_only=True)
-    assert dead["topic"] == "rule.notify" and "notifications centre" in dead["last_error"]
+    # the message to people: one unread row for each member of the role staff
+    for login in ("boss", "clerk"):
+        [note] = service.notifications.list(Actor(login)).items
+        assert (note.title, note.body, note.record_id) == ("打印机坏了", "打印机坏了", record.id)
+        assert service.notifications.unread_count(Actor(login)) == 1
+    assert service.notifications.list(Actor("admin")).total == 0
     # nothing is sent twice
     assert dispatcher.dispatch_once().delivered == [] and len(receiver.requests) == 2

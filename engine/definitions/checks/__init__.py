@@ -16,6 +16,7 @@ from engine.definitions.checks.identifiers import (
     check_duplicate_forms,
     check_form_identifiers,
 )
+from engine.definitions.checks.machines import check_machines
 from engine.definitions.checks.permissions import check_app_permissions, check_permissions
 from engine.definitions.checks.references import (
     check_field_references,
@@ -58,4 +59,5 @@ APP_CHECKS: tuple[AppCheck, ...] = (
     check_app_permissions,
     check_flows,
     check_rules,
+    check_machines,
 )

@@ -21,6 +21,7 @@ from typing import Any
 from engine.definitions.checks.expressions import scope_for
 from engine.definitions.checks.identifiers import identifier_error
 from engine.definitions.context import AppContext, FormInfo
+from engine.definitions.rule_schema import ACCOUNT_EXPRESSIONS, RECIPIENT_KINDS, ROBOT_KEYS
 from engine.definitions.rules import (
     ACTION_KINDS,
     JOIN,
@@ -40,6 +41,8 @@ TEXT_TYPES = frozenset(
     {"text", "textarea", "richtext", "select", "phone", "email", "uscc", "address"}
 )
 DATE_TYPES = frozenset({"date", "datetime"})
+#: system columns holding a login (a notify may go to the user they name)
+USER_COLUMNS = ("created_by", "updated_by")
 #: cron fields: (name, lowest, highest)
 CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31), ("month", 1, 12))
 CRON_WEEKDAY = ("weekday", 0, 7)
@@ -185,6 +188,22 @@ class RuleCheck:
                     ("trigger", kind, "field"),
                     f"field {key!r} is a {self.types[key]} field, not a date",
                     "name a date or datetime field",
+                )
+            elif (
+                isinstance(key, str) and self.form.source.get(("fields", key, "index")) is not True
+            ):
+                # the scheduler's sweep finds due records by a range on this column
+                yield self.source.fail(
+                    ("trigger", kind, "field"),
+                    f"field {key!r} needs an index for a date trigger",
+                    f"add `index: true` to field {key!r} of form {self.form.key!r} "
+                    "(the scheduler finds due records with it, never by scanning)",
+                )
+            elif body.get("at") is not None and self.types.get(key) != "date":
+                yield self.source.fail(
+                    ("trigger", kind, "at"),
+                    "at: is the time of day of a date field; this field has its own time",
+                    "remove at:, or use hours:",
                 )
 
     def _flow_trigger(self, value: dict[str, Any]) -> Iterator[DefinitionError]:
@@ -398,10 +417,97 @@ class RuleCheck:
             )
 
     def _notify(self, path: Path, body: Any) -> Iterator[DefinitionError]:
+        """Exactly one of channel (a robot), to (people) or digest; robot settings only
+        with a channel, ``via`` only without; each ``to:`` item names one recipient kind,
+        and a ``field`` item a user field of the record (or created_by / updated_by)."""
+        if not isinstance(body, dict):
+            return
+        chosen = [key for key in ("channel", "to", "digest") if key in body]
+        if len(chosen) != 1:
+            yield self.source.fail(
+                path,
+                "a notify needs exactly one of channel, to or digest"
+                + (f", not {' and '.join(chosen)}" if chosen else ""),
+                "channel: dingtalk (a group robot), to: [{role: ...}] (people) or "
+                "digest: pending_approvals",
+                at_key=True,
+            )
+            return
+        if chosen == ["channel"]:
+            if "via" in body:
+                yield self.source.fail(
+                    (*path, "via"),
+                    "via is for messages to people (to: / digest:), not a robot",
+                    "remove via:",
+                    at_key=True,
+                )
+            if "url" not in body:
+                yield self.source.fail(
+                    path, f"channel {body['channel']} needs the robot's url", at_key=True
+                )
+            return
+        for key in ROBOT_KEYS:
+            if key in body:
+                yield self.source.fail(
+                    (*path, key),
+                    f"{key} is a setting of a group robot (channel:), not of a message to people",
+                    "remove it, or send to a robot with channel:",
+                    at_key=True,
+                )
+        targets = body.get("to")
+        if isinstance(targets, dict):
+            yield from self._recipient((*path, "to"), targets)
+        elif isinstance(targets, list):
+            for i, item in enumerate(targets):
+                yield from self._recipient((*path, "to", i), item)
+
+    def _recipient(self, path: Path, item: Any) -> Iterator[DefinitionError]:
+        if not isinstance(item, dict):
+            return
+        kinds = [key for key in item if key in RECIPIENT_KINDS]
+        if not kinds:
+            yield self.source.fail(
+                path,
+                f"unknown recipient {', '.join(map(str, item)) or '{}'}",
+                "one of {role: code}, {user: login}, {department: code}, {field: key}",
+            )
+            return
+        key = item.get("field")
+        if kinds != ["field"] or not isinstance(key, str) or key in USER_COLUMNS:
+            return
+        if key not in self.types:
+            yield self.source.fail(
+                (*path, "field"),
+                f"form {self.form.key!r} has no field {key!r}",
+                _hint(key, [*self.types, *USER_COLUMNS]),
+            )
+        elif self.types[key] != "user":
+            yield self.source.fail(
+                (*path, "field"),
+                f"field {key!r} is a {self.types[key]} field, not a user field",
+                "name a field of type user, or created_by",
+            )
+
+    def _webhook(self, path: Path, body: Any) -> Iterator[DefinitionError]:
         return iter(())  # the shape is the schema's; delivery checks the rest
 
-    _webhook = _notify
-    _create_user = _notify
+    def _create_user(self, path: Path, body: Any) -> Iterator[DefinitionError]:
+        """The account's values compile over the record (plain names or ``record.x``);
+        an external user needs a dealer."""
+        if not isinstance(body, dict):
+            return
+        base = scope_for(self.form, self.app)
+        scope = self._own_scope(frozenset(mangled("record", k) for k in base.fields))
+        for key in ACCOUNT_EXPRESSIONS:
+            text = body.get(key)
+            if isinstance(text, str):
+                yield from self._compile((*path, key), text, scope)
+        if body.get("kind") == "external" and "dealer" not in body:
+            yield self.source.fail(
+                (*path, "kind"),
+                "an external user belongs to a dealer",
+                "add dealer: record.<dealer code field>",
+            )
 
 
 def _with(base: Any, names: set[str]) -> Any:
