@@ -24,6 +24,7 @@ def test_example_loads_without_errors(folder: str) -> None:
 def test_purchase_example_declares_the_forms_the_demo_uses() -> None:
     app = load_app(EXAMPLES / "purchase_request")
     assert [f.key for f in app.forms] == [
+        "monthly_spend",
         "product",
         "purchase_order",
         "purchase_request",

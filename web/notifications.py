@@ -63,7 +63,7 @@ def open_one(notification_id: int) -> Any:
         return redirect(
             url_for("records.show", app_key=note.app, form_key=note.form, record_id=note.record_id)
         )
-    if note.app:  # a digest of approvals: the tasks
+    if note.app and note.form is None:  # a digest of approvals: the tasks
         return redirect(url_for("tasks.inbox"))
     return redirect(url_for("notifications.index"))
 

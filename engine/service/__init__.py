@@ -36,12 +36,13 @@ from engine.service.automation_history import (
     AutomationHistory,
     BatchOutput,
 )
-from engine.service.batch_jobs import JobInfo, JobRun
+from engine.service.batch_jobs import BatchJobInfo, BatchJobRun
 from engine.service.calendar import CalendarSeed, CalendarUseCases
 from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
 from engine.service.explain import PermissionExplanation
 from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
+from engine.service.machines import TransitionError
 from engine.service.notifications import Notification, NotificationPage
 from engine.service.org import (
     ApiToken,
@@ -54,6 +55,7 @@ from engine.service.org import (
 )
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.role_maps import RoleMappingError
+from engine.service.rules import RuleError
 from engine.service.service import Service
 from engine.store.calendar import CalendarDay
 from engine.store.database import DatabaseUnavailableError, sqlite_file
@@ -63,8 +65,10 @@ from engine.store.publish import PublishedVersion
 from engine.store.query import Filter, QueryError
 
 __all__ = [
-    "JobInfo",
-    "JobRun",
+    "RuleError",
+    "TransitionError",
+    "BatchJobInfo",
+    "BatchJobRun",
     "I18nText",
     "FlowActionError",
     "HOOK_POINTS",

@@ -82,7 +82,7 @@ def _say(locale: str, zh: str, en: str) -> str:
 
 
 @dataclass(frozen=True)
-class JobInfo:
+class BatchJobInfo:
     """A job as ``batch_jobs.list`` shows it."""
 
     key: str
@@ -107,7 +107,7 @@ class JobInfo:
 
 
 @dataclass
-class JobRun:
+class BatchJobRun:
     """One run of a job: its row (status, counters, failures) and, for a run made in
     this call, one item per group: what it did or (dry) would do."""
 
@@ -132,7 +132,7 @@ class JobRun:
     items: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, row: Mapping[str, Any]) -> JobRun:
+    def of(cls, row: Mapping[str, Any]) -> BatchJobRun:
         """A run from its stored row."""
         return cls(
             id=int(row["id"]),
@@ -193,9 +193,9 @@ class BatchJobUseCases:
         #: the job-runner seam background runs go through (EmbeddedJobRunner or RQ)
         self.job_runner = job_runner
         self._compiled: dict[str, Any] = {}
-        _OPEN.setdefault(database_key(context.transactions.database.url), weakref.WeakSet()).add(
-            self
-        )
+        #: names this Service's database in a submitted run's payload (no credentials)
+        self.database_key = database_key(context.transactions.database.url)
+        _OPEN.setdefault(self.database_key, weakref.WeakSet()).add(self)
 
     # -- definitions ----------------------------------------------------------------------
     def _jobs(self, tx: Transaction) -> tuple[JobDefinition, ...]:
@@ -231,7 +231,7 @@ class BatchJobUseCases:
         )
 
     # -- service calls --------------------------------------------------------------------
-    def list(self, actor: Actor, app_key: str) -> list[JobInfo]:
+    def list(self, actor: Actor, app_key: str) -> list[BatchJobInfo]:
         """The batch jobs app ``app_key`` published, in definition order."""
         locale = check.actor_locale(actor)
         check.check_app_key(locale, app_key)
@@ -239,7 +239,7 @@ class BatchJobUseCases:
             self._require_admin(tx, actor, locale)
             jobs = self._jobs(tx)
         return [
-            JobInfo(
+            BatchJobInfo(
                 j.key,
                 j.label(locale),
                 j.period,
@@ -253,7 +253,7 @@ class BatchJobUseCases:
 
     def run(
         self, actor: Actor, app_key: str, job_key: str, period: str, *, dry_run: bool = False
-    ) -> JobRun:
+    ) -> BatchJobRun:
         """Run job ``job_key`` for ``period`` now and return the run with one item per
         group (``created``/``updated``/``unchanged``/``failed``; dry: what it would do)."""
         locale = self._check(actor, app_key, job_key, dry_run)
@@ -273,13 +273,13 @@ class BatchJobUseCases:
         run_id = self._new_run(app_key, job, chosen, dry_run, actor, stored.QUEUED)
         payload = {
             "run_id": run_id,
-            "database": database_key(self._context.transactions.database.url),
+            "database": self.database_key,
             "locale": locale,
         }
         self.job_runner.submit(JOB_FUNCTION, payload)
         return run_id
 
-    def runs(self, actor: Actor, app_key: str, job_key: str | None = None) -> list[JobRun]:
+    def runs(self, actor: Actor, app_key: str, job_key: str | None = None) -> list[BatchJobRun]:
         """The newest runs of an app's jobs (or of one job), newest first."""
         locale = check.actor_locale(actor)
         check.check_app_key(locale, app_key)
@@ -288,9 +288,9 @@ class BatchJobUseCases:
         with self._context.transactions.read(app_key) as tx:
             self._require_admin(tx, actor, locale)
             rows = stored.run_rows(tx.conn, app_key, job_key, RUN_LIST_LIMIT)
-        return [JobRun.of(row) for row in rows]
+        return [BatchJobRun.of(row) for row in rows]
 
-    def get_run(self, actor: Actor, run_id: int) -> JobRun:
+    def get_run(self, actor: Actor, run_id: int) -> BatchJobRun:
         """One run by id (NotFoundError when there is none)."""
         locale = check.actor_locale(actor)
         check.check_record_id(run_id, locale, "run_id")
@@ -309,9 +309,9 @@ class BatchJobUseCases:
             raise NotFoundError(
                 _say(locale, f"没有编号为 {run_id} 的作业运行", f"there is no job run {run_id}")
             )
-        return JobRun.of(row)
+        return BatchJobRun.of(row)
 
-    def run_queued(self, run_id: int, locale: str = "zh-CN") -> JobRun:
+    def run_queued(self, run_id: int, locale: str = "zh-CN") -> BatchJobRun:
         """Run a submitted run (what the job runner calls). A run already finished is
         left as it is (the runner may deliver a job twice)."""
         with self._context.transactions.database.read() as conn:
@@ -319,7 +319,7 @@ class BatchJobUseCases:
         if row is None:
             raise NotFoundError(f"there is no job run {run_id}")
         if row["status"] in (stored.DONE, stored.FAILED):
-            return JobRun.of(row)
+            return BatchJobRun.of(row)
         with self._context.transactions.read(row["app"]) as tx:
             job = self._job(tx, row["job"], locale)
         chosen = parse_period(job.period, row["period"])
@@ -397,7 +397,7 @@ class BatchJobUseCases:
         chosen: Period,
         dry_run: bool,
         locale: str,
-    ) -> JobRun:
+    ) -> BatchJobRun:
         database = self._context.transactions.database
         counters = dict.fromkeys(stored.COUNTERS, 0)
         failures: list[dict[str, Any]] = []
@@ -429,7 +429,7 @@ class BatchJobUseCases:
             stored.finish_run(conn, run_id, stored.DONE, self._context.clock())
             row = stored.run_row(conn, run_id)
         assert row is not None
-        result = JobRun.of(row)
+        result = BatchJobRun.of(row)
         result.items = items
         return result
 
@@ -621,7 +621,7 @@ def run_submitted(payload: dict[str, Any]) -> None:
         url = os.environ.get("LOWCODE_DATABASE_URL", "")
         service = Service(url)
         try:
-            if database_key(service._context.transactions.database.url) != payload["database"]:
+            if service.batch_jobs.database_key != payload["database"]:
                 raise RuntimeError("LOWCODE_DATABASE_URL is not the database the run was made on")
             service.batch_jobs.run_queued(int(payload["run_id"]), str(payload.get("locale")))
         finally:
@@ -630,4 +630,4 @@ def run_submitted(payload: dict[str, Any]) -> None:
     use_cases.run_queued(int(payload["run_id"]), str(payload.get("locale", "zh-CN")))
 
 
-__all__ = ["JOB_FUNCTION", "BatchJobUseCases", "JobInfo", "JobRun", "run_submitted"]
+__all__ = ["JOB_FUNCTION", "BatchJobUseCases", "BatchJobInfo", "BatchJobRun", "run_submitted"]

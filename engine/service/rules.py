@@ -428,6 +428,7 @@ class RuleUseCases:
         values: Mapping[str, Any] | None = None,
         node: str | None = None,
         key: str | None = None,
+        journal: Journal | None = None,
     ) -> None:
         """Queue one ``rule.fire`` outbox event in ``tx``: the dispatcher runs the rule
         after commit (:meth:`fire_deliverer`), retried, failures visible and replayable."""
@@ -438,11 +439,13 @@ class RuleUseCases:
             payload["values"] = _event_data(dict(values))
         if node is not None:
             payload["node"] = node
-        journal = Journal(f"rule:{rule.key}", now)
+        batch = journal is not None  # the caller flushes many events at once
+        journal = journal or Journal(f"rule:{rule.key}", now)
         subject = Subject(tx.app, rule.form, record_id)
         key = key or f"rule.fire:{tx.app}.{rule.key}:{record_id}:{cause}:{now.isoformat()}"
         journal.event("rule.fire", subject, payload, key)
-        journal.flush(tx.conn)
+        if not batch:
+            journal.flush(tx.conn)
 
     def fire_deliverer(self, consumer: str) -> Callable[[OutboxEvent], RuleRun]:
         """The deliverer of ``rule.fire`` events for the dispatcher named ``consumer``.
@@ -552,6 +555,7 @@ class RuleUseCases:
                 )
                 return 1
             queued = 0
+            journal = Journal(f"rule:{rule.key}", fire_time)
             firing = _Firing(tx, fire_time, "zh-CN", None, rule, 0, {}, None)
             source = tx.source(rule.form, ALL_ROWS)
             runtime = tx.form(rule.form)
@@ -575,7 +579,9 @@ class RuleUseCases:
                         int(row["id"]),
                         "schedule",
                         key=f"rule.fire:{app_key}.{rule.key}:{row['id']}:{stamp}",
+                        journal=journal,
                     )
+            journal.flush(tx.conn)
             return queued
 
         return self._context.transactions.write(app_key, work)
@@ -623,6 +629,7 @@ class RuleUseCases:
             source = tx.source(rule.form, ALL_ROWS)
             filters = [Filter(trigger.field, "between", [window.low, window.high])]
             firing = _Firing(tx, now, "zh-CN", None, rule, 0, {}, None)
+            journal = Journal(f"rule:{rule.key}", now)
             queued, page = 0, 1
             while True:
                 found = source.page(
@@ -647,8 +654,10 @@ class RuleUseCases:
                         int(row["id"]),
                         "date",
                         key=f"rule.fire:{app_key}.{rule.key}:{row['id']}:{due}",
+                        journal=journal,
                     )
                     queued += 1
+                journal.flush(tx.conn)
                 if len(found.rows) < PAGE:
                     return queued
                 page += 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -146,8 +147,13 @@ class Journal:
             if not defer_until_commit(conn, statement, params):
                 statement.run(conn, params)
             return
-        for kind, row in queued:
-            _INSERTS[kind].run(conn, row)
+        for kind, group in groupby(queued, key=lambda item: item[0]):
+            rows = [row for _kind, row in group]
+            if len(rows) == 1:
+                _INSERTS[kind].run(conn, rows[0])
+            else:
+                # many rows of one kind (a sweep's events): one executemany
+                conn.execute(_TABLES[kind].insert(), rows)
 
 
 #: (kinds in order) -> the combined statement; at most a handful of shapes exist

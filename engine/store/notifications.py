@@ -62,8 +62,16 @@ def insert_once(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     statement = dialect.insert(notifications).on_conflict_do_nothing(
         index_elements=["source_key", "user_id"]
     )
-    result = conn.execute(statement, [dict(row) for row in rows])
-    return max(int(result.rowcount or 0), 0)
+    keys = sorted({row["source_key"] for row in rows})
+    count = (
+        sa.select(sa.func.count())
+        .select_from(notifications)
+        .where(notifications.c.source_key.in_(keys))
+    )
+    # an executemany's rowcount is not reliable on every driver: count instead
+    before = conn.execute(count).scalar_one()
+    conn.execute(statement, [dict(row) for row in rows])
+    return int(conn.execute(count).scalar_one()) - int(before)
 
 
 def of_source(conn: sa.Connection, source_key: str) -> list[Mapping[str, Any]]:

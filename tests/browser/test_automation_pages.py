@@ -4,6 +4,8 @@ record. Screenshots under ``test-artifacts/screenshots/<test>/``."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import assert_no_horizontal_scroll, sign_in
@@ -53,3 +55,10 @@ def test_the_outbox_page_and_the_automation_card(live_site, desktop, shot, http_
     expect(card.locator(".message-status")).to_have_text("已投递")
     assert_no_horizontal_scroll(desktop)
     shot(desktop, "record-automation-card")
+
+    desktop.goto(live_site.at("/admin/jobs"))
+    expect(desktop.locator("#leader")).to_have_text(
+        re.compile(r"^\s*主调度进程:\s+调度器尚未运行过\s*$")
+    )
+    assert_no_horizontal_scroll(desktop)
+    shot(desktop, "jobs")

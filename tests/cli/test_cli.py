@@ -36,7 +36,7 @@ def installed(workdir, capsys):
 def test_check_accepts_a_valid_app(workdir, capsys):
     status, out, _ = run(capsys, "check", PURCHASE)
     assert status == 0
-    assert out.strip() == "ok: app purchase 1.0.0, 4 forms, 25 fields, 1 flow"
+    assert out.strip() == "ok: app purchase 1.0.0, 5 forms, 30 fields, 1 flow"
 
 
 def test_check_lists_every_error_with_its_place_and_exits_1(workdir, capsys):
@@ -72,7 +72,7 @@ def test_commands_refuse_a_missing_database_and_name_the_fix(workdir, capsys):
 def test_install_then_list_apps(installed, capsys):
     status, out, _ = run(capsys, "app", "list")
     assert status == 0
-    assert "purchase  1.0.0    采购管理  product, purchase_order, purchase_request, supplier" in out
+    assert "purchase  1.0.0    采购管理  monthly_spend, product, purchase_order, purchase_request, supplier" in out
 
 
 def test_install_refuses_a_broken_app_and_installs_nothing(installed, capsys):

@@ -149,3 +149,47 @@ def _event_after_create(service) -> OutboxEvent:
     service.create_record(STAFF, "buy", "request", PAPER)
     _dispatcher(service).dispatch_once()  # no mail settings: rows, then dead
     return _event(service, "rule.notify")
+
+
+def test_a_department_and_a_user_in_the_inbox_only_by_default(
+    buy,
+    smtp_server,
+):
+    event = _event_after_create(buy)
+    buy.mail_url = f"smtp://127.0.0.1:{smtp_server.port}"
+    payload = {
+        **event.payload,
+        "action": {
+            "to": [{"department": "sales"}, {"user": "boss"}],
+            "title": "{{ recipient.login }}",
+        },
+    }
+    result = RuleDeliverers(buy).notify(
+        OutboxEvent(event.id, event.topic, payload, "k-department", 0, event.created_at)
+    )
+    # sales: lead, buyer, wang (gone is inactive); boss by name; no via: no mail
+    assert result.details == {"recipients": 4, "written": 4, "mailed": 0}
+    titles = sorted(
+        n.title
+        for login in ("boss", "lead", "buyer", "wang", "gone")
+        for n in buy.notifications.list(Actor(login)).items
+        if n.title == login
+    )
+    assert titles == ["boss", "buyer", "lead", "wang"]
+    assert smtp_server.messages == []
+
+
+def test_the_records_author_through_created_by(buy):
+    event = _event_after_create(buy)
+    payload = {
+        **event.payload,
+        "action": {"to": {"field": "created_by"}, "title": "作者 {{ record.item }}"},
+    }
+    result = RuleDeliverers(buy).notify(
+        OutboxEvent(event.id, event.topic, payload, "k-author", 0, event.created_at)
+    )
+    assert result.details == {"recipients": 1, "written": 1, "mailed": 0}
+    assert [n.title for n in buy.notifications.list(Actor("wang")).items] == [
+        "作者 打印纸",
+        TITLE,
+    ]

@@ -63,6 +63,13 @@ def test_every_problem_is_located_with_a_hint():
         (7, 18, "actions[2].notify.to", "expected a mapping or a list", None),
         (
             8,
+            14,
+            "actions[3].notify.digest",
+            "a digest goes with a schedule trigger and no when: (one run, on no record)",
+            "trigger: {schedule: {cron: '0 9 * * 1-5'}}",
+        ),
+        (
+            8,
             41,
             "actions[3].notify.url",
             "url is a setting of a group robot (channel:), not of a message to people",

@@ -101,6 +101,7 @@ def test_every_check_says_where():
         (20, 5, "actions[0].set", "a deleted record cannot be set"),
         (21, 37, "actions[1].delete.where", "unknown field 'old.stock'"),
         (25, 28, "trigger.schedule.cron", "cron hour '25': use a number from 0 to 23"),
+        (27, 18, "actions[0].notify.to", "expected a mapping or a list"),
         (31, 27, "trigger.before.field", "field 'name' is a text field, not a date"),
         (32, 1, "colour", "unknown key 'colour'"),
         (40, 39, "actions[0].update.for_each", "form 'order' has no sub-table 'lnes'"),

@@ -446,6 +446,14 @@ class RuleCheck:
                     path, f"channel {body['channel']} needs the robot's url", at_key=True
                 )
             return
+        if chosen == ["digest"] and (self.trigger != "schedule" or "when" in self.source.data):
+            # a digest is about everyone's open tasks: once per schedule, not per record
+            yield self.source.fail(
+                (*path, "digest"),
+                "a digest goes with a schedule trigger and no when: (one run, on no record)",
+                "trigger: {schedule: {cron: '0 9 * * 1-5'}}",
+                at_key=True,
+            )
         for key in ROBOT_KEYS:
             if key in body:
                 yield self.source.fail(
