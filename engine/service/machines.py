@@ -42,7 +42,8 @@ from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.reading import row_values
-from engine.service.rules import RuleUseCases, _record_names, _truthy
+from engine.service.rule_values import record_names, truthy
+from engine.service.rules import RuleUseCases
 from engine.service.transactions import Transaction
 from engine.store.app_rules import machines_data
 from engine.store.journal import Journal, Subject
@@ -127,7 +128,7 @@ class MachineUseCases:
                 return []
             source = tx.source(form_key, access.scope(form_key, "update"))
             row = source.row(record_id)
-            values = _record_names(
+            values = record_names(
                 row_values(runtime, row, source.children([record_id])[record_id]), row
             )
             buttons: list[TransitionButton] = []
@@ -264,7 +265,7 @@ class MachineUseCases:
             )
             after = tx.source(form_key, access.scope(form_key, "read"))
             new_row = after.row(record_id)
-            new_values = _record_names(
+            new_values = record_names(
                 row_values(runtime, new_row, after.children([record_id])[record_id]), new_row
             )
             missing = [k for k in step.require if new_values.get(k) in (None, "", [])]
@@ -338,7 +339,7 @@ class MachineUseCases:
         actor: Actor,
     ) -> bool:
         assert step.when is not None
-        return _truthy(
+        return truthy(
             self._rules.evaluate(tx, step.when, values, actor.user_id, f"{step.key}.when")
         )
 

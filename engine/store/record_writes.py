@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.store.driver import first_rows
+from engine.store.driver import BoundedCache, DriverStatement, first_rows
 from engine.store.forms import StoredForm, UniqueCheck
 from engine.store.rows import child_row
 
@@ -83,15 +83,39 @@ def insert_record(
     return form.inserter.insert(conn, row, children, skip_on_conflict=skip_on_conflict)
 
 
+#: (table, the columns set) -> the guarded UPDATE ... RETURNING id for them
+_GUARDED: BoundedCache[tuple[int, tuple[str, ...]], tuple[sa.Table, DriverStatement]] = (
+    BoundedCache()
+)
+
+
 def update_guarded(
     conn: sa.Connection, form: StoredForm, record_id: int, version: int, row: Mapping[str, Any]
 ) -> bool:
-    """Update the record's row only if it is still at ``version``; False when it moved."""
+    """Update the record's row only if it is still at ``version``; False when it moved.
+
+    One prepared ``UPDATE ... WHERE id = ? AND version = ? RETURNING id`` per table and
+    set of columns, run through the driver fast path (engine/store/driver.py): building
+    and compiling a Core UPDATE on every call was a third of a rule-triggered update.
+    """
     table = form.tables.table
-    result = conn.execute(
-        table.update().where(table.c.id == record_id, table.c.version == version).values(**row)
-    )
-    return result.rowcount == 1
+    columns = tuple(row)
+    key = (id(table), columns)
+    cached = _GUARDED.get(key)
+    if cached is None or cached[0] is not table:
+        statement = (
+            table.update()
+            .where(
+                table.c.id == sa.bindparam("guard_id", type_=table.c.id.type),
+                table.c.version == sa.bindparam("guard_version", type_=table.c.version.type),
+            )
+            .values({c: sa.bindparam(f"set_{c}", type_=table.c[c].type) for c in columns})
+            .returning(table.c.id)
+        )
+        cached = _GUARDED.put(key, (table, DriverStatement(statement)))
+    params = {f"set_{c}": v for c, v in row.items()}
+    params.update(guard_id=record_id, guard_version=version)
+    return cached[1].first(conn, params) is not None
 
 
 @contextmanager

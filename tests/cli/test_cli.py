@@ -72,7 +72,10 @@ def test_commands_refuse_a_missing_database_and_name_the_fix(workdir, capsys):
 def test_install_then_list_apps(installed, capsys):
     status, out, _ = run(capsys, "app", "list")
     assert status == 0
-    assert "purchase  1.0.0    采购管理  monthly_spend, product, purchase_order, purchase_request, supplier" in out
+    assert (
+        "purchase  1.0.0    采购管理  monthly_spend, product, purchase_order, purchase_request, supplier"
+        in out
+    )
 
 
 def test_install_refuses_a_broken_app_and_installs_nothing(installed, capsys):

@@ -80,7 +80,10 @@ def test_export_writes_the_export_scope_without_hidden_fields(organised, cli):
     status, out, _ = cli("--user", "qian.hao", "records", "export", "orders", "order")
     assert status == 0
     rows = out.strip().splitlines()
-    assert rows[0] == "id,order_no,dealer,order_date,total,remark,internal_note,review,stage,tracking_no"
+    assert (
+        rows[0]
+        == "id,order_no,dealer,order_date,total,remark,internal_note,review,stage,tracking_no"
+    )
     assert sorted(r.split(",")[2] for r in rows[1:]) == ["余杭恒泰分销部", "杭州恒泰商贸有限公司"]
     status, _, err = cli("--user", "hz.boss", "records", "export", "orders", "order")
     assert status == 1 and "没有导出「订单」数据的权限" in err

@@ -9,16 +9,15 @@ from datetime import date, datetime
 import pytest
 
 from engine.definitions.loader import load_app_text
+from engine.definitions.rules import Trigger
 from engine.errors import DefinitionErrors
 from engine.org.org_file import read_org_text
 from engine.service import SYSTEM_ACTOR
-from engine.service.rules import RuleError
 from engine.service.rule_timing import field_window
+from engine.service.rules import RuleError
 from engine.service.scheduler import Scheduler
-from engine.definitions.rules import Trigger
 from tests.conftest import SHANGHAI
 from tests.rules.conftest import ADMIN, BOTH_ENGINES, CLERK, ORG
-
 
 APP = """
 app: hr
