@@ -15,8 +15,9 @@ A mixin: it uses the registry and firing of the class it is mixed into
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,10 +50,10 @@ from engine.store import outbox as outbox_store
 from engine.store import schedules
 from engine.store.journal import Journal, Subject
 from engine.store.outbox import OutboxEvent
-from engine.store.query_input import Filter
 from engine.store.records import ALL_ROWS
 
 PAGE = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class DateSweep:
 
     rules: int = 0
     queued: int = 0
+    #: ``app.rule`` of the rules whose sweep failed (logged; swept again next time)
+    failed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -274,71 +277,73 @@ class RuleTriggers:
         moment = now or self._context.clock()
         sweep = DateSweep()
         for app_key in self._app_keys():
-            with self._context.transactions.read(app_key) as tx:
-                rules = [
-                    r
-                    for r in self._rules(tx)
-                    if r.enabled and r.trigger.kind in ("before", "after")
-                ]
-            for rule in rules:
-                sweep.queued += self._sweep_rule(app_key, rule.key, moment)
-                sweep.rules += 1
+
+            def work(tx: Transaction) -> None:
+                for rule in self._rules(tx):
+                    if not rule.enabled or rule.trigger.kind not in ("before", "after"):
+                        continue
+                    sweep.rules += 1
+                    try:
+                        # one savepoint per rule: a failing rule (logged) keeps its
+                        # watermark and is swept again; the others go on
+                        with tx.conn.begin_nested():
+                            sweep.queued += self._sweep_rule(tx, rule, moment)
+                    except Exception:  # noqa: BLE001
+                        log.exception("date sweep of rule %s.%s failed", tx.app, rule.key)
+                        sweep.failed.append(f"{tx.app}.{rule.key}")
+
+            self._context.transactions.write(app_key, work)
         return sweep
 
-    def _sweep_rule(self, app_key: str, rule_key: str, now: datetime) -> int:
-        key = f"date:{app_key}.{rule_key}"
-
-        def work(tx: Transaction) -> int:
-            rule = next((r for r in self._rules(tx) if r.key == rule_key), None)
-            if rule is None:
-                return 0
-            last = schedules.start_schedule(tx.conn, key, now)
-            if last >= now or not schedules.claim_fire_time(tx.conn, key, now):
-                return 0
-            trigger = rule.trigger
-            assert trigger.field is not None
-            runtime = tx.form(rule.form)
-            field_type = runtime.definition.field(trigger.field).type
-            window = rule_timing.field_window(trigger, field_type, last, now)
-            if window.empty:
-                return 0
-            source = tx.source(rule.form, ALL_ROWS)
-            filters = [Filter(trigger.field, "between", [window.low, window.high])]
-            firing = Firing(tx, now, "zh-CN", None, rule, 0, {}, None)
-            journal = Journal(f"rule:{rule.key}", now)
-            queued, page = 0, 1
-            while True:
-                found = source.page(
-                    filters=filters, page=page, page_size=PAGE, with_total=False, sort="id"
-                )
-                children = source.children([r["id"] for r in found.rows]) if rule.when else {}
-                for row in found.rows:
-                    value = row.get(trigger.field)
-                    if value is None or (window.low_open and value <= window.low):
+    def _sweep_rule(self, tx: Transaction, rule: RuleDefinition, now: datetime) -> int:
+        key = f"date:{tx.app}.{rule.key}"
+        app_key = tx.app
+        last = schedules.start_schedule(tx.conn, key, now)
+        if last >= now or not schedules.claim_fire_time(tx.conn, key, now):
+            return 0
+        trigger = rule.trigger
+        assert trigger.field is not None
+        runtime = tx.form(rule.form)
+        field_type = runtime.definition.field(trigger.field).type
+        window = rule_timing.field_window(trigger, field_type, last, now)
+        if window.empty:
+            return 0
+        source = tx.source(rule.form, ALL_ROWS)
+        firing = Firing(tx, now, "zh-CN", None, rule, 0, {}, None)
+        journal = Journal(f"rule:{rule.key}", now)
+        queued = 0
+        dues: dict[Any, str] = {}
+        batches = source.in_range(
+            trigger.field,
+            window.low,
+            window.high,
+            low_open=window.low_open,
+            whole_rows=rule.when is not None,
+            size=PAGE if rule.when is not None else 5000,
+        )
+        for rows in batches:
+            children = source.children([r["id"] for r in rows]) if rule.when else {}
+            for row in rows:
+                value = row[trigger.field]
+                if rule.when is not None:
+                    firing.values = record_names(row_values(runtime, row, children[row["id"]]), row)
+                    if not truthy(self._eval(firing, rule.when, firing.values, "when")):
                         continue
-                    if rule.when is not None:
-                        firing.values = record_names(
-                            row_values(runtime, row, children[row["id"]]), row
-                        )
-                        if not truthy(self._eval(firing, rule.when, firing.values, "when")):
-                            continue
-                    due = rule_timing.due_moment(trigger, value).isoformat()
-                    self._queue_fire(
-                        tx,
-                        now,
-                        rule,
-                        int(row["id"]),
-                        "date",
-                        key=f"rule.fire:{app_key}.{rule.key}:{row['id']}:{due}",
-                        journal=journal,
-                    )
-                    queued += 1
-                journal.flush(tx.conn)
-                if len(found.rows) < PAGE:
-                    return queued
-                page += 1
-
-        return self._context.transactions.write(app_key, work)
+                due = dues.get(value)
+                if due is None:  # many records share a date: compute each moment once
+                    due = dues[value] = rule_timing.due_moment(trigger, value).isoformat()
+                self._queue_fire(
+                    tx,
+                    now,
+                    rule,
+                    int(row["id"]),
+                    "date",
+                    key=f"rule.fire:{app_key}.{rule.key}:{row['id']}:{due}",
+                    journal=journal,
+                )
+                queued += 1
+            journal.flush(tx.conn)
+        return queued
 
     def _app_keys(self) -> list[str]:
         with self._context.transactions.database.read() as conn:

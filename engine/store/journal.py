@@ -152,7 +152,10 @@ class Journal:
             if len(rows) == 1:
                 _INSERTS[kind].run(conn, rows[0])
             else:
-                # many rows of one kind (a sweep's events): one executemany
+                # many rows of one kind (a sweep's events): one executemany, without the
+                # columns that are NULL in every row (the table's default)
+                blank = [k for k in rows[0] if all(r.get(k) is None for r in rows)]
+                rows = [{k: v for k, v in r.items() if k not in blank} for r in rows]
                 conn.execute(_TABLES[kind].insert(), rows)
 
 

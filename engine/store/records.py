@@ -254,6 +254,59 @@ class RecordSource:
                 return
             after = rows[-1]["id"]
 
+    def in_range(
+        self,
+        field_key: str,
+        low: Any,
+        high: Any,
+        *,
+        low_open: bool = False,
+        whole_rows: bool = True,
+        size: int = 1000,
+    ) -> Iterator[list[Mapping[str, Any]]]:
+        """Live, visible rows whose ``field_key`` lies in ``[low, high]`` (``(low, high]``
+        with ``low_open``), in (field, id) order, ``size`` at a time.
+
+        Each batch is one range read on the field's index (keyset on (field, id), never
+        OFFSET). Without ``whole_rows`` only ``id`` and the field are read: what a sweep
+        needs to find due records.
+        """
+        if size < 1:
+            raise ValueError(f"batch size must be at least 1, got {size}")
+        table = self.form.tables.table
+        column = table.c[field_key]
+        low_test = column > low if low_open else column >= low
+        base = sa.select(table) if whole_rows else sa.select(table.c.id, column)
+        stmt = self._scoped(
+            self.form,
+            base.where(table.c.deleted_at.is_(None), low_test, column <= high)
+            .where(
+                sa.tuple_(column, table.c.id)
+                > sa.tuple_(
+                    sa.bindparam("after_value", type_=column.type), sa.bindparam("after_id")
+                )
+            )
+            .order_by(column, table.c.id)
+            .limit(size),
+        )
+        first = self._scoped(
+            self.form,
+            base.where(table.c.deleted_at.is_(None), low_test, column <= high)
+            .order_by(column, table.c.id)
+            .limit(size),
+        )
+        rows = self.conn.execute(first).mappings().all()
+        while rows:
+            yield list(rows)
+            if len(rows) < size:
+                return
+            last = rows[-1]
+            rows = (
+                self.conn.execute(stmt, {"after_value": last[field_key], "after_id": last["id"]})
+                .mappings()
+                .all()
+            )
+
     def grouped(
         self,
         *,
