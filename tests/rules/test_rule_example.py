@@ -60,4 +60,16 @@ def test_the_docs_example_loads():
     block = re.search(r"<!-- example app -->\n```yaml\n(.*?)```", text, re.S)
     assert block is not None
     app = load_app_text(block.group(1))
-    assert [r.key for r in app.rules] == ["deduct_stock", "restock_alert", "reprice"]
+    assert [r.key for r in app.rules] == [
+        "deduct_stock",
+        "restock_alert",
+        "reprice",
+        "promise_reminder",
+        "weekly_report",
+        "recount",
+    ]
+    [machine] = app.machines
+    assert [(t.key, t.sources, t.target) for t in machine.transitions] == [
+        ("pick", ("open",), "picking"),
+        ("ship", ("picking",), "shipped"),
+    ]
