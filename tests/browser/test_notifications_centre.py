@@ -10,15 +10,16 @@ from collections.abc import Iterator
 import pytest
 
 from engine.service import Actor
-from tests.browser.conftest import (  # noqa: F401  (fixtures)
-    LiveSite,
-    assert_no_horizontal_scroll,
-    chromium,
-    phone,
-    shot,
-    sign_in,
+from tests.browser.conftest import LiveSite, assert_no_horizontal_scroll, sign_in
+from tests.delivery.conftest import smtp_server  # noqa: F401  (a fixture of `web`)
+
+# the notifications tests' site (the browser fixtures stay this folder's: one Chromium)
+from tests.notifications.conftest import (  # noqa: F401  (fixtures)
+    PASSWORD,
+    buy,
+    database_url,
+    web,
 )
-from tests.notifications.conftest import PASSWORD
 from tests.notifications.test_web import _requests
 
 try:
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def served(web) -> Iterator[LiveSite]:
+def served(web) -> Iterator[LiveSite]:  # noqa: F811
     """The notifications test site served over HTTP on a free loopback port."""
     from werkzeug.serving import make_server
 
@@ -48,7 +49,7 @@ def served(web) -> Iterator[LiveSite]:
         app.extensions["lowcode_service"].close()
 
 
-def test_a_buyer_sees_the_badge_and_opens_a_message_on_a_phone(served, phone, shot):  # noqa: F811
+def test_a_buyer_sees_the_badge_and_opens_a_message_on_a_phone(served, phone, shot):
     first, _second = _requests(served.service, "订书机", "白板笔")
     sign_in(phone, served, "buyer", PASSWORD)
     expect(phone.locator("#unread-count")).to_have_text("2")
