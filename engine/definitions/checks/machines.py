@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.definitions.checks.identifiers import identifier_error
-from engine.definitions.checks.rules import UNSETTABLE, RuleCheck, _hint
+from engine.definitions.checks.rules import UNSETTABLE, RuleCheck, _hint, check_form_documents
 from engine.definitions.context import AppContext
 from engine.definitions.source import Source
 from engine.errors import DefinitionError
@@ -22,41 +22,18 @@ from engine.errors import DefinitionError
 
 def check_machines(app: AppContext) -> Iterator[DefinitionError]:
     """Every machine document of the app."""
-    seen: dict[str, Source] = {}
     fields_used: dict[tuple[str, str], str] = {}
-    for source in app.documents.get("machine", []):
-        if not isinstance(source.data, dict):
-            continue
-        key = source.get(("machine",))
-        if isinstance(key, str):
-            problem = identifier_error(source, ("machine",), key, "machine", 60)
-            if problem:
-                yield problem
-            elif key in seen:
-                yield source.fail(
-                    ("machine",),
-                    f"machine {key!r} is defined twice (also in {seen[key].file})",
-                    "rename one",
-                )
-            seen.setdefault(key, source)
-        form_key = source.get(("form",))
-        if not isinstance(form_key, str):
-            continue
-        form = app.forms.get(form_key)
-        if form is None:
-            yield source.fail(
-                ("form",), f"the app has no form {form_key!r}", _hint(form_key, app.forms)
-            )
-            continue
+
+    def check(source: Source, form: Any) -> Iterator[DefinitionError]:
         field_key = source.get(("field",))
         site = form.top.get(field_key) if isinstance(field_key, str) else None
         if site is None:
             yield source.fail(
                 ("field",),
-                f"form {form_key!r} has no field {field_key!r}",
+                f"form {form.key!r} has no field {field_key!r}",
                 _hint(field_key, form.top),
             )
-            continue
+            return
         states = _states(site.definition)
         if site.type != "select" or states is None:
             yield source.fail(
@@ -65,15 +42,17 @@ def check_machines(app: AppContext) -> Iterator[DefinitionError]:
                 "of a select field",
                 "use a select field with a list of options",
             )
-            continue
-        if (form_key, field_key) in fields_used:
+            return
+        used_by = fields_used.setdefault((form.key, str(field_key)), str(source.get(("machine",))))
+        if used_by != source.get(("machine",)):
             yield source.fail(
                 ("field",),
-                f"machine {fields_used[(form_key, field_key)]!r} already uses field {field_key!r}",
+                f"machine {used_by!r} already uses field {field_key!r}",
                 "one machine per field",
             )
-        fields_used[(form_key, str(field_key))] = str(key)
         yield from _transitions(source, app, form, states)
+
+    return check_form_documents(app, "machine", check)
 
 
 def _states(definition: Any) -> list[str] | None:

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from engine.definitions.checks.expressions import scope_for
@@ -88,19 +88,31 @@ def _cron_item(item: str, low: int, high: int, names: tuple[str, ...]) -> str | 
 
 def check_rules(app: AppContext) -> Iterator[DefinitionError]:
     """Every rule document of the app."""
+    return check_form_documents(
+        app, "rule", lambda source, form: RuleCheck(source, form, app).run()
+    )
+
+
+def check_form_documents(
+    app: AppContext,
+    kind: str,
+    check: Callable[[Source, FormInfo], Iterator[DefinitionError]],
+) -> Iterator[DefinitionError]:
+    """The documents of ``kind`` (rules, machines) that name a form: each key an
+    identifier, unique in the app; the form one of the app's; then ``check`` of each."""
     seen: dict[str, Source] = {}
-    for source in app.documents.get("rule", []):
+    for source in app.documents.get(kind, []):
         if not isinstance(source.data, dict):
             continue
-        key = source.get(("rule",))
+        key = source.get((kind,))
         if isinstance(key, str):
-            problem = identifier_error(source, ("rule",), key, "rule", 60)
+            problem = identifier_error(source, (kind,), key, kind, 60)
             if problem:
                 yield problem
             elif key in seen:
                 yield source.fail(
-                    ("rule",),
-                    f"rule {key!r} is defined twice (also in {seen[key].file})",
+                    (kind,),
+                    f"{kind} {key!r} is defined twice (also in {seen[key].file})",
                     "rename one",
                 )
             seen.setdefault(key, source)
@@ -113,7 +125,7 @@ def check_rules(app: AppContext) -> Iterator[DefinitionError]:
                 ("form",), f"the app has no form {form_key!r}", _hint(form_key, app.forms)
             )
             continue
-        yield from RuleCheck(source, form, app).run()
+        yield from check(source, form)
 
 
 class RuleCheck:
