@@ -10,7 +10,7 @@ lock. Delivery itself (webhooks, e-mail) comes with the rules issue.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -53,6 +53,18 @@ class EventPage:
         return f"{EVENT_COUNT_CAP}+" if count > EVENT_COUNT_CAP else str(count)
 
 
+@dataclass
+class Routes:
+    """What a dispatcher delivers: its topics and payload channels, and the topic
+    prefixes whose events must never be acknowledged unrouted; ``acknowledged`` is set
+    by :meth:`EventUseCases.claim` to the ids it marked delivered as unrouted."""
+
+    topics: tuple[str, ...]
+    channels: tuple[str, ...]
+    keep_prefixes: tuple[str, ...]
+    acknowledged: list[int] = field(default_factory=list)
+
+
 class EventUseCases:
     """The outbox operations of one Service (each call is one short transaction)."""
 
@@ -60,9 +72,21 @@ class EventUseCases:
         self._context = context
 
     def claim(
-        self, actor: Actor, consumer: str, *, limit: int = 100, lease: timedelta = DEFAULT_LEASE
+        self,
+        actor: Actor,
+        consumer: str,
+        *,
+        limit: int = 100,
+        lease: timedelta = DEFAULT_LEASE,
+        routes: Routes | None = None,
     ) -> list[OutboxEvent]:
-        """Due events, oldest first, now held by ``consumer`` until the lease runs out."""
+        """Due events, oldest first, now held by ``consumer`` until the lease runs out.
+
+        With ``routes`` (the dispatcher's topics, channels and must-deliver prefixes),
+        the due events none of them wants are first marked delivered in the same
+        transaction (:func:`engine.store.outbox.acknowledge_unrouted`) and their ids kept
+        in ``routes.acknowledged``: they are never claimed.
+        """
         _check_consumer(consumer)
         check.check_whole_number("limit", limit, 1, MAX_BATCH, check.actor_locale(actor))
         if not isinstance(lease, timedelta) or lease <= timedelta(0):
@@ -70,9 +94,16 @@ class EventUseCases:
                 f"lease must be a positive timedelta, got {lease!r}", argument="lease", code="type"
             )
         with self._context.transactions.database.write() as conn:
-            return outbox.claim_due(
-                conn, consumer, now=self._context.clock(), limit=limit, lease=lease
-            )
+            now = self._context.clock()
+            if routes is not None:
+                routes.acknowledged = outbox.acknowledge_unrouted(
+                    conn,
+                    now=now,
+                    topics=routes.topics,
+                    channels=routes.channels,
+                    keep_prefixes=routes.keep_prefixes,
+                )
+            return outbox.claim_due(conn, consumer, now=now, limit=limit, lease=lease)
 
     def acknowledge(self, actor: Actor, consumer: str, event_ids: Iterable[int]) -> set[int]:
         """Mark handled events delivered; the ids this consumer still held (others unchanged)."""

@@ -24,7 +24,7 @@ Every function takes a connection inside a write transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,6 +132,37 @@ def claim_due(
         .values(claimed_by=consumer, claimed_until=now + lease)
     )
     return [OutboxEvent(*row) for row in chosen]
+
+
+def acknowledge_unrouted(
+    conn: sa.Connection,
+    *,
+    now: datetime,
+    topics: Collection[str],
+    channels: Collection[str],
+    keep_prefixes: Sequence[str],
+) -> list[int]:
+    """Mark delivered, in one statement, the due events no deliverer wants: a topic not
+    in ``topics``, no payload ``channel`` in ``channels``, and no topic starting with one
+    of ``keep_prefixes`` (messages that must fail visibly rather than be dropped).
+
+    What a dispatcher would do one by one after claiming them, without claiming them:
+    a change's ``record.*`` events nobody subscribes to cost no claim and no lease.
+    """
+    channel = outbox.c.payload["channel"].as_string()
+    unrouted = sa.and_(
+        due_condition(now),
+        outbox.c.topic.not_in(list(topics)) if topics else sa.true(),
+        sa.or_(channel.is_(None), channel.not_in(list(channels)) if channels else sa.true()),
+        *(sa.not_(outbox.c.topic.startswith(prefix)) for prefix in keep_prefixes),
+    )
+    rows = conn.execute(
+        outbox.update()
+        .where(unrouted)
+        .values(delivered_at=now, claimed_by=None, claimed_until=None)
+        .returning(outbox.c.id)
+    )
+    return sorted(row[0] for row in rows)
 
 
 def _held_by(consumer: str) -> sa.ColumnElement[bool]:
