@@ -49,6 +49,16 @@ def DT(text: str) -> dict[str, str]:
     return {"$datetime": text}
 
 
+#: the volume tiers of CHANNEL_DOMAIN C5 as a sub-table (rates as percent fields store them)
+TIERS_C5 = [
+    {"lower": N("0"), "upper": N("1000000.00"), "rate": N("0")},
+    {"lower": N("1000000.00"), "upper": N("2000000.00"), "rate": N("0.02")},
+    {"lower": N("2000000.00"), "upper": None, "rate": N("0.03")},
+]
+#: the same bands as a list literal
+BANDS_C5 = "[[0, 1000000, 0], [1000000, 2000000, 0.02], [2000000, null, 0.03]]"
+
+
 @dataclass(frozen=True)
 class Case:
     """One formula, the record it reads, and what it must give."""
@@ -569,6 +579,124 @@ CASES: list[Case] = [
     err("YEAR('2024')", "YEAR needs a date, got text"),
     err("DATEDIF(d, 1)", "DATEDIF needs a date, got number", {"d": D("2024-01-31")}),
     err("d + e", "cannot add date and date with +", {"d": D("2024-01-31"), "e": D("2024-01-31")}),
+    # TIER and ALLOCATE (CHANNEL_DOMAIN C5 and C18); rates are fractions (2% is 0.02)
+    *[
+        ok(f"TIER(basis, tiers, '{mode}')", N(result), {"basis": N(basis), "tiers": TIERS_C5})
+        for basis, mode, result in (
+            ("2425000.00", "whole", "72750.0000"),
+            ("2000000.00", "whole", "60000.0000"),
+            ("1999999.99", "whole", "39999.9998"),
+            ("1000000.00", "whole", "20000.0000"),
+            ("999999.99", "whole", "0.00"),
+            ("2425000.00", "progressive", "32750.0000"),
+            ("2000000.00", "progressive", "20000.0000"),
+            ("1999999.99", "progressive", "19999.9998"),
+            ("1000000.00", "progressive", "0.0000"),
+            ("999999.99", "progressive", "0.00"),
+        )
+    ],
+    ok("ROUND(TIER(1999999.99, tiers, 'whole'), 2)", N("40000.00"), {"tiers": TIERS_C5}),
+    ok("ROUND(TIER(1999999.99, tiers, 'progressive'), 2)", N("20000.00"), {"tiers": TIERS_C5}),
+    ok(f"TIER(2425000, {BANDS_C5}, '超额')", N("32750.00")),
+    ok(f"TIER(2425000, {BANDS_C5}, ' Whole ')", N("72750.00")),
+    ok(f"TIER(x, {BANDS_C5}, 'whole')", None, {"x": None}),
+    ok(f"TIER(-5000, {BANDS_C5}, 'progressive')", N("0")),
+    ok("TIER(50, [[100, null, 0.1]], 'whole')", N("0")),
+    ok(f"TIER(2425000, {BANDS_C5}, 'whole', 50000)", N("50000")),
+    ok(f"TIER(1500000, {BANDS_C5}, 'progressive', null, 12000)", N("12000")),
+    ok(f"TIER(1500000, {BANDS_C5}, 'progressive', 50000, 1000)", N("10000.00")),
+    ok(
+        "TIER(15, tiers, 'whole')",
+        N("800.00"),
+        {
+            "tiers": [
+                {"lower": N("20"), "upper": None, "rate": None, "fixed_amount": N("1500.00")},
+                {"lower": N("0"), "upper": N("10"), "rate": N("0"), "fixed_amount": None},
+                {"lower": N("10"), "upper": N("20"), "rate": None, "fixed_amount": N("800.00")},
+            ]
+        },
+    ),
+    ok("TIER(10, [[0, 10, 0.01], [10, null, 0.02]], 'whole')", N("0.20")),
+    ok("TIER(10, [[0, 10, 0.01], [10, null, 0.02]], 'progressive')", N("0.10")),
+    err(
+        "TIER(5, [[0, 10, 0.01], [12, null, 0.02]], 'whole')",
+        "TIER: gap between band 1 (ends at 10) and band 2 (starts at 12)",
+    ),
+    err(
+        "TIER(5, [[0, 10, 0.01], [8, null, 0.02]], 'whole')",
+        "TIER: band 1 (up to 10) overlaps band 2 (from 8)",
+    ),
+    err(
+        "TIER(5, [[0, null, 0.01], [8, 20, 0.02]], 'whole')",
+        "TIER: band 1 has no upper bound but band 2 starts above it at 8",
+    ),
+    err("TIER(5, [[0, 10, 0.01]], 'flat')", "TIER: unknown mode 'flat'"),
+    err("TIER(5, [[0, 10, 0.01]], 1)", "TIER: unknown mode number"),
+    err(
+        "TIER(10, [[0, 10, 0.01]], 'whole')",
+        "TIER: the value 10 is not below the highest band's upper bound 10",
+    ),
+    err(
+        "TIER(5, [[0, 0, 0.01]], 'whole')",
+        "TIER: band 1 has upper bound 0 not above its lower bound 0",
+    ),
+    err("TIER(5, [[null, 10, 0.01]], 'whole')", "TIER: band 1 has no lower bound"),
+    err("TIER(5, [[0, 10, null]], 'whole')", "TIER: band 1 has neither a rate nor a fixed amount"),
+    err("TIER(5, [[0, 10, 0.01, 3]], 'whole')", "TIER: band 1 has both a rate and a fixed amount"),
+    err(
+        "TIER(5, [[0, 10, 0, 3]], 'progressive')",
+        "TIER: band 1 has a fixed amount, which only 'whole' mode uses",
+    ),
+    err("TIER(5, [[0, 10, '2%']], 'whole')", "TIER: the rate of band 1 must be a number, got text"),
+    err(
+        "TIER(5, [0, 10, 0.01], 'whole')",
+        "TIER: band 1 must be a sub-table row or a list [lower, upper, rate], got number",
+    ),
+    err("TIER(5, t, 'whole')", "TIER: the tier table is empty", {"t": []}),
+    err(
+        "TIER(5, 3, 'whole')", "TIER: the tiers must be a sub-table or a list of bands, got number"
+    ),
+    err("TIER('5', [[0, 10, 0.01]], 'whole')", "TIER: the value must be a number, got text"),
+    err("TIER(5, [[0, 10, 0.01]], 'whole', 1, 2)", "TIER: the cap 1 is below the floor 2"),
+    ok("ALLOCATE(100.00, [300, 300, 300])", [N("33.34"), N("33.33"), N("33.33")]),
+    ok(
+        "ALLOCATE(discount, lines.amount)",
+        [N("618.37"), N("305.30"), N("76.33")],
+        {
+            "discount": N("1000.00"),
+            "lines": [
+                {"amount": N("52500.00")},
+                {"amount": N("25920.00")},
+                {"amount": N("6480.00")},
+            ],
+        },
+    ),
+    ok(
+        "ALLOCATE_SHARE(1000.00, lines.amount, 2)",
+        N("305.30"),
+        {"lines": [{"amount": N("52500.00")}, {"amount": N("25920.00")}, {"amount": N("6480.00")}]},
+    ),
+    ok("ALLOCATE(0.02, [1, 1, 1])", [N("0.01"), N("0.01"), N("0.00")]),
+    ok("ALLOCATE(0.01, [1, 2, 2])", [N("0.00"), N("0.01"), N("0.00")]),
+    ok("ALLOCATE(-100, [300, 300, 300])", [N("-33.34"), N("-33.33"), N("-33.33")]),
+    ok("ALLOCATE(-0.01, [1, 0, 1])", [N("-0.01"), N("0.00"), N("0.00")]),
+    ok("ALLOCATE(10, [0, null, 3])", [N("0.00"), N("0.00"), N("10.00")]),
+    ok("ALLOCATE(0, [1, 2])", [N("0.00"), N("0.00")]),
+    ok("ALLOCATE(x, [1, 2])", None, {"x": None}),
+    ok("SUM(ALLOCATE(99.99, [1, 1, 1, 1, 1, 1, 7]))", N("99.99")),
+    err(
+        "ALLOCATE(10, [0, 0])", "ALLOCATE: the weights add up to 0, so there is nothing to split by"
+    ),
+    err("ALLOCATE(10, [1, -1])", "ALLOCATE: weight 2 is negative (-1)"),
+    err("ALLOCATE(10, [1, 'a'])", "ALLOCATE: weight 2 must be a number, got text"),
+    err("ALLOCATE(10.005, [1, 1])", "ALLOCATE: the total 10.005 has more than two decimal places"),
+    err("ALLOCATE(10, lines.amount)", "ALLOCATE: there are no weights", {"lines": []}),
+    err("ALLOCATE('10', [1])", "ALLOCATE: the total must be a number, got text"),
+    err("ALLOCATE_SHARE(10, [1, 1], 3)", "ALLOCATE_SHARE: position 3 is outside the 2 weights"),
+    err(
+        "ALLOCATE_SHARE(10, [1, 1], 1.5)",
+        "ALLOCATE_SHARE: the position must be a whole number, got 1.5",
+    ),
     # the acting user
     ok("CURRENT_USER()", "li.na", context={"user": "li.na"}),
     ok("CURRENT_DEALER()", None),

@@ -9,10 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from engine.expressions.functions import aggregates, dates, environment, logic, numeric, text
+from engine.expressions.functions import (
+    aggregates,
+    dates,
+    environment,
+    logic,
+    numeric,
+    text,
+    tiers,
+)
 from engine.expressions.functions.spec import FunctionSpec
 
-_MODULES = (logic, numeric, aggregates, text, dates, environment)
+_MODULES = (logic, numeric, aggregates, text, dates, environment, tiers)
 
 
 def _build() -> Mapping[str, FunctionSpec]:

@@ -773,6 +773,179 @@
     return function (ctx) { var v = ctx.options[key]; return v === undefined ? null : v; };
   }
 
+  // ---- TIER, ALLOCATE, ALLOCATE_SHARE (engine/expressions/functions/tiers.py) ---------
+  function tierNumber(value, what) {
+    if (isBlank(value)) return null;
+    if (!(value instanceof Num)) fail('TIER: ' + what + ' must be a number, got ' + kind(value));
+    return value;
+  }
+  function tierBand(row, position) {
+    var where = 'band ' + position, lower, upper, rate, fixed = null;
+    var field = function (key) {
+      return Object.prototype.hasOwnProperty.call(row.fields, key) ? load(row.fields[key], 'UTC') : null;
+    };
+    if (row instanceof Row) {
+      lower = field('lower'); upper = field('upper'); rate = field('rate'); fixed = field('fixed_amount');
+    } else if (Array.isArray(row) && (row.length === 3 || row.length === 4)) {
+      lower = row[0]; upper = row[1]; rate = row[2]; if (row.length === 4) fixed = row[3];
+    } else {
+      fail('TIER: ' + where + ' must be a sub-table row or a list [lower, upper, rate], got ' + kind(row),
+        'for example [[0, 1000000, 0], [1000000, null, 0.02]]');
+    }
+    var band = {
+      lower: tierNumber(lower, 'the lower bound of ' + where),
+      upper: tierNumber(upper, 'the upper bound of ' + where),
+      rate: tierNumber(rate, 'the rate of ' + where),
+      fixed: tierNumber(fixed, 'the fixed amount of ' + where),
+      position: position
+    };
+    if (band.lower === null) fail('TIER: ' + where + ' has no lower bound', 'fill in its lower value');
+    if (band.upper !== null && band.upper.v.lte(band.lower.v)) {
+      fail('TIER: ' + where + ' has upper bound ' + formatNumber(band.upper) + ' not above its lower bound ' +
+        formatNumber(band.lower), 'bands are [lower, upper): upper must be greater than lower');
+    }
+    if (band.rate === null && band.fixed === null) fail('TIER: ' + where + ' has neither a rate nor a fixed amount');
+    if (band.rate !== null && band.fixed !== null && !band.rate.v.isZero()) {
+      fail('TIER: ' + where + ' has both a rate and a fixed amount',
+        'fill in one of them (a fixed amount pays that amount for the whole band)');
+    }
+    return band;
+  }
+  function tierBands(tiers) {
+    if (isBlank(tiers)) fail('TIER: the tier table is empty', 'add at least one band');
+    if (!Array.isArray(tiers)) {
+      fail('TIER: the tiers must be a sub-table or a list of bands, got ' + kind(tiers),
+        "for example TIER(amount, tiers, 'whole') with a sub-table named tiers");
+    }
+    var bands = tiers.map(function (row, i) { return tierBand(row, i + 1); });
+    bands.sort(function (a, b) { return a.lower.v.cmp(b.lower.v) || a.position - b.position; });
+    var hint = 'each band must start where the previous one ends';
+    for (var i = 0; i + 1 < bands.length; i++) {
+      var below = bands[i], above = bands[i + 1];
+      if (below.upper === null) {
+        fail('TIER: band ' + below.position + ' has no upper bound but band ' + above.position +
+          ' starts above it at ' + formatNumber(above.lower), 'only the highest band may leave its upper bound blank');
+      }
+      if (below.upper.v.lt(above.lower.v)) {
+        fail('TIER: gap between band ' + below.position + ' (ends at ' + formatNumber(below.upper) + ') and band ' +
+          above.position + ' (starts at ' + formatNumber(above.lower) + ')', hint);
+      }
+      if (below.upper.v.gt(above.lower.v)) {
+        fail('TIER: band ' + below.position + ' (up to ' + formatNumber(below.upper) + ') overlaps band ' +
+          above.position + ' (from ' + formatNumber(above.lower) + ')', hint);
+      }
+    }
+    return bands;
+  }
+  var TIER_MODES = {whole: 'whole', '全额': 'whole', progressive: 'progressive', '超额': 'progressive'};
+  function tier(value, tiers, mode, cap, floor) {
+    var chosen = typeof mode === 'string' ? TIER_MODES[pyStrip(mode).toLowerCase()] : undefined;
+    if (chosen === undefined) {
+      fail('TIER: unknown mode ' + (typeof mode === 'string' ? pyRepr(mode) : kind(mode)),
+        "write 'whole' (the band's rate applies to the whole value) or 'progressive' " +
+        "(each band's slice at its own rate)");
+    }
+    var bands = tierBands(tiers);
+    var number = tierNumber(value, 'the value');
+    var capN = tierNumber(cap === undefined ? null : cap, 'the cap (4th argument)');
+    var floorN = tierNumber(floor === undefined ? null : floor, 'the floor (5th argument)');
+    if (capN !== null && floorN !== null && capN.v.lt(floorN.v)) {
+      fail('TIER: the cap ' + formatNumber(capN) + ' is below the floor ' + formatNumber(floorN),
+        'TIER(value, tiers, mode, cap, floor): the cap is the upper limit');
+    }
+    if (number === null) return null;
+    var last = bands[bands.length - 1];
+    if (last.upper !== null && number.v.gte(last.upper.v)) {
+      fail('TIER: the value ' + formatNumber(number) + " is not below the highest band's upper bound " +
+        formatNumber(last.upper), "leave the highest band's upper bound blank so it has no limit");
+    }
+    var result;
+    if (number.v.lt(bands[0].lower.v)) {
+      result = intNum(0);
+    } else if (chosen === 'whole') {
+      var holding = null;
+      bands.forEach(function (band) { if (band.lower.v.lte(number.v)) holding = band; });
+      result = holding.fixed !== null ? holding.fixed : mul(number, holding.rate);
+    } else {
+      result = intNum(0);
+      for (var i = 0; i < bands.length; i++) {
+        var band = bands[i];
+        if (number.v.lt(band.lower.v)) break;
+        if (band.fixed !== null) {
+          fail('TIER: band ' + band.position + " has a fixed amount, which only 'whole' mode uses",
+            "give each band a rate in 'progressive' mode");
+        }
+        // half-open bands: a passed band counts (upper - lower), the holding one (value - lower)
+        var top = band.upper === null || number.v.lt(band.upper.v) ? number : band.upper;
+        result = add(result, mul(sub(top, band.lower), band.rate));
+      }
+    }
+    if (capN !== null && result.v.gt(capN.v)) result = capN;
+    if (floorN !== null && result.v.lt(floorN.v)) result = floorN;
+    return result;
+  }
+  function allocate(total, weights) {
+    var cents = null;
+    if (!isBlank(total)) {
+      if (!(total instanceof Num)) fail('ALLOCATE: the total must be a number, got ' + kind(total));
+      cents = new X(total.v).times(100);
+      if (!cents.isInteger()) {
+        fail('ALLOCATE: the total ' + formatNumber(total) + ' has more than two decimal places',
+          'round it first: ALLOCATE(ROUND(total, 2), ...)');
+      }
+    }
+    var members = Array.isArray(weights) ? weights : [weights];
+    if (members.length === 0) fail('ALLOCATE: there are no weights', 'the sub-table has no rows');
+    var parts = members.map(function (weight, i) {
+      if (isBlank(weight)) return new X(0);
+      if (!(weight instanceof Num)) fail('ALLOCATE: weight ' + (i + 1) + ' must be a number, got ' + kind(weight));
+      if (weight.v.isNegative() && !weight.v.isZero()) {
+        fail('ALLOCATE: weight ' + (i + 1) + ' is negative (' + formatNumber(weight) + ')', 'weights must be 0 or more');
+      }
+      return new X(weight.v);
+    });
+    if (cents === null) return null;
+    var sum = parts.reduce(function (a, b) { return X.add(a, b); }, new X(0));
+    if (sum.isZero()) {
+      fail('ALLOCATE: the weights add up to 0, so there is nothing to split by',
+        'give at least one row a weight above 0');
+    }
+    var sign = cents.isNegative() ? -1 : 1, magnitude = cents.abs();
+    // share = floor(magnitude * w / sum); remainders compared as magnitude * w - share * sum
+    var shares = [], rest = [], given = new X(0);
+    parts.forEach(function (part) {
+      var product = X.mul(magnitude, part);
+      var share = product.divToInt(sum);
+      shares.push(share);
+      rest.push(X.sub(product, X.mul(share, sum)));
+      given = X.add(given, share);
+    });
+    var order = parts.map(function (_, i) { return i; });
+    order.sort(function (a, b) { return rest[b].cmp(rest[a]) || a - b; });  // earlier row first on ties
+    var leftover = X.sub(magnitude, given).toNumber();
+    for (var k = 0; k < leftover; k++) shares[order[k]] = X.add(shares[order[k]], 1);
+    return shares.map(function (share) {
+      var v = X.div(share, 100);
+      if (sign < 0 && !v.isZero()) v = v.negated();
+      return new Num(v, -2);
+    });
+  }
+  function allocateShare(total, weights, position) {
+    if (isBlank(position)) return null;
+    if (!(position instanceof Num)) fail('ALLOCATE_SHARE: the position must be a whole number, got ' + kind(position));
+    if (!position.v.isInteger()) {
+      fail('ALLOCATE_SHARE: the position must be a whole number, got ' + formatNumber(position));
+    }
+    var shares = allocate(total, weights);
+    if (shares === null) return null;
+    var index = position.v.toNumber();
+    if (index < 1 || index > shares.length) {
+      fail('ALLOCATE_SHARE: position ' + index + ' is outside the ' + shares.length + ' weights',
+        'positions count from 1 to the number of rows');
+    }
+    return shares[index - 1];
+  }
+
   var FUNCTIONS = {
     NOT: function (a) { return !truthy(a); },
     ISBLANK: isBlank,
@@ -863,7 +1036,10 @@
     CURRENT_USER: contextValue('user'),
     CURRENT_DEPARTMENT: contextValue('department'),
     CURRENT_DEALER: contextValue('dealer'),
-    CURRENT_REGION: contextValue('region')
+    CURRENT_REGION: contextValue('region'),
+    TIER: tier,
+    ALLOCATE: allocate,
+    ALLOCATE_SHARE: allocateShare
   };
   var NEEDS_CONTEXT = {
     TODAY: 1, NOW: 1, CURRENT_USER: 1, CURRENT_DEPARTMENT: 1, CURRENT_DEALER: 1, CURRENT_REGION: 1
