@@ -64,6 +64,13 @@ class Routes:
     keep_prefixes: tuple[str, ...]
     acknowledged: list[int] = field(default_factory=list)
 
+    def unwanted(self, topic: str, payload: Any) -> bool:
+        """Whether no deliverer wants an event (and it may be acknowledged unrouted)."""
+        if topic in self.topics or topic.startswith(self.keep_prefixes):
+            return False
+        channel = payload.get("channel") if isinstance(payload, dict) else None
+        return not (isinstance(channel, str) and channel in self.channels)
+
 
 class EventUseCases:
     """The outbox operations of one Service (each call is one short transaction)."""
@@ -83,9 +90,8 @@ class EventUseCases:
         """Due events, oldest first, now held by ``consumer`` until the lease runs out.
 
         With ``routes`` (the dispatcher's topics, channels and must-deliver prefixes),
-        the due events none of them wants are first marked delivered in the same
-        transaction (:func:`engine.store.outbox.acknowledge_unrouted`) and their ids kept
-        in ``routes.acknowledged``: they are never claimed.
+        the chosen events none of them wants are marked delivered in the same
+        transaction instead of leased, their ids kept in ``routes.acknowledged``.
         """
         _check_consumer(consumer)
         check.check_whole_number("limit", limit, 1, MAX_BATCH, check.actor_locale(actor))
@@ -94,16 +100,15 @@ class EventUseCases:
                 f"lease must be a positive timedelta, got {lease!r}", argument="lease", code="type"
             )
         with self._context.transactions.database.write() as conn:
-            now = self._context.clock()
-            if routes is not None:
-                routes.acknowledged = outbox.acknowledge_unrouted(
-                    conn,
-                    now=now,
-                    topics=routes.topics,
-                    channels=routes.channels,
-                    keep_prefixes=routes.keep_prefixes,
-                )
-            return outbox.claim_due(conn, consumer, now=now, limit=limit, lease=lease)
+            return outbox.claim_due(
+                conn,
+                consumer,
+                now=self._context.clock(),
+                limit=limit,
+                lease=lease,
+                unwanted=None if routes is None else routes.unwanted,
+                acknowledged=None if routes is None else routes.acknowledged,
+            )
 
     def acknowledge(self, actor: Actor, consumer: str, event_ids: Iterable[int]) -> set[int]:
         """Mark handled events delivered; the ids this consumer still held (others unchanged)."""

@@ -24,7 +24,7 @@ Every function takes a connection inside a write transaction
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,11 +95,18 @@ def claim_due(
     now: datetime,
     limit: int = 100,
     lease: timedelta = DEFAULT_LEASE,
+    unwanted: Callable[[str, Any], bool] | None = None,
+    acknowledged: list[int] | None = None,
 ) -> list[OutboxEvent]:
     """Lease up to ``limit`` due events to ``consumer`` until ``now + lease``, oldest first.
 
     ``consumer`` names the claimer (e.g. ``host:pid``) and must be unique per running
     consumer. Call inside a write transaction; the lease is taken when it commits.
+
+    ``unwanted(topic, payload)`` marks events the consumer has no use for: among the
+    chosen ones, those are marked delivered in the same statement round instead of
+    leased (their ids appended to ``acknowledged``), so they cost no lease and no
+    acknowledgement later.
     """
     if not consumer:
         raise ValueError("a consumer needs a name (e.g. host:pid)")
@@ -125,6 +132,16 @@ def claim_due(
     ).all()
     if not chosen:
         return []
+    if unwanted is not None:
+        skipped = [row for row in chosen if unwanted(row[1], row[2])]
+        if skipped:
+            ids = [row[0] for row in skipped]
+            conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(delivered_at=now))
+            if acknowledged is not None:
+                acknowledged.extend(ids)
+            chosen = [row for row in chosen if not unwanted(row[1], row[2])]
+        if not chosen:
+            return []
     # the rows are locked (PostgreSQL) or the database is (SQLite) until commit
     conn.execute(
         outbox.update()
@@ -132,37 +149,6 @@ def claim_due(
         .values(claimed_by=consumer, claimed_until=now + lease)
     )
     return [OutboxEvent(*row) for row in chosen]
-
-
-def acknowledge_unrouted(
-    conn: sa.Connection,
-    *,
-    now: datetime,
-    topics: Collection[str],
-    channels: Collection[str],
-    keep_prefixes: Sequence[str],
-) -> list[int]:
-    """Mark delivered, in one statement, the due events no deliverer wants: a topic not
-    in ``topics``, no payload ``channel`` in ``channels``, and no topic starting with one
-    of ``keep_prefixes`` (messages that must fail visibly rather than be dropped).
-
-    What a dispatcher would do one by one after claiming them, without claiming them:
-    a change's ``record.*`` events nobody subscribes to cost no claim and no lease.
-    """
-    channel = outbox.c.payload["channel"].as_string()
-    unrouted = sa.and_(
-        due_condition(now),
-        outbox.c.topic.not_in(list(topics)) if topics else sa.true(),
-        sa.or_(channel.is_(None), channel.not_in(list(channels)) if channels else sa.true()),
-        *(sa.not_(outbox.c.topic.startswith(prefix)) for prefix in keep_prefixes),
-    )
-    rows = conn.execute(
-        outbox.update()
-        .where(unrouted)
-        .values(delivered_at=now, claimed_by=None, claimed_until=None)
-        .returning(outbox.c.id)
-    )
-    return sorted(row[0] for row in rows)
 
 
 def _held_by(consumer: str) -> sa.ColumnElement[bool]:
