@@ -1,5 +1,6 @@
 """Buttons on the record page that are not approvals: a status machine's transitions
-(with the step's inputs) and manual rules (with their confirmation).
+(with the step's inputs), manual rules (with their confirmation) and, on a form with
+``versions``, "New version" (docs/lookups.md).
 
 The service decides who sees which button (engine/service/machines.py and
 RuleUseCases.buttons) and refuses what is not allowed; a refusal is a flashed message
@@ -8,6 +9,7 @@ on the record page, never an error page.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -28,7 +30,7 @@ def steps_of(me: Any, app_key: str, form: Any, record_id: int) -> dict[str, Any]
         transitions = service().machines.buttons(me, app_key, form.key, record_id)
         rules = service().rules.buttons(me, app_key, form.key, record_id)
     except ServiceError:
-        return {"transitions": [], "rules": [], "inputs": {}}
+        return {"transitions": [], "rules": [], "inputs": {}, "new_version": False}
     fields = {f.key: f for f in form.fields}
     inputs = {
         (b.machine, b.transition): [
@@ -36,7 +38,13 @@ def steps_of(me: Any, app_key: str, form: Any, record_id: int) -> dict[str, Any]
         ]
         for b in transitions
     }
-    return {"transitions": transitions, "rules": rules, "inputs": inputs}
+    return {
+        "transitions": transitions,
+        "rules": rules,
+        "inputs": inputs,
+        # a versioned form: copy this record into a new draft version (the service checks)
+        "new_version": getattr(form, "versions", None) is not None,
+    }
 
 
 def _back(app_key: str, form_key: str, record_id: int) -> Any:
@@ -69,6 +77,28 @@ def step(app_key: str, form_key: str, record_id: int, machine: str, transition: 
     except ServiceError as refused:
         flash(str(refused), "danger")
     return _back(app_key, form_key, record_id)
+
+
+@blueprint.route("/<app_key>/<form_key>/<int:record_id>/new-version", methods=["POST"])
+@login_required
+def new_version(app_key: str, form_key: str, record_id: int) -> Any:
+    """Copy the record into a new draft version valid from the posted day; show the copy."""
+    me = actor()
+    try:
+        day = date.fromisoformat(request.form.get("effective_from", ""))
+    except ValueError:
+        flash(_("Give the first valid day of the new version"), "danger")
+        return _back(app_key, form_key, record_id)
+    try:
+        copy = service().lookups.new_version(me, app_key, form_key, record_id, day)
+    except RecordValidationError as refused:
+        flash("; ".join(e.message for e in refused.errors), "danger")
+        return _back(app_key, form_key, record_id)
+    except ServiceError as refused:
+        flash(str(refused), "danger")
+        return _back(app_key, form_key, record_id)
+    flash(_("Created a new draft version"), "success")
+    return _back(app_key, form_key, copy.id)
 
 
 @blueprint.route("/<app_key>/<form_key>/<int:record_id>/rule/<rule>", methods=["POST"])

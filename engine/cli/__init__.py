@@ -18,6 +18,8 @@ from engine.cli import (
     commands,
     flow_commands,
     job_commands,
+    ledger_commands,
+    lookup_commands,
     org_commands,
     record_commands,
     rule_commands,
@@ -195,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     rule_commands.add_parsers(sub)
     # lowcode job list / run / runs (engine/cli/job_commands.py)
     job_commands.add_parsers(sub)
+    # lowcode lookups ties, records new-version (engine/cli/lookup_commands.py)
+    lookup_commands.add_parsers(sub, rec_sub)
+    # lowcode ledger balance / entries / lots / accounts / expire (engine/cli/ledger_commands.py)
+    ledger_commands.add_parsers(sub)
 
     permissions = sub.add_parser("permissions", help="what a person may do, and why")
     perm_sub = permissions.add_subparsers(

@@ -74,6 +74,17 @@ def build_validations(items: list[Any], source: Source, path: Path) -> tuple[Val
     )
 
 
+def unique_key_options(item: dict[str, Any]) -> dict[str, Any]:
+    """``normalize``, ``where`` and ``until`` of a unique rule (docs/uniqueness.md)."""
+    where = dict(item.get("where") or {})
+    until = where.pop("until", None)
+    pairs = tuple(
+        (name, tuple(str(v) for v in (allowed if isinstance(allowed, list) else [allowed])))
+        for name, allowed in where.items()
+    )
+    return {"normalize": tuple(item.get("normalize") or ()), "where": pairs, "until": until}
+
+
 def build_form(source: Source) -> FormDefinition:
     """A :class:`FormDefinition` from a checked form document."""
     data = source.data
@@ -86,7 +97,10 @@ def build_form(source: Source) -> FormDefinition:
     ]
     unique += [
         UniqueConstraint(
-            tuple(item["fields"]), I18nText.of(item.get("message")), location(source, ("unique", i))
+            tuple(item["fields"]),
+            I18nText.of(item.get("message")),
+            location(source, ("unique", i)),
+            **unique_key_options(item),
         )
         for i, item in enumerate(data.get("unique", []))
     ]
@@ -116,9 +130,38 @@ def build_form(source: Source) -> FormDefinition:
         unique=tuple(unique),
         validations=build_validations(data.get("validations", []), source, ("validations",)),
         permissions=grants,
+        **aggregates_and_lock(source),
+        **lookups_and_versions(source),
         source_file=source.file,
         location=location(source, ("form",)),
     )
+
+
+def aggregates_and_lock(source: Source) -> dict[str, Any]:
+    """A form's ``aggregates`` and ``lock`` (engine/definitions/aggregates.py)."""
+    from engine.definitions.aggregates import build_aggregates, parse_lock
+
+    data = source.data
+    return {
+        "aggregates": build_aggregates(
+            data.get("aggregates"), lambda name: location(source, ("aggregates", name))
+        ),
+        "lock": parse_lock(data.get("lock"), location(source, ("lock",)))
+        if "lock" in data
+        else None,
+    }
+
+
+def lookups_and_versions(source: Source) -> dict[str, Any]:
+    """A form's ``lookups``, ``lock_when`` and ``versions`` (engine/definitions/lookups.py)."""
+    from engine.definitions.lookups import build_lookups, build_versions
+
+    data = source.data
+    return {
+        "lookups": build_lookups(data.get("lookups"), lambda path: location(source, path)),
+        "lock_when": data.get("lock_when"),
+        "versions": build_versions(data.get("versions")),
+    }
 
 
 def build_app(

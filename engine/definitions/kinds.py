@@ -27,6 +27,7 @@ KINDS: dict[str, Kind] = {
     "rule": Kind("rule", "rules", "rules: a trigger on a form, a condition, actions"),
     "machine": Kind("machine", "machines", "a status machine: states and transitions"),
     "job": Kind("job", "jobs", "a batch job: a grouped query per period writing documents"),
+    "ledger": Kind("ledger", "ledgers", "a ledger: accounts, append-only entries, lots"),
 }
 
 

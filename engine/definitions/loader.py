@@ -6,6 +6,7 @@ position; nothing is built unless there are none.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from engine.definitions import kinds
 from engine.definitions.build import build_app, build_form
 from engine.definitions.checks import APP_CHECKS, FORM_CHECKS
 from engine.definitions.checks.jobs import check_jobs
+from engine.definitions.checks.ledgers import check_ledgers
 from engine.definitions.context import AppContext
 from engine.definitions.files import MAX_FILE_BYTES, SourceFile, read_app_files, too_large
 from engine.definitions.flows import flow_from_data
 from engine.definitions.job_schema import job_schema_errors
 from engine.definitions.jobs import job_from_data
+from engine.definitions.ledger_schema import ledger_schema_errors
+from engine.definitions.ledgers import ledger_from_data
 from engine.definitions.machines import machine_from_data
 from engine.definitions.model import AppDefinition
 from engine.definitions.rules import rule_from_data
@@ -98,13 +102,19 @@ def _load(
     for kind, sources in documents.items():
         for source in sources:
             # job documents have a schema of their own (engine/definitions/job_schema.py)
-            problems = job_schema_errors(source) if kind == "job" else schema_errors(kind, source)
+            # ledgers too (engine/definitions/ledger_schema.py)
+            if kind == "ledger":
+                problems = ledger_schema_errors(source)
+            else:
+                problems = (
+                    job_schema_errors(source) if kind == "job" else schema_errors(kind, source)
+                )
             errors.extend(
                 p for p in problems if (p.file, p.line, p.column, p.path) not in read_errors
             )
             broken[id(source)] = frozenset(parse_path(problem.path) for problem in problems)
     context = AppContext.of(app_source, documents, broken)
-    for app_check in (*APP_CHECKS, check_jobs):
+    for app_check in (*APP_CHECKS, check_jobs, check_ledgers):
         errors.extend(app_check(context))
     for form in context.forms.values():
         for check in FORM_CHECKS:
@@ -122,7 +132,12 @@ def _load(
         machine_from_data(source.data, source.file, source.span(("machine",)).line)
         for source in documents["machine"]
     ]
-    return errors, build_app(app_source, forms, source_path, flows, rules, jobs, machines)
+    ledgers = tuple(
+        ledger_from_data(source.data, source.file, source.span(("ledger",)).line)
+        for source in documents["ledger"]
+    )
+    app = build_app(app_source, forms, source_path, flows, rules, jobs, machines)
+    return errors, dataclasses.replace(app, ledgers=ledgers) if ledgers else app
 
 
 def _split_rule_lists(sources: list[Source], one_file: bool) -> list[Source]:

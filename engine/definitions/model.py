@@ -136,11 +136,34 @@ class Validation:
 
 @dataclass(frozen=True)
 class UniqueConstraint:
-    """Values of ``fields`` together must not repeat among live records of the form."""
+    """Values of ``fields`` together must not repeat among live records of the form.
+
+    A *normalized* rule (docs/uniqueness.md) compares a key instead of the exact values:
+    ``normalize`` names the normalizers applied in order (engine.definitions.normalizers),
+    ``where`` lists ``(field, allowed values)`` pairs a record must meet to count (the
+    system ``status`` included) and ``until`` names a date/datetime field after which
+    the record no longer counts. The key lives in a hidden column ``key_column``.
+    """
 
     fields: tuple[str, ...]
     message: I18nText | None = None
     location: SourceSpan | None = dc_field(default=None, compare=False, repr=False)
+    normalize: tuple[str, ...] = ()
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    until: str | None = None
+
+    @property
+    def keyed(self) -> bool:
+        """True when the rule is enforced on a hidden normalized key column."""
+        return bool(self.normalize or self.where or self.until)
+
+    @property
+    def key_column(self) -> str:
+        """The hidden column of the key: named by the rule's content, so a changed rule
+        gets a fresh column (backfilled at publish) instead of reusing stale keys."""
+        text = json.dumps([self.fields, self.normalize, self.where, self.until])
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        return f"uk__{digest}"
 
 
 @dataclass(frozen=True)
@@ -168,6 +191,16 @@ class FormDefinition:
     validations: tuple[Validation, ...] = ()
     #: who may do what (engine.definitions.permissions.Grant, by role); empty: an open form
     permissions: tuple[Any, ...] = ()
+    #: named aggregates over other forms (engine.definitions.aggregates.FormAggregate)
+    aggregates: tuple[Any, ...] = ()
+    #: the row locked while a record is written (engine.definitions.aggregates.RowLock)
+    lock: Any | None = None
+    #: named best-match lookups (engine.definitions.lookups.LookupDefinition)
+    lookups: tuple[Any, ...] = ()
+    #: records for which this expression holds are locked: edited by a new version
+    lock_when: str | None = None
+    #: versioned reference data (engine.definitions.lookups.VersionsDefinition)
+    versions: Any | None = None
     source_file: str | None = dc_field(default=None, compare=False, repr=False)
     location: SourceSpan | None = dc_field(default=None, compare=False, repr=False)
 
@@ -210,6 +243,8 @@ class AppDefinition:
     machines: tuple[Any, ...] = ()
     #: batch jobs (engine.definitions.jobs.JobDefinition), in file order
     jobs: tuple[Any, ...] = ()
+    #: ledgers (engine.definitions.ledgers.LedgerDefinition), in file order
+    ledgers: tuple[Any, ...] = ()
     source_path: str | None = dc_field(default=None, compare=False, repr=False)
 
     def form(self, key: str) -> FormDefinition:

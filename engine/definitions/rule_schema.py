@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.definitions.ledger_action_schema import LEDGER_ACTION_SCHEMAS
 from engine.definitions.rules import FLOW_EVENTS, RUN_MODES
 
 TEXT = {"type": "string"}
@@ -230,6 +231,7 @@ _ACTIONS = [
     _object(["notify"], "a message to people (delivered after commit)", notify=_NOTIFY),
     _object(["webhook"], "an HTTP POST (delivered after commit)", webhook=_DATA),
     _object(["create_user"], "a user account (after commit)", create_user=_CREATE_USER),
+    *LEDGER_ACTION_SCHEMAS,  # post, hold, release, consume, reverse (docs/ledgers.md)
 ]
 
 

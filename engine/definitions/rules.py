@@ -50,7 +50,9 @@ TRIGGER_KINDS = (*RECORD_EVENTS, "flow", "schedule", "before", "after", "manual"
 RUN_MODES = ("in_transaction", "after_commit")
 DATA_ACTIONS = ("set", "create", "update", "upsert", "delete", "start_flow")
 DELIVERY_ACTIONS = ("notify", "webhook", "create_user")
-ACTION_KINDS = DATA_ACTIONS + DELIVERY_ACTIONS
+#: ledger entries (engine/definitions/ledgers.py, docs/ledgers.md)
+LEDGER_ACTIONS = ("post", "hold", "release", "consume", "reverse")
+ACTION_KINDS = DATA_ACTIONS + DELIVERY_ACTIONS + LEDGER_ACTIONS
 #: rows one update/delete action may touch unless the action sets ``limit``
 DEFAULT_ROW_LIMIT = 1000
 #: rule chains (a rule's write triggering another rule) deeper than this are refused
@@ -243,7 +245,7 @@ def _action(value: Mapping[str, Any], line: int) -> RuleAction:
     body = value[kind]
     if kind == "set":
         return RuleAction(kind, values=frozen_mapping(body), line=line)
-    if kind in DELIVERY_ACTIONS or kind == "start_flow":
+    if kind in DELIVERY_ACTIONS or kind == "start_flow" or kind in LEDGER_ACTIONS:
         return RuleAction(kind, data=frozen_mapping(body or {}), line=line)
     rows = {
         k: RowsMapping(r["from"], frozen_mapping(r.get("values", {})))

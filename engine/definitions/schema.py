@@ -15,6 +15,9 @@ from typing import Any
 
 from engine.definitions import field_types
 from engine.definitions.flow_schema import FLOW_DEFS
+from engine.definitions.lookups import FORM_PROPERTIES as LOOKUP_FORM_PROPERTIES
+from engine.definitions.lookups import LOOKUP_DEFS
+from engine.definitions.normalizers import NORMALIZERS
 from engine.definitions.permissions import (
     ACTIONS,
     EXPRESSION_RULE,
@@ -42,6 +45,33 @@ def _list_of(item: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 TEXT = {"type": "string"}
+
+#: the keys of a normalized unique rule (docs/uniqueness.md)
+UNIQUE_KEY_PROPERTIES: dict[str, Any] = {
+    "normalize": {
+        "type": "array",
+        "items": {"enum": list(NORMALIZERS)},
+        "minItems": 1,
+        "description": "normalizers applied in order to each field before comparing "
+        "(docs/uniqueness.md)",
+    },
+    "where": {
+        "type": "object",
+        "description": "which records count: field (or status) -> the values that count; "
+        "until: a date/datetime field after which the record no longer counts",
+        "properties": {"until": TEXT},
+        "additionalProperties": {
+            "oneOf": [
+                {
+                    "type": "array",
+                    "items": {"type": ["string", "number", "boolean"]},
+                    "minItems": 1,
+                },
+                {"type": ["string", "number", "boolean"]},
+            ]
+        },
+    },
+}
 EXPRESSION = {"type": "string", "description": "an expression (see docs/expressions.md)"}
 
 #: keys every field takes, whatever its type
@@ -210,11 +240,47 @@ _STATIC_DEFS: dict[str, Any] = {
                     "type": "object",
                     "required": ["fields"],
                     "additionalProperties": False,
-                    "properties": {"fields": _list_of(TEXT, minItems=1), "message": _ref("i18n")},
+                    "properties": {
+                        "fields": _list_of(TEXT, minItems=1),
+                        "message": _ref("i18n"),
+                        **UNIQUE_KEY_PROPERTIES,
+                    },
                 }
             ),
             "validations": _ref("validations"),
             "permissions": _ref("permissions"),
+            # lookups, lock_when, versions (docs/lookups.md)
+            **LOOKUP_FORM_PROPERTIES,
+            "aggregates": {
+                "type": "object",
+                "description": "named aggregates over another form's rows, read by "
+                'AGGREGATE("name") in one SQL query (docs/aggregates.md)',
+                "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["form", "measure"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "form": {**TEXT, "description": "the form whose rows are aggregated"},
+                        "measure": {
+                            **TEXT,
+                            "description": "SUM(field), MIN(field), MAX(field), COUNT() "
+                            "or COUNT(field)",
+                        },
+                        "where": {
+                            **EXPRESSION,
+                            "description": "which rows count: a condition over that form's "
+                            "fields the database applies; record.x is this record's x",
+                        },
+                    },
+                },
+            },
+            "lock": {
+                **TEXT,
+                "description": "the row locked while a record is written, before its "
+                "aggregates are read: a relation or organisation field, or field.field "
+                "(docs/aggregates.md)",
+            },
         },
     },
     "validations": _list_of(
@@ -280,7 +346,13 @@ def dsl_schema() -> dict[str, Any]:
         "$schema": DRAFT,
         "title": "Low-code app definition",
         "anyOf": [_ref(kind) for kind in PUBLISHED_KINDS],
-        "$defs": {**_STATIC_DEFS, **FLOW_DEFS, **RULE_DEFS, **_field_type_defs()},
+        "$defs": {
+            **_STATIC_DEFS,
+            **FLOW_DEFS,
+            **RULE_DEFS,
+            **LOOKUP_DEFS,
+            **_field_type_defs(),
+        },
     }
 
 

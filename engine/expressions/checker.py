@@ -140,6 +140,8 @@ class Checker:
                 hint="only a sub-table column, as in SUM(lines.amount)",
             )
         table, column = node.value.id, node.attr
+        if table == "record" and self.scope is not None and self.scope.record_fields is not None:
+            return self.record_value(node, column)
         if not aggregate_arg:
             raise self.error(
                 node,
@@ -163,6 +165,17 @@ class Checker:
         self.result.names.add(table)
         self.result.subtable_refs.add((table, column))
         return {"op": "column", "subtable": table, "column": column, "at": self.at(node)}
+
+    def record_value(self, node: ast.Attribute, column: str) -> Node:
+        """``record.x`` in an aggregate's ``where``: the declaring record's value of x."""
+        known = self.scope.record_fields if self.scope is not None else None
+        if known is not None and column not in known:
+            raise self.error(
+                node,
+                f"this form has no field '{column}' for record.{column}",
+                hint=_did_you_mean(column, known),
+            )
+        return {"op": "record", "field": column, "at": self.at(node)}
 
     def sequence(self, node: ast.List | ast.Tuple, depth: int) -> Node:
         if len(node.elts) > MAX_LIST_ITEMS:
@@ -267,6 +280,8 @@ class Checker:
         self.result.functions.add(name)
         if name == "LOOKUP":
             return self.lookup(node)
+        if name == "MATCH":
+            self.match(node)
         args = [self.visit(a, depth, aggregate_arg=spec.aggregate) for a in node.args]
         return {"op": "call", "function": name, "args": args, "at": self.at(node)}
 
@@ -295,6 +310,49 @@ class Checker:
             "target": target.value,
             "at": self.at(node),
         }
+
+    def match(self, node: ast.Call) -> None:
+        """MATCH("lookup"[, "field"]): a declared lookup of the form (docs/lookups.md).
+
+        The arguments are text literals, so the lookup and its field are checked here;
+        the names its match expressions read become this formula's names (the formula
+        is computed after them, and is left blank when one of them has an error).
+        """
+        for arg in node.args:
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                raise self.error(
+                    arg,
+                    "MATCH takes the lookup's name and a field key, in quotes",
+                    hint='for example MATCH("line_price") or MATCH("line_price", "price")',
+                )
+        if self.scope is None:
+            return
+        name = node.args[0].value
+        inputs = self.scope.lookups.get(name)
+        if inputs is None:
+            known = frozenset(self.scope.lookups)
+            hint = _did_you_mean(name, known) or (
+                "declare it under the form's lookups:"
+                if not known
+                else "the form's lookups are " + ", ".join(sorted(known))
+            )
+            raise self.error(node.args[0], f"unknown lookup '{name}'", hint=hint)
+        fields = self.scope.lookup_fields.get(name)
+        if len(node.args) == 2 and fields is not None and node.args[1].value not in fields:
+            raise self.error(
+                node.args[1],
+                f"the form searched by lookup '{name}' has no field '{node.args[1].value}'",
+                hint=_did_you_mean(node.args[1].value, fields),
+            )
+        for input_name in sorted(inputs):
+            if not self.scope.knows(input_name):
+                raise self.error(
+                    node,
+                    f"lookup '{name}' reads '{input_name}', which is not available here",
+                    hint="use MATCH where every name of the lookup's match is a field or "
+                    "a column of this row",
+                )
+        self.result.names.update(inputs)
 
 
 def _did_you_mean(name: str, candidates: frozenset[str]) -> str | None:

@@ -154,6 +154,24 @@ class _Emitter:
         record = self.local(node["relation"], node["at"])
         return f"{impl}(ctx, {relation}, {record}, {target})"
 
+    def record(self, node: dict[str, Any]) -> str:
+        # ``record.x`` of an aggregate's where: the value named "record.x" (the store
+        # binds it; evaluated in Python only by tools)
+        return self.local(f"record.{node['field']}", node["at"])
+
+    def inline_aggregate(self, node: dict[str, Any]) -> str:
+        # AGGREGATE("name") reads this record's values (its where's record.x)
+        self.needs_context = True
+        impl = self.helper(FUNCTIONS["AGGREGATE"].impl)
+        return f"{impl}(ctx, {self.emit(node['args'][0])}, values)"
+
+    def inline_match(self, node: dict[str, Any]) -> str:
+        # MATCH needs the names its lookup reads: the record (or row) scope itself
+        self.needs_context = True
+        impl = self.helper(FUNCTIONS["MATCH"].impl)
+        args = ", ".join(self.emit(arg) for arg in node["args"])
+        return f"{impl}(ctx, values, {args})"
+
     def inline_if(self, node: dict[str, Any]) -> str:
         args = node["args"]
         test, then = self.emit(args[0]), self.emit(args[1])
@@ -179,11 +197,14 @@ _EMITTERS: dict[str, Callable[[_Emitter, dict[str, Any]], str]] = {
     "if": _Emitter.conditional,
     "call": _Emitter.call,
     "lookup": _Emitter.lookup,
+    "record": _Emitter.record,
 }
 _INLINE: dict[str, Callable[[_Emitter, dict[str, Any]], str]] = {
     "IF": _Emitter.inline_if,
     "AND": _Emitter.inline_boolean,
     "OR": _Emitter.inline_boolean,
+    "MATCH": _Emitter.inline_match,
+    "AGGREGATE": _Emitter.inline_aggregate,
 }
 
 

@@ -14,6 +14,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 #: (relation field key, record id, target field key) -> the target field's value
 LookupFunction = Callable[[str, Any, str], Any]
+#: (aggregate name, the record's values) -> the declared aggregate's value (AGGREGATE)
+AggregateFunction = Callable[[str, Any], Any]
 
 
 def _now_in_shanghai() -> datetime:
@@ -39,6 +41,14 @@ class EvaluationContext:
     #: the actor's region (CURRENT_REGION())
     region: str | None = None
     time_budget: float = DEFAULT_TIME_BUDGET
+    #: reads a form's declared aggregate in the current transaction (AGGREGATE)
+    aggregate: AggregateFunction | None = None
+    #: (lookup name, the record's or row's values, field or None) -> the best row's
+    #: value for a form's declared lookup (MATCH; docs/lookups.md)
+    match: Callable[[str, Any, str | None], Any] | None = None
+    #: ("balance" | "available", ledger key, account key values) -> the amount
+    #: (BALANCE / AVAILABLE; docs/ledgers.md)
+    ledger: Callable[[str, str, list[Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:

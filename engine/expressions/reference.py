@@ -32,6 +32,17 @@ EXAMPLE_VALUES: dict[str, Any] = {
 }
 
 _SUPPLIERS = {7: {"name": "华东供应商"}}
+#: the example form's declared aggregates (AGGREGATE)
+_AGGREGATES = {"open_credit": Decimal("177400.00")}
+#: the example form's declared lookups (MATCH): the best row's fields
+_MATCHES = {"line_price": {"value": Decimal("210.00")}}
+#: the example ledger accounts (BALANCE, AVAILABLE): balance and held
+_LEDGER = {"credit_points": {("DL-HZ-001", "rebate"): (Decimal("40000.00"), Decimal("5000.00"))}}
+
+
+def _ledger(what: str, ledger: str, key: list[Any]) -> Decimal:
+    balance, held = _LEDGER[ledger][tuple(key)]
+    return balance if what == "balance" else balance - held
 
 
 def example_context() -> EvaluationContext:
@@ -43,6 +54,9 @@ def example_context() -> EvaluationContext:
         dealer="DL-HZ-001",
         region="hangzhou",
         lookup=lambda relation, record_id, target: _SUPPLIERS[record_id][target],
+        aggregate=lambda name, values: _AGGREGATES[name],
+        match=lambda name, values, field: _MATCHES[name][field or "value"],
+        ledger=_ledger,
     )
 
 

@@ -23,36 +23,44 @@ COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in", "not in"})
 LITERALS = frozenset({"number", "text", "literal"})
 
 
-def check_row_condition(tree: dict[str, Any]) -> None:
-    """Raise :class:`ExpressionError` (with its column) for what SQL cannot apply."""
+def check_row_condition(tree: dict[str, Any], *, records: bool = False) -> None:
+    """Raise :class:`ExpressionError` (with its column) for what SQL cannot apply.
+
+    ``records``: values may also be ``record.x`` (an aggregate's ``where``, where the
+    declaring record's values are bound as parameters: docs/aggregates.md).
+    """
     op = tree.get("op")
     if op in ("and", "or"):
         for arg in tree["args"]:
-            check_row_condition(arg)
+            check_row_condition(arg, records=records)
     elif op == "unary" and tree.get("operator") == "not":
-        check_row_condition(tree["operand"])
+        check_row_condition(tree["operand"], records=records)
     elif op == "name":
         return
     elif op == "compare":
         if len(tree["operators"]) != 1 or tree["operators"][0] not in COMPARISONS:
             raise _refused(tree, "a row rule compares once: write a < b and b < c")
         left, right = tree["operands"]
+        if left.get("op") == "record" and right.get("op") == "name":
+            raise _refused(
+                left, f"write the field first: {right.get('name')} == record.{left.get('field')}"
+            )
         if left.get("op") != "name":
             raise _refused(left, "the left side of a comparison in a row rule is a field")
-        _check_value(right, tree["operators"][0] in ("in", "not in"))
+        _check_value(right, tree["operators"][0] in ("in", "not in"), records)
     else:
         raise _refused(tree, f"{_what(tree)} cannot be applied by the database in a row rule")
 
 
-def _check_value(node: dict[str, Any], many: bool) -> None:
+def _check_value(node: dict[str, Any], many: bool, records: bool = False) -> None:
     if many:
         if node.get("op") != "list":
             raise _refused(node, "'in' takes a list of values here: status in ['a', 'b']")
         for item in node["items"]:
-            _check_value(item, False)
+            _check_value(item, False, records)
         return
     op = node.get("op")
-    if op in LITERALS:
+    if op in LITERALS or (records and op == "record"):
         return
     if op == "unary" and node.get("operator") == "-" and node["operand"].get("op") == "number":
         return

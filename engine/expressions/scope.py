@@ -25,15 +25,30 @@ class ExpressionScope:
     fields: frozenset[str] = frozenset()
     subtables: Mapping[str, frozenset[str]] = field(default_factory=dict)
     relation_targets: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: the fields ``record.x`` may name in an aggregate's ``where`` (the declaring form's;
+    #: None: ``record.x`` is not allowed). docs/aggregates.md
+    record_fields: frozenset[str] | None = None
+    #: the form's best-match lookups (docs/lookups.md): name -> the names their match
+    #: expressions read, so MATCH("name") depends on them; a name absent here is unknown
+    lookups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: lookup name -> the target form's field keys (absent: not checked here)
+    lookup_fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", frozenset(self.fields))
         object.__setattr__(self, "subtables", _freeze_targets(self.subtables))
         object.__setattr__(self, "relation_targets", _freeze_targets(self.relation_targets))
+        if self.record_fields is not None:
+            object.__setattr__(self, "record_fields", frozenset(self.record_fields))
+        object.__setattr__(self, "lookups", _freeze_targets(self.lookups))
+        object.__setattr__(self, "lookup_fields", _freeze_targets(self.lookup_fields))
         key = (
             self.fields,
             frozenset(self.subtables.items()),
             frozenset(self.relation_targets.items()),
+            self.record_fields,
+            frozenset(self.lookups.items()),
+            frozenset(self.lookup_fields.items()),
         )
         object.__setattr__(self, "_key", key)
 

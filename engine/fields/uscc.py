@@ -31,7 +31,7 @@ def check_uscc(code: str) -> str:
     if bad:
         raise fail(
             f"{''.join(bad)} cannot appear in a unified social credit code (no I, O, S, V, Z)",
-            f"统一社会信用代码不能包含 {''.join(bad)}（不使用 I、O、S、V、Z）",
+            f"含非法字符 {''.join(bad)}（统一社会信用代码不使用 I、O、S、V、Z）",
             "pattern",
         )
     if not code[2:8].isdigit():
@@ -43,8 +43,9 @@ def check_uscc(code: str) -> str:
     expected = stdnum_uscc.calc_check_digit(code[:17])
     if code[17] != expected:
         raise fail(
-            "the check character (the last one) does not match; a character was mistyped",
-            "校验位（最后一位）不正确，请检查是否输错",
+            f"the check character (the last one) does not match: expected {expected}; "
+            "a character was mistyped",
+            f"校验位错误：最后一位应为 {expected}，请检查是否输错",
             "checksum",
         )
     return code

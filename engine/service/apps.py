@@ -12,11 +12,14 @@ from engine.definitions.flows import FLOW_FORMAT_VERSION
 from engine.definitions.model import AppDefinition, FormDefinition, I18nText, to_data
 from engine.errors import DataCheckError, NotFoundError, PermissionDeniedError
 from engine.runtime.forms import RecordEnvironment
+from engine.service import ledgers as ledger_service
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.data_checks import RuleFailure, check_form_data
 from engine.service.flow_session import flow_data
 from engine.service.hooks import PublishContext
+from engine.service.locks import aggregate_reader
+from engine.service.lookups import best_match_reader
 from engine.service.principals import require_active
 from engine.service.results import InstalledApp, InstallReport
 from engine.service.role_maps import resolve_role_map
@@ -101,6 +104,10 @@ class AppUseCases:
                 now=now,
                 jobs=[job.source for job in app.jobs if job.source is not None],
                 machines=[m.source for m in app.machines if m.source is not None],
+            )
+            # ledgers (docs/ledgers.md): published with the forms, in this transaction
+            rules_changed = ledger_service.publish(conn, app, by=actor.user_id, now=now) or (
+                rules_changed
             )
             previous = app_table.save_app(
                 conn,
@@ -335,6 +342,8 @@ def _environment(
             source.related_record,
             find_options=source.option_records,
             locale=actor.locale,
+            best_match=best_match_reader(source),
+            aggregate=aggregate_reader(source, source.form.definition),
         )
 
     return make

@@ -201,6 +201,8 @@ class _DefinitionCheck:
         for rule in self.form.unique:
             if rule.fields in old_rules or not _stored_alike(published, self.form, rule.fields):
                 continue
+            if rule.keyed:  # its key is computed at publish, which lists clashing records
+                continue
             text = _unique_text(rule.fields)
             names = ", ".join(rule.fields)
             if self.locale.startswith("en"):

@@ -24,6 +24,7 @@ from engine.runtime.flows.machine import FINISHED
 from engine.runtime.flows.state import STATE_FORMAT_VERSION
 from engine.service.flow_directory import TransactionDirectory
 from engine.service.flow_messages import flow_error
+from engine.service.locks import flow_aggregate_reader
 from engine.service.reading import row_values
 from engine.service.transactions import Transaction
 from engine.store import flows as store
@@ -180,7 +181,9 @@ class FlowSession:
         submitter: str,
         choices: Mapping[str, Any] | None = None,
     ) -> RunContext:
-        evaluation = EvaluationContext(now=self.now, user=submitter)
+        # AGGREGATE in a condition: the form's declared aggregates, in this transaction
+        aggregate = flow_aggregate_reader(self.tx, form)
+        evaluation = EvaluationContext(now=self.now, user=submitter, aggregate=aggregate)
 
         def evaluate(text: str, names: Mapping[str, Any]) -> Any:
             return _compiled(text).evaluate(dict(names), evaluation)

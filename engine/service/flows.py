@@ -54,6 +54,7 @@ from engine.service.flow_session import (
     state_of,
 )
 from engine.service.hooks import RecordChange
+from engine.service.locks import aggregate_reader, needs_fresh_values
 from engine.service.principals import require_active
 from engine.service.results import Record
 from engine.service.transactions import Transaction
@@ -169,6 +170,9 @@ class FlowUseCases:
             row = tx.source(form_key, access.scope(form_key, "update")).row(record_id)
             if row["status"] not in ("draft", "withdrawn"):
                 raise flow_error("already_submitted", locale, status=row["status"])
+            if needs_fresh_values(runtime):  # aggregates read now, under the form's lock
+                self._update_record(session, form_key, record_id, {}, actor, edit=None)
+                row = tx.source(form_key, access.scope(form_key, "update")).row(record_id)
             values = session.record_values(form_key, record_id)
             return self._start(
                 session, form_key, record_id, row["title"], row["version"], values, actor, picks
@@ -335,6 +339,8 @@ class FlowUseCases:
         def act(session: FlowSession, loaded: Loaded, run: FlowRun, task: Task) -> None:
             if changes:
                 self._edit(session, loaded, task, changes, actor)
+                run.ctx.values = session.record_values(loaded.row["form"], loaded.row["record_id"])
+            elif self._refresh(session, loaded, task.node, actor):
                 run.ctx.values = session.record_values(loaded.row["form"], loaded.row["record_id"])
             run.approve(task, actor.user_id, comment, signature)
 
@@ -979,6 +985,17 @@ class FlowUseCases:
             allowed[key] = _merged_rows(node, str(key), columns, current.get(key), value, actor)
         self._update_record(session, form, record_id, allowed, actor, edit=node.key)
 
+    def _refresh(self, session: FlowSession, loaded: Loaded, node: str, actor: Actor) -> bool:
+        """Compute the record again under its form's lock before a decision, so the
+        aggregates its formulas read (a credit shortfall) are those of now, not of the
+        submit (docs/aggregates.md). True when the form locks or aggregates."""
+        form = loaded.row["form"]
+        if not needs_fresh_values(session.tx.form(form)):
+            return False
+        record_id = int(loaded.row["record_id"])
+        self._update_record(session, form, record_id, {}, actor, edit=node)
+        return True
+
     def _update_record(
         self,
         session: FlowSession,
@@ -1212,10 +1229,17 @@ def _prepared(
 ) -> dict[str, Any]:
     """Record values as a submission would compute them (formulas, defaults), unsaved."""
     from engine.runtime.forms import RecordEnvironment
+    from engine.service.lookups import best_match_reader
 
     source = tx.source(runtime.key, ALL_ROWS)
     env = RecordEnvironment(
-        now, who, None, source.related_record, find_options=source.option_records
+        now,
+        who,
+        None,
+        source.related_record,
+        find_options=source.option_records,
+        aggregate=aggregate_reader(source, runtime.definition),
+        best_match=best_match_reader(source),
     )
     try:
         values = runtime.compiled.prepare(data, existing=None, env=env, source="json")

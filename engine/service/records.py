@@ -19,6 +19,7 @@ from engine.service.visibility import shown_record, shown_revision, shown_title
 from engine.store.journal import Journal
 from engine.store.limits import MAX_ID
 from engine.store.query import Filter
+from engine.store.unique_keys import sweep_expired
 
 
 class RecordUseCases:
@@ -356,6 +357,19 @@ class RecordUseCases:
         """A written record as its writer may see it: names filled, hidden fields out."""
         [record] = with_names(tx, runtime, [record])
         return shown_record(runtime, record, access.hidden(runtime.definition))
+
+    def sweep_unique_keys(self, actor: Actor, app_key: str, form_key: str) -> int:
+        """Release the normalized unique keys whose protection has ended (docs/uniqueness.md);
+        how many. The write path releases a key it needs anyway: this keeps the table tidy."""
+        locale = check.actor_locale(actor)
+        check.check_form(locale, app_key, form_key)
+        now = self._context.clock()
+
+        def work(tx: Transaction) -> int:
+            tx.access(actor).require(tx.form(form_key).definition, "update", locale)
+            return sweep_expired(tx.conn, tx.stored(form_key).tables, now)
+
+        return self._context.transactions.write(app_key, work)
 
     def _write_context(
         self, tx: Transaction, actor: Actor, app_key: str, form_key: str

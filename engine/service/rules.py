@@ -33,6 +33,7 @@ from engine.definitions.rules import (
     DEFAULT_ROW_LIMIT,
     DELIVERY_ACTIONS,
     FLOW_TOPICS,
+    LEDGER_ACTIONS,
     MAX_DEPTH,
     RuleAction,
     RuleDefinition,
@@ -53,6 +54,7 @@ from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.hooks import RecordChange
+from engine.service.ledgers import ledger_reader, run_ledger_action
 from engine.service.reading import row_values
 from engine.service.rule_triggers import DateSweep, RuleButton, RuleTriggers, ScheduledRule
 from engine.service.rule_values import (
@@ -367,6 +369,8 @@ class RuleUseCases(RuleTriggers):
             self._delete(firing, action)
         elif kind == "start_flow":
             self._start_flow(firing)
+        elif kind in LEDGER_ACTIONS:
+            self._ledger(firing, index, action)
 
     # -- actions --------------------------------------------------------------------------
     def _set(self, firing: Firing, action: RuleAction) -> None:
@@ -453,6 +457,20 @@ class RuleUseCases(RuleTriggers):
             firing.record_id,
             self._actor(firing),
         )
+
+    def _ledger(self, firing: Firing, index: int, action: RuleAction) -> None:
+        """post / hold / release / consume / reverse (engine/service/ledgers.py)."""
+        names = self._own_names(firing)
+        done = run_ledger_action(
+            firing,
+            index,
+            action.kind,
+            action.data,
+            lambda text, what: self._eval(firing, text, names, what),
+            lambda code, zh, en: self._error(firing, code, zh, en),
+        )
+        if firing.log is not None:
+            firing.log.append(done)
 
     def _queue(self, firing: Firing, index: int, action: RuleAction) -> None:
         rule = firing.rule
@@ -586,7 +604,9 @@ class RuleUseCases(RuleTriggers):
 
     def _eval(self, firing: Firing, text: str, names: Mapping[str, Any], what: str) -> Any:
         compiled = self._compile(firing, text, what)
-        context = EvaluationContext(now=firing.now, user=firing.user)
+        context = EvaluationContext(
+            now=firing.now, user=firing.user, ledger=ledger_reader(firing.tx)
+        )
         try:
             return compiled.evaluate(names, context)
         except ExpressionError as exc:

@@ -91,6 +91,8 @@ class SweepRun:
     cron_ran: list[str] = field(default_factory=list)
     cron_skipped: list[str] = field(default_factory=list)
     date_rules_queued: int = 0
+    #: ledger lots whose expired remainder this sweep posted (docs/ledgers.md)
+    ledger_lots_expired: int = 0
 
 
 class Scheduler:
@@ -304,6 +306,7 @@ class Scheduler:
             run.timer_failures = list(timers.failed)
             self.sync_rule_schedules()
             run.date_rules_queued = self.service.rules.sweep_dates(now).queued
+            run.ledger_lots_expired = self.service.ledgers.expire(now).lots
             run.outbox = self.dispatcher.dispatch_all()
             run.jobs_finished = self.service.jobs.run_due(self.holder).finished
             for key in list(self._cron):

@@ -36,6 +36,8 @@ from engine.service.form_logic import FormLogic
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
 from engine.service.jobs import EmbeddedJobRunner
+from engine.service.ledgers import LedgerUseCases
+from engine.service.lookups import LookupUseCases
 from engine.service.machines import MachineUseCases
 from engine.service.notifications import NotificationUseCases
 from engine.service.org import OrgUseCases
@@ -109,6 +111,8 @@ class Service:
         #: rules run in the triggering transaction; list and run (docs/rules.md)
         self.rules = RuleUseCases(self._context, self.flows)
         self.machines = MachineUseCases(self._context, self.rules)
+        #: best-match lookups: lock_when, new versions, ties (docs/lookups.md)
+        self.lookups = LookupUseCases(self._context, self.records)
         #: a form's formulas and conditions for the browser (engine/service/form_logic.py)
         self.form_logic = FormLogic(self._context)
         #: saved list views per person, and what a list page may offer (docs/web.md, Lists)
@@ -126,6 +130,8 @@ class Service:
         self.mail_from = os.environ.get("LOWCODE_MAIL_FROM", "") or "lowcode@localhost"
         #: what rules and jobs did to a record (the record page's "Automation" card)
         self.automation = AutomationUseCases(self._context)
+        #: ledger balances, entries, lots, holds and the expiry sweep (docs/ledgers.md)
+        self.ledgers = LedgerUseCases(self._context)
 
     def mail_settings(self) -> MailSettings | None:
         """The checked mail settings of :attr:`mail_url` / :attr:`mail_from`, or None when

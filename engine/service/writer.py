@@ -28,10 +28,14 @@ from engine.service.actor import SYSTEM_ACTOR, Actor
 from engine.service.files import attach_files, claim_files
 from engine.service.forms import FormRuntime
 from engine.service.hooks import Hooks, RecordChange
+from engine.service.ledgers import ledger_reader
+from engine.service.locks import aggregate_reader, relock, take_lock
+from engine.service.lookups import best_match_reader
 from engine.service.permissions import Access
 from engine.service.reading import row_values, to_record
 from engine.service.results import Record
 from engine.service.transactions import Transaction
+from engine.service.unique_messages import keyed_message
 from engine.service.write_access import check_org_fields, refuse_locked, require_in_scope
 from engine.store.journal import Journal, Subject
 from engine.store.messages import message as catalogue
@@ -47,6 +51,7 @@ from engine.store.records import RecordSource
 from engine.store.rows import diff, inline_row, values_to_json
 from engine.store.serials import request_serial, serial_value
 from engine.store.types import DEFAULT_TZ
+from engine.store.unique_keys import record_keys
 
 TITLE_LENGTH = 500
 
@@ -83,6 +88,10 @@ class WriteContext:
             deadline=self.deadline,
             dealer=who.dealer if who is not None else None,
             region=who.region if who is not None else None,
+            aggregate=aggregate_reader(self.source, self.runtime.definition),
+            # MATCH: one query per distinct lookup through this actor's source
+            best_match=best_match_reader(self.source),
+            ledger=ledger_reader(self.tx),  # BALANCE / AVAILABLE (docs/ledgers.md)
         )
 
     def scoped(self, action: str) -> RecordSource:
@@ -104,21 +113,26 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     ctx.require(action)
     refuse_locked(ctx, action, data, None)
     data = ctx.hooks.before_prepare(ctx, data, None)
+    locked = take_lock(ctx, data, None, source)  # before any aggregate is read
     env = ctx.env()
     values = runtime.compiled.prepare(data, existing=None, env=env, source=source)
+    if relock(ctx, values, locked):  # a default named another row: read after its lock
+        values = runtime.compiled.prepare(data, existing=None, env=ctx.env(), source=source)
     check_org_fields(ctx, values, None)
     new_files = _attach_files(ctx, values, None, None)
     numbering = request_serials(ctx, values)
     if numbering and _unique_on(runtime, {field.key for field, *_ in numbering}):
         assign_serials(numbering, values)  # the check needs the numbers first
+    # a form with an approval flow says in which status its records start
+    status = (ctx.flow or {}).get("status", "active")
     # on PostgreSQL the serial counters go out with the check: one round trip for both
-    check_unique(ctx, values, None)
+    check_unique(ctx, values, None, status)
     assign_serials(numbering, values)
     title = _title(runtime, values, env)
     row = inline_row(runtime.tables, values)
+    row.update(record_keys(runtime.definition, values, ctx.now))  # normalized unique keys
     row.update(
-        # a form with an approval flow says in which status its records start
-        status=(ctx.flow or {}).get("status", "active"),
+        status=status,
         version=1,
         title=title,
         created_at=ctx.now,
@@ -130,7 +144,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     record_id, child_ids = insert_record(conn, runtime.stored, row, values, skip_on_conflict=skip)
     if record_id is None:
         # a concurrent writer won the race past check_unique: name the clash
-        check_unique(ctx, values, None)
+        check_unique(ctx, values, None, status)
         # the clash is gone (the other record was deleted meanwhile): a plain insert
         # either succeeds or raises the database's own IntegrityError
         record_id, child_ids = insert_record(
@@ -165,8 +179,12 @@ def update_record(
     existing.update({c: current[c] for c in ("id", "status", "title", "version")})
     refuse_locked(ctx, "update", changes, values_to_json(runtime.tables, existing))
     changes = ctx.hooks.before_prepare(ctx, changes, existing)
+    locked = take_lock(ctx, changes, existing, source)  # before any aggregate is read
     env = ctx.env()
     values = runtime.compiled.prepare(changes, existing=existing, env=env, source=source)
+    if relock(ctx, values, locked):  # a formula named another row: read after its lock
+        env = ctx.env()
+        values = runtime.compiled.prepare(changes, existing=existing, env=env, source=source)
     check_org_fields(ctx, values, existing)
     new_files = _attach_files(ctx, values, existing, record_id)
     before = values_to_json(runtime.tables, existing)
@@ -174,15 +192,16 @@ def update_record(
     title = _title(runtime, values, env)
     if _same(before, proposed) and title == current["title"] and not new_files:
         return to_record(runtime, current, children)
-    check_unique(ctx, values, record_id)
+    check_unique(ctx, values, record_id, current["status"])
     version = current["version"] + 1
     row = inline_row(runtime.tables, values)
+    row.update(record_keys(runtime.definition, values, ctx.now))  # normalized unique keys
     row.update(title=title, version=version, updated_at=ctx.now, updated_by=ctx.actor.user_id)
     try:
         with unique_backstop(conn, runtime.stored):
             moved = not update_guarded(conn, runtime.stored, record_id, current["version"], row)
     except UniqueViolation as exc:
-        check_unique(ctx, values, record_id)  # names the record that won the race
+        check_unique(ctx, values, record_id, current["status"])  # names the race's winner
         form = f"{runtime.app}.{runtime.key}"
         raise ConflictError(
             catalogue("record.unique_race", ctx.actor.locale, form=form, record_id=record_id)
@@ -296,9 +315,20 @@ def _unique_on(runtime: FormRuntime, keys: set[str]) -> bool:
     return any(keys.intersection(c.rule.fields) for c in runtime.stored.unique_checks)
 
 
-def check_unique(ctx: WriteContext, values: Mapping[str, Any], record_id: int | None) -> None:
-    """Refuse values that repeat a live record's, naming that record (checked before write)."""
-    clashes = unique_clashes(ctx.tx.conn, ctx.runtime.stored, values, record_id)
+def check_unique(
+    ctx: WriteContext,
+    values: Mapping[str, Any],
+    record_id: int | None,
+    status: str | None = None,
+) -> None:
+    """Refuse values that repeat a live record's, naming that record (checked before write).
+
+    ``status`` is the record's status after the write (a normalized rule may count only
+    some statuses: docs/uniqueness.md).
+    """
+    clashes = unique_clashes(
+        ctx.tx.conn, ctx.runtime.stored, values, record_id, status=status, now=ctx.now
+    )
     if not clashes:
         return
     locale = ctx.actor.locale
@@ -306,6 +336,12 @@ def check_unique(ctx: WriteContext, values: Mapping[str, Any], record_id: int | 
     for clash in clashes:
         rule = clash.check.rule
         names = " + ".join(rule.fields)
+        if rule.keyed and rule.message is not None:
+            # the author's message alone: its placeholders choose what of the holding
+            # record is shown (a registration says the date, never the other party)
+            text = keyed_message(ctx.tx.conn, ctx.runtime.stored, rule, clash.record_id, locale)
+            errors.append(RecordError(rule.fields[0], text, "unique"))
+            continue
         if _readable(ctx, clash.record_id):
             # the stored title may show what the actor may not see: then the id only
             shows_hidden = ctx.access is not None and "title" in ctx.access.hidden(

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.definitions.aggregates import aggregates_from_data, lock_from_data
+from engine.definitions.lookups import lookups_from_data, versions_from_data
 from engine.definitions.model import (
     DEFINITION_FORMAT_VERSION,
     FieldDefinition,
@@ -69,11 +71,22 @@ def form_from_data(data: Mapping[str, Any]) -> FormDefinition:
         list_sort=tuple(data.get("list_sort", ())),
         list_filters=tuple(data.get("list_filters", ())),
         unique=tuple(
-            UniqueConstraint(fields=tuple(u["fields"]), message=_text(u.get("message")))
+            UniqueConstraint(
+                fields=tuple(u["fields"]),
+                message=_text(u.get("message")),
+                normalize=tuple(u.get("normalize", ())),
+                where=tuple((w[0], tuple(w[1])) for w in u.get("where", ())),
+                until=u.get("until"),
+            )
             for u in data.get("unique", ())
         ),
         validations=_validations(data),
         permissions=tuple(_grant(g) for g in data.get("permissions", ())),
+        aggregates=aggregates_from_data(data.get("aggregates")),
+        lock=lock_from_data(data.get("lock")),
+        lookups=lookups_from_data(data.get("lookups")),
+        lock_when=data.get("lock_when"),
+        versions=versions_from_data(data.get("versions")),
     )
 
 

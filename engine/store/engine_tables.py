@@ -186,6 +186,7 @@ from engine.store import batch_job_tables as _batch_job_tables  # noqa: E402,F40
 from engine.store import calendar_tables as _calendar_tables  # noqa: E402,F401  (registers them)
 from engine.store import flow_tables as _flow_tables  # noqa: E402,F401  (registers them)
 from engine.store import job_tables as _job_tables  # noqa: E402,F401  (registers them)
+from engine.store import ledger_tables as _ledger_tables  # noqa: E402,F401  (registers them)
 from engine.store import notification_tables as _notification_tables  # noqa: E402,F401  (registers it)
 from engine.store import org_tables as _org_tables  # noqa: E402,F401  (registers them)
 from engine.store import rule_tables as _rule_tables  # noqa: E402,F401  (registers it)

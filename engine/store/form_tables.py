@@ -21,6 +21,7 @@ from engine.fields import registry
 from engine.fields.base import ColumnSpec, FieldType
 from engine.store.engine_tables import IdType
 from engine.store.types import AwareDateTime, column_type
+from engine.store.unique_key_tables import key_columns, status_condition
 
 MAX_IDENTIFIER = 63
 LIVE_ROWS = "deleted_at IS NULL"
@@ -69,12 +70,16 @@ class IndexSpec:
     unique: bool = False
     live: bool = False
     descending: frozenset[str] = frozenset()
+    #: more of the partial index's condition (a normalized unique rule's statuses)
+    where: str | None = None
+    #: what a person is told the index is over, when not its columns (a hidden key)
+    label: str | None = None
 
     def build(self, table: sa.Table) -> sa.Index:
         cols = [table.c[c].desc() if c in self.descending else table.c[c] for c in self.columns]
         if not (self.unique or self.live):
             return sa.Index(self.name, *cols)
-        live = sa.text(LIVE_ROWS)
+        live = sa.text(LIVE_ROWS if self.where is None else f"{LIVE_ROWS} AND {self.where}")
         return sa.Index(
             self.name, *cols, unique=self.unique, sqlite_where=live, postgresql_where=live
         )
@@ -133,6 +138,7 @@ def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
         metadata,
         *_system_columns(),
         *_field_columns(inline.values()),
+        *key_columns(form),
         sqlite_autoincrement=True,
     )
     tables = FormTables(app_key, form, table, inline)
@@ -170,9 +176,20 @@ def build_form_tables(app_key: str, form: FormDefinition) -> FormTables:
     unique_columns += [
         tuple(c for key in constraint.fields for c in inline[key].names)
         for constraint in form.unique
+        if not constraint.keyed
     ]
     for cols in dict.fromkeys(unique_columns):  # `unique: true` on a serial adds nothing
         tables.indexes.append(IndexSpec(index_name("uq", name, cols), name, cols, unique=True))
+    for rule in form.unique:  # a normalized rule: its hidden key column (unique_keys.py)
+        if rule.keyed:
+            cols = (rule.key_column,)
+            where = status_condition(rule)
+            label = f"the normalized key of {' + '.join(rule.fields)}"
+            tables.indexes.append(
+                IndexSpec(
+                    index_name("uq", name, cols), name, cols, unique=True, where=where, label=label
+                )
+            )
     tables.indexes += list_indexes(name, form, inline)
     return tables
 

@@ -19,6 +19,7 @@ from engine.store.engine_tables import form_versions
 from engine.store.form_tables import FormTables, build_form_tables
 from engine.store.publish import StoredVersion, latest_version
 from engine.store.record_insert import RecordInserter
+from engine.store.unique_key_tables import status_condition
 
 #: list-query shapes one form version keeps (engine.store.query.build_query)
 MAX_QUERIES = 128
@@ -110,10 +111,17 @@ def _unique_rules(form: FormDefinition) -> tuple[UniqueConstraint, ...]:
 def _unique_check(tables: FormTables, rule: UniqueConstraint) -> UniqueCheck:
     table = tables.table
     columns = tuple(c for key in rule.fields for c in tables.fields[key].names)
+    extra = []
+    if rule.keyed:  # a normalized rule compares its hidden key column (unique_keys.py)
+        columns = (rule.key_column,)
+        condition = status_condition(rule)
+        extra = [sa.text(condition)] if condition else []
     new = (
         sa.select(table.c.id, table.c.title)
         .where(
-            table.c.deleted_at.is_(None), *(table.c[c] == sa.bindparam(f"u_{c}") for c in columns)
+            table.c.deleted_at.is_(None),
+            *(table.c[c] == sa.bindparam(f"u_{c}") for c in columns),
+            *extra,
         )
         .limit(1)
     )

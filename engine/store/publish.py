@@ -37,6 +37,7 @@ from engine.store.migration import (
     plan_form_change,
     spec_data,
 )
+from engine.store.unique_keys import backfill_keys
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,8 @@ def _apply(
     for (table_name, _path), rows in plan.conversions.items():
         _write_conversions(conn, new.table_named(table_name), rows)
     _record_columns(conn, plan, states, desired)
+    # normalized unique rules: key columns added and computed before their indexes
+    backfill_keys(conn, new, old.form if old else None, plan.new_tables)
     for name, index in new_indexes.items():
         if name not in existing or name in dropped:
             table = new.table_named(index.table)
@@ -260,6 +263,8 @@ def _refuse_duplicates(
     """
     cols = [table.c[c] for c in index.columns]
     live = sa.and_(table.c.deleted_at.is_(None), *(c.is_not(None) for c in cols))
+    if getattr(index, "where", None):  # a normalized rule's statuses (unique_key_tables)
+        live = sa.and_(live, sa.text(index.where))
     groups = conn.execute(
         sa.select(*cols, sa.func.count().label("n"))
         .where(live)
@@ -281,9 +286,10 @@ def _refuse_duplicates(
         value = values[0] if len(values) == 1 else values
         listed.append(f"{value!r} in {group.n} records ({shown})")
     more = "; and more" if len(groups) > MAX_LISTED_DUPLICATES else ""
+    what = getattr(index, "label", None) or ", ".join(index.columns)
     raise MigrationError(
         f"form {app}.{form}: existing records repeat the values of "
-        f"{', '.join(index.columns)}, which must be unique: {'; '.join(listed)}{more}. "
+        f"{what}, which must be unique: {'; '.join(listed)}{more}. "
         "Change or delete the duplicates, then publish again"
     )
 

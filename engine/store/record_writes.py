@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from engine.store.driver import BoundedCache, DriverStatement, first_rows
 from engine.store.forms import StoredForm, UniqueCheck
 from engine.store.rows import child_row
+from engine.store.unique_keys import release_expired, rule_key, status_counts
 
 
 class UniqueViolation(Exception):
@@ -32,17 +34,31 @@ class Clash:
 
 
 def unique_clashes(
-    conn: sa.Connection, form: StoredForm, values: Mapping[str, Any], record_id: int | None
+    conn: sa.Connection,
+    form: StoredForm,
+    values: Mapping[str, Any],
+    record_id: int | None,
+    *,
+    status: str | None = None,
+    now: datetime | None = None,
 ) -> list[Clash]:
     """Live records that already hold the values of one of the form's unique rules.
 
     Blank values never clash (as in the partial unique index). Every rule's check goes
-    out in one call: one round trip on PostgreSQL.
+    out in one call: one round trip on PostgreSQL. A normalized rule (``now`` given)
+    compares the record's key, after releasing holders whose protection is past.
     """
     checks, calls = [], []
     for check in form.unique_checks:
         stored: dict[str, Any] = {}
-        for key in check.rule.fields:
+        if check.rule.keyed:
+            if now is None or not status_counts(check.rule, status):
+                continue
+            key = rule_key(form.definition, check.rule, values, now)
+            if key is not None:
+                release_expired(conn, form.tables, check.rule, key, now)
+            stored[check.rule.key_column] = key
+        for key in () if check.rule.keyed else check.rule.fields:
             fc = form.tables.fields[key]
             stored.update(fc.type.to_storage(fc.field, values.get(key)))
         if any(stored.get(c) is None for c in check.columns):

@@ -331,6 +331,24 @@ class RecordSource:
             condition=condition,
         )
 
+    def best_match(self, form_key: str, query: Any) -> Mapping[str, Any] | None:
+        """The live, visible row of ``form_key`` that best matches a lookup query, or
+        None: one query ordered by the lookup's specificity (engine.store.best_match)."""
+        from engine.store.best_match import best_match
+
+        return best_match(self, self._related(form_key), query)
+
+    def declared_aggregate(
+        self, aggregate: Any, record: Mapping[str, Any], record_fields: frozenset[str]
+    ) -> Any:
+        """A form's declared aggregate (``aggregates:``) over its target form's live rows
+        for this record's values: a system read, the scope does not apply
+        (engine/store/form_aggregates.py, docs/aggregates.md)."""
+        from engine.store.form_aggregates import aggregate_value
+
+        target = self._related(aggregate.form)
+        return aggregate_value(self.conn, target, aggregate, record, record_fields)
+
     def duplicates(self, field_keys: Sequence[str]) -> list[list[int]]:
         """Groups of live, visible records that share the values of ``field_keys``.
 

@@ -10,7 +10,8 @@ organisation's closure tables. Nothing is filtered in Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -118,6 +119,32 @@ def rule_condition(rule: RowRule, tables: FormTables, table: Any, who: Principal
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
 
 
+def bound_tree_condition(
+    tree: dict[str, Any],
+    tables: FormTables,
+    table: Any,
+    who: Principal,
+    record: Mapping[str, Any],
+) -> tuple[Any, dict[str, tuple[str, Callable[[Any], Any]]]]:
+    """A checked condition tree as SQL on ``table``, each filled ``record.x`` a named parameter
+    (``record_x``): the condition and, per parameter, (the field, its coercion), so the
+    statement can be kept and run with the values of other records that are blank in
+    the same places (see engine/store/form_aggregates.py)."""
+    translator = _Translator(tables, table, who, record)
+    translator.bound = {}
+    return translator.condition(tree), translator.bound
+
+
+def record_value(given: Any, coerce: Callable[[Any], Any]) -> Any:
+    """A record's value (``record.x``) in the stored form of the column it is compared
+    with: read as JSON input would be, then converted as the column stores it."""
+    if isinstance(given, date | datetime):
+        given = given.isoformat()
+    elif isinstance(given, Decimal):
+        given = str(given)
+    return coerce(given)
+
+
 def _column(tables: FormTables, table: Any, key: str) -> tuple[Any, str, bool]:
     """(column, field type, holds a JSON list) of a field the rule reads."""
     fc = tables.fields.get(key)
@@ -223,8 +250,20 @@ _SYSTEM = {"id", "status", "title", "created_at", "updated_at", "created_by", "u
 class _Translator:
     """A checked expression tree (engine.expressions.row_conditions) as SQL."""
 
-    def __init__(self, tables: FormTables, table: Any, who: Principal):
+    def __init__(
+        self,
+        tables: FormTables,
+        table: Any,
+        who: Principal,
+        record: Mapping[str, Any] | None = None,
+    ):
         self.tables, self.table, self.who = tables, table, who
+        #: the declaring record's values, for ``record.x`` (an aggregate's where)
+        self.record = record or {}
+        #: when set, filled ``record.x`` values become named parameters (``record_x``) so
+        #: the statement can be kept and run again with other values: name -> (field,
+        #: the compared column's coercion)
+        self.bound: dict[str, tuple[str, Callable[[Any], Any]]] | None = None
         self.actor_values = {
             "CURRENT_USER": who.login,
             "CURRENT_DEPARTMENT": who.department,
@@ -270,7 +309,7 @@ class _Translator:
         left, right = node["operands"]
         column, coerce = self.name(left["name"])
         if operator in ("in", "not in"):
-            values = [self.value(item, coerce) for item in right["items"]]
+            values = [self.value(item, coerce, column) for item in right["items"]]
             known = [v for v in values if v is not None]
             if operator == "in":
                 return _any_of(column, known) if known else sa.false()
@@ -282,14 +321,24 @@ class _Translator:
             if value is None:  # an actor without a dealer matches no dealer's rows
                 return sa.false() if operator != "!=" else sa.true()
             return _COMPARE[operator](column, value)
-        value = self.value(right, coerce)
+        value = self.value(right, coerce, column)
         if value is None or value == "":
             blank = column.is_(None) if value is None else sa.or_(column.is_(None), column == "")
             return blank if operator == "==" else sa.not_(blank)
         return _COMPARE[operator](column, value)
 
-    def value(self, node: dict[str, Any], coerce: Callable[[Any], Any]) -> Any:
+    def value(self, node: dict[str, Any], coerce: Callable[[Any], Any], column: Any = None) -> Any:
         op = node["op"]
+        if op == "record":  # bound as a parameter, in the compared column's stored form
+            given = self.record.get(node["field"])
+            if given is None or given == "":
+                return given
+            converted = record_value(given, coerce)
+            if self.bound is None or column is None:
+                return converted
+            name = f"record_{node['field']}"
+            self.bound.setdefault(name, (node["field"], coerce))
+            return sa.bindparam(name, converted, type_=column.type)
         if op == "call":
             return self.actor_values.get(node["function"])
         if op == "unary":

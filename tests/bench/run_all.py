@@ -43,6 +43,7 @@ def main() -> int:
         ("approval flows", ["bench_flows.py", *postgres]),
         ("inbox", ["bench_inbox.py", *postgres]),
         ("hostile submissions", ["bench_hostile_submissions.py"]),
+        ("credit check under a lock", ["bench_credit.py", *postgres]),
     ]
     status = 0
     for title, command in runs:

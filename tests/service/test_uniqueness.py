@@ -57,10 +57,10 @@ def test_a_race_past_the_check_is_caught_by_the_index_with_the_same_message(purc
     real_check = writer.check_unique
     calls = []
 
-    def check_that_misses_once(ctx, values, record_id):
+    def check_that_misses_once(ctx, values, record_id, *status):
         calls.append(record_id)
         if len(calls) > 1:  # the backstop's re-check sees the committed clash
-            real_check(ctx, values, record_id)
+            real_check(ctx, values, record_id, *status)
 
     monkeypatch.setattr(writer, "check_unique", check_that_misses_once)
     with pytest.raises(RecordValidationError, match="already used by PR-20260105-0001"):

@@ -20,8 +20,14 @@ from engine.errors import DefinitionError, ExpressionError
 COMMON_EXPRESSION_KEYS = ("default_expr", "visible_if", "required_if", "readonly_if")
 
 
-def scope_for(form: FormInfo, app: AppContext, row_of: FieldSite | None = None) -> Any:
-    """The :class:`ExpressionScope` of the form, or of a row of its sub-table ``row_of``."""
+def scope_for(
+    form: FormInfo, app: AppContext, row_of: FieldSite | None = None, with_lookups: bool = False
+) -> Any:
+    """The :class:`ExpressionScope` of the form, or of a row of its sub-table ``row_of``.
+
+    ``with_lookups``: MATCH may name the form's lookups (its own formulas, defaults,
+    conditions and validations; not rules or other forms' filters).
+    """
     from engine.expressions import ExpressionScope
 
     levels = [form.top] + ([form.columns(row_of)] if row_of else [])
@@ -37,6 +43,13 @@ def scope_for(form: FormInfo, app: AppContext, row_of: FieldSite | None = None) 
             target = app.form_fields(site.definition.get("to")) if site.type == "relation" else None
             if target is not None:
                 relations[key] = target | VISIBLE_SYSTEM_COLUMNS
+    if with_lookups:
+        from engine.definitions.checks.lookups import lookup_scope
+
+        inputs, targets = lookup_scope(form, app)
+        return ExpressionScope(
+            frozenset(fields), subtables, relations, lookups=inputs, lookup_fields=targets
+        )
     return ExpressionScope(frozenset(fields), subtables, relations)
 
 
@@ -50,7 +63,7 @@ ScopeOf = Callable[[FormInfo, AppContext, FieldSite], tuple[Path, Any] | None]
 
 def _own_level(key: str) -> ScopeOf:
     def resolve(form: FormInfo, app: AppContext, site: FieldSite):
-        return site.at(key), scope_for(form, app, site.parent)
+        return site.at(key), scope_for(form, app, site.parent, with_lookups=True)
 
     return resolve
 
@@ -85,11 +98,11 @@ def expression_sites(form: FormInfo, app: AppContext) -> Iterator[tuple[Path, An
                 yield found
     items = form.source.get(("validations",))
     for i in range(len(items) if isinstance(items, list) else 0):
-        yield ("validations", i, "expr"), scope_for(form, app)
+        yield ("validations", i, "expr"), scope_for(form, app, with_lookups=True)
     # row validations see the row's columns, then the parent form's fields
     for site in form.subtable_sites():
         for path, _rule in form.row_validations(site):
-            yield (*path, "expr"), scope_for(form, app, site)
+            yield (*path, "expr"), scope_for(form, app, site, with_lookups=True)
 
 
 def check_expressions(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:

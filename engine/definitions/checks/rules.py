@@ -20,11 +20,13 @@ from typing import Any
 
 from engine.definitions.checks.expressions import scope_for
 from engine.definitions.checks.identifiers import identifier_error
+from engine.definitions.checks.ledgers import check_ledger_action
 from engine.definitions.context import AppContext, FormInfo
 from engine.definitions.rule_schema import ACCOUNT_EXPRESSIONS, RECIPIENT_KINDS, ROBOT_KEYS
 from engine.definitions.rules import (
     ACTION_KINDS,
     JOIN,
+    LEDGER_ACTIONS,
     action_kind,
     demangle,
     mangle,
@@ -151,7 +153,9 @@ class RuleCheck:
                         f"unknown action {', '.join(map(str, item)) or '{}'}",
                         "one of: " + ", ".join(ACTION_KINDS),
                     )
-                if kind is not None:
+                if kind in LEDGER_ACTIONS:
+                    yield from check_ledger_action(self, ("actions", i, kind), kind, item[kind])
+                elif kind is not None:
                     yield from getattr(self, f"_{kind}")(("actions", i, kind), item[kind])
 
     # -- the trigger ----------------------------------------------------------------------

@@ -11,16 +11,30 @@ from types import MappingProxyType
 
 from engine.expressions.functions import (
     aggregates,
+    crossform,
     dates,
     environment,
+    ledgers,
     logic,
+    matching,
     numeric,
     text,
     tiers,
 )
 from engine.expressions.functions.spec import FunctionSpec
 
-_MODULES = (logic, numeric, aggregates, text, dates, environment, tiers)
+_MODULES = (
+    logic,
+    numeric,
+    aggregates,
+    text,
+    dates,
+    environment,
+    tiers,
+    crossform,
+    matching,
+    ledgers,
+)
 
 
 def _build() -> Mapping[str, FunctionSpec]:

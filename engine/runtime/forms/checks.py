@@ -19,6 +19,7 @@ from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
+from engine.runtime.forms.lookups import NoMatch
 from engine.runtime.forms.messages import message
 from engine.runtime.forms.plan import FieldPlan, ValidationPlan
 from engine.runtime.forms.submission import EXPRESSION_FAULTS, Submission
@@ -119,6 +120,9 @@ def _judge(
     """Evaluate one rule on one scope; false reports its message, a fault says so."""
     try:
         result = plan.expression.evaluate(scope, sub.context)
+    except NoMatch as miss:  # a lookup's on_none error, where the rule shows its message
+        sub.error(target, miss.in_locale(sub.locale), "no_match", row)
+        return
     except EXPRESSION_FAULTS as fault:
         detail = getattr(fault, "message", None) or str(fault)
         text = message("validation_expression", sub.locale, detail=detail)

@@ -94,6 +94,10 @@ class _Compiler:
             for column in sub.fields:
                 if column.type == "relation" and column.option("to"):
                     self.relation_targets.setdefault(column.key, column.option("to"))
+        from engine.runtime.forms.lookups import lookup_inputs
+
+        # MATCH("x") reads what lookup x's expressions read (docs/lookups.md)
+        self.lookup_inputs = lookup_inputs(form)
         self.form_scope = self._scope(top)
         # Row expressions see the row's columns first, then the parent's fields.
         self.row_scopes = {
@@ -103,7 +107,7 @@ class _Compiler:
     def _scope(self, names: frozenset[str]) -> ExpressionScope:
         # The target forms' fields are unknown here (the loader, which sees every form,
         # checks LOOKUP targets), so relation_targets stays empty.
-        return ExpressionScope(fields=names, subtables=self.subtables)
+        return ExpressionScope(fields=names, subtables=self.subtables, lookups=self.lookup_inputs)
 
     def fail(self, definition: FieldDefinition | None, path: str, message: str, hint=None):
         location = definition.location if definition is not None else self.form.location

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from engine.expressions import EvaluationContext
@@ -56,6 +57,15 @@ class RecordEnvironment:
     #: the dealer of an external actor and the actor's region (CURRENT_DEALER/REGION)
     dealer: str | None = None
     region: str | None = None
+    #: answers MATCH: (engine.runtime.forms.lookups.MatchQuery) -> the best row or None,
+    #: one query in the service's transaction (docs/lookups.md); None: MATCH cannot run
+    best_match: Callable[[Any], Mapping[str, Any] | None] | None = None
+    #: AGGREGATE's callback: (name, record values) -> the form's declared aggregate,
+    #: read in the service's transaction (docs/aggregates.md); None: not available
+    aggregate: Callable[[str, Mapping[str, Any]], Any] | None = None
+    #: BALANCE / AVAILABLE's callback: (what, ledger, account key values) -> amount, read
+    #: in the service's transaction (docs/ledgers.md); None: ledgers cannot be read
+    ledger: Callable[[str, str, list[Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         # A naive "now" would make TODAY() depend on the server's zone; refuse it early.
@@ -96,6 +106,10 @@ def evaluation_context(
         target_form = relation_targets.get(relation_field)
         if target_form is None or record_id is None:
             return None
+        if isinstance(record_id, Decimal) and record_id == record_id.to_integral_value():
+            # the language reads a stored relation id as a number (Decimal); the store
+            # looks records up by int (on create the existence check had cached it)
+            record_id = int(record_id)
         record = fetcher.get(target_form, record_id)
         return None if record is None else record.get(target_field)
 
@@ -107,4 +121,6 @@ def evaluation_context(
         lookup=lookup,
         dealer=env.dealer,
         region=env.region,
+        aggregate=env.aggregate,
+        ledger=env.ledger,
     )

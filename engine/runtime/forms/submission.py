@@ -15,6 +15,7 @@ from typing import Any
 from engine.errors import ExpressionError, RecordError
 from engine.expressions import EvaluationContext
 from engine.runtime.forms.environment import RecordEnvironment, RecordFetcher, evaluation_context
+from engine.runtime.forms.lookups import NoMatch
 from engine.runtime.forms.messages import expression_message, row_message
 from engine.runtime.forms.plan import FieldPlan, FormPlan
 
@@ -63,6 +64,11 @@ class Submission:
         self.is_new = existing is None
         self.fetcher = RecordFetcher(env.fetch_record)
         self.context = evaluation_context(env, self.fetcher, plan.relation_targets)
+        if plan.form.lookups:
+            from engine.runtime.forms.lookups import Matcher
+
+            # MATCH: the form's declared lookups, answered through env.best_match
+            self.context.match = Matcher(plan.form, env.best_match, self.context)
         # System columns (id, status...) of the stored record, readable by expressions.
         self.record: Mapping[str, Any] = (
             {k: existing[k] for k in record_names if k in existing} if existing else _EMPTY
@@ -175,6 +181,9 @@ class Submission:
             return True, expression.evaluate(
                 scope if scope is not None else self.scope(row), self.context
             )
+        except NoMatch as miss:  # a lookup's on_none error: its own message, located
+            self.error(field.path, miss.in_locale(self.locale), "no_match", row_index)
+            return False, None
         except EXPRESSION_FAULTS as fault:
             detail = getattr(fault, "message", None) or str(fault)
             text = expression_message(purpose, self.locale, field.label, detail)
