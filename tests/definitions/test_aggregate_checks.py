@@ -160,3 +160,27 @@ def test_the_schema_refuses_unknown_aggregate_keys(problems):
         and "filter" in found[0]
         and found[0].startswith("app.yaml:28:38 aggregates.a.filter: unknown key")
     )
+
+
+FLOW = """---
+flow: order_approval
+form: order
+nodes:
+  - branches:
+      - when: "{condition}"
+        nodes:
+          - approval: finance
+            approvers: {user: fin.wang}
+      - otherwise: []
+"""
+
+
+def test_a_flow_condition_reads_only_declared_aggregates(problems):
+    sound = FLOW.replace("{condition}", "AGGREGATE('open') > 0")
+    assert _problems(problems, extra=OPEN + sound) == []
+    typo = FLOW.replace("{condition}", "AGGREGATE('opne') > 0")
+    found = _problems(problems, extra=OPEN + typo)
+    assert len(found) == 1
+    assert "this form declares no aggregate 'opne'" in found[0]
+    assert "did you mean 'open'?" in found[0]
+    assert ":when" in found[0] or "when" in found[0]

@@ -191,37 +191,51 @@ def _lock(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
 
 def _calls(form: FormInfo, app: AppContext, names: set[str]) -> Iterator[DefinitionError]:
     """Every AGGREGATE call names a declared aggregate, in quotes."""
+    for path, scope in expression_sites(form, app):
+        yield from check_aggregate_calls(form.source, path, scope, names)
+
+
+def declared_aggregates(form: FormInfo) -> set[str]:
+    """The names under the form's ``aggregates`` (none when it declares none)."""
+    declared = form.source.get(("aggregates",))
+    return {str(name) for name in declared} if isinstance(declared, dict) else set()
+
+
+def check_aggregate_calls(
+    source: Any, path: tuple[Any, ...], scope: Any, names: set[str]
+) -> Iterator[DefinitionError]:
+    """The AGGREGATE calls of the expression at ``path`` of ``source`` name one of
+    ``names`` in quotes (a form's formulas and validations, and its flow's conditions)."""
     from engine.expressions import compile_expression
 
-    for path, scope in expression_sites(form, app):
-        text = form.source.get(path)
-        if not isinstance(text, str) or AGGREGATE_FUNCTION not in text:
+    text = source.get(path)
+    if not isinstance(text, str) or AGGREGATE_FUNCTION not in text:
+        return
+    try:
+        tree = compile_expression(text, scope).to_json()["tree"]
+    except ExpressionError:
+        return  # the expression checks report it
+    for node in _nodes(tree):
+        if node.get("op") != "call" or node.get("function") != AGGREGATE_FUNCTION:
             continue
-        try:
-            tree = compile_expression(text, scope).to_json()["tree"]
-        except ExpressionError:
-            continue  # check_expressions reports it
-        for node in _nodes(tree):
-            if node.get("op") != "call" or node.get("function") != AGGREGATE_FUNCTION:
-                continue
-            arg = node["args"][0]
-            if arg.get("op") != "text":
-                yield form.source.fail(
-                    path,
-                    "AGGREGATE takes the name of a declared aggregate in quotes",
-                    'AGGREGATE("open_credit")',
-                    text_column=arg.get("at"),
-                )
-            elif arg["value"] not in names:
-                hint = _hint(arg["value"], names) or (
-                    "declare it under aggregates: {name: {form, measure, where}}"
-                )
-                yield form.source.fail(
-                    path,
-                    f"this form declares no aggregate {arg['value']!r}",
-                    hint,
-                    text_column=arg.get("at"),
-                )
+        arg = node["args"][0]
+        if arg.get("op") != "text":
+            yield source.fail(
+                path,
+                "AGGREGATE takes the name of a declared aggregate in quotes",
+                'AGGREGATE("open_credit")',
+                text_column=arg.get("at"),
+            )
+        elif arg["value"] not in names:
+            hint = _hint(arg["value"], names) or (
+                "declare it under aggregates: {name: {form, measure, where}}"
+            )
+            yield source.fail(
+                path,
+                f"this form declares no aggregate {arg['value']!r}",
+                hint,
+                text_column=arg.get("at"),
+            )
 
 
 def _nodes(tree: Any) -> Iterator[dict[str, Any]]:

@@ -17,6 +17,7 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
+from engine.definitions.checks.aggregates import check_aggregate_calls, declared_aggregates
 from engine.definitions.checks.expressions import scope_for
 from engine.definitions.checks.identifiers import identifier_error
 from engine.definitions.context import VISIBLE_SYSTEM_COLUMNS, AppContext, FormInfo
@@ -340,10 +341,14 @@ class FlowCheck:
         text = self.source.get(path)
         if not isinstance(text, str):
             return
+        scope = scope_for(self.form, self.app)
         try:
-            compile_expression(text, scope_for(self.form, self.app))
+            compile_expression(text, scope)
         except ExpressionError as error:
             yield self.source.fail(path, error.message, error.hint, text_column=error.column)
+            return
+        # a condition may read the form's declared aggregates (docs/aggregates.md)
+        yield from check_aggregate_calls(self.source, path, scope, declared_aggregates(self.form))
 
     def _field_access(self, value: Any, path: Path) -> Iterator[DefinitionError]:
         if not isinstance(value, dict):
