@@ -27,6 +27,7 @@ from engine.service.flow_messages import flow_error
 from engine.service.locks import flow_aggregate_reader
 from engine.service.reading import row_values
 from engine.service.transactions import Transaction
+from engine.service.unique_messages import refuse_held_keys
 from engine.store import flows as store
 from engine.store.flows import FlowVersionRow
 from engine.store.journal import Journal, Subject
@@ -302,7 +303,11 @@ class FlowSession:
             moved = status != previous_status
         if moved:
             stored = self.tx.stored(row["form"])
-            store.set_record_status(conn, stored, int(row["record_id"]), run.record_status)
+            record_id, status = int(row["record_id"]), run.record_status
+            # a normalized unique rule may count only some statuses: entering one is
+            # where a duplicate shows (docs/uniqueness.md)
+            refuse_held_keys(conn, stored, record_id, status, self.now, self.locale)
+            store.set_record_status(conn, stored, record_id, status)
         subject = Subject(self.tx.app, row["form"], int(row["record_id"]))
         base = int(row.get("version") or 0)
         for number, (topic, payload) in enumerate(run.events):

@@ -319,3 +319,44 @@ def test_an_edit_into_a_held_key_is_refused_too(service, clock):
         CLERK, *FORM, other.id, {"customer_name": "杭州绿源环保有限公司"}
     )
     assert renamed.version == 2
+
+
+FLOWED_APP = """app: flowed_registrations
+version: 1.0.0
+name: {zh-CN: 报备, en: Registrations}
+---
+form: registration
+fields:
+  customer_name: {type: text, required: true}
+unique:
+  - fields: [customer_name]
+    normalize: [company_name]
+    where: {status: [in_approval, approved]}
+    message: {zh-CN: "该客户已被报备（{{ status }}）", en: "Already registered ({{ status }})"}
+---
+flow: registration_flow
+form: registration
+nodes:
+  - end: accepted
+"""
+
+
+def test_a_flow_moving_a_draft_into_a_counting_status_gets_the_rule_message(make_service):
+    """A draft does not count; submitting it moves the system status into a counting
+    one, which is where the duplicate shows: the rule's message, never the index's
+    error, and nothing of the submit is written."""
+    service = make_service()
+    service.install_app(CLERK, load_app_text(FLOWED_APP))
+    form = ("flowed_registrations", "registration")
+    first = service.flows.save_draft(CLERK, *form, {"customer_name": C12_NAME})
+    service.flows.submit_draft(CLERK, *form, first.id)
+    assert service.get_record(CLERK, *form, first.id).status == "approved"
+    second = service.flows.save_draft(CLERK, *form, {"customer_name": C12_FULLWIDTH})
+    with pytest.raises(RecordValidationError) as caught:
+        service.flows.submit_draft(CLERK, *form, second.id)
+    assert [e.message for e in caught.value.errors] == ["该客户已被报备（approved）"]
+    assert service.get_record(CLERK, *form, second.id).status == "draft"
+    # a differently keyed draft goes through
+    third = service.flows.save_draft(CLERK, *form, {"customer_name": C12_OTHER})
+    service.flows.submit_draft(CLERK, *form, third.id)
+    assert service.get_record(CLERK, *form, third.id).status == "approved"
