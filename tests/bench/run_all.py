@@ -43,7 +43,10 @@ def main() -> int:
         ("approval flows", ["bench_flows.py", *postgres]),
         ("inbox", ["bench_inbox.py", *postgres]),
         ("hostile submissions", ["bench_hostile_submissions.py"]),
+        ("rules and outbox", ["bench_rules.py", *postgres]),
+        ("best-match lookups", ["bench_lookups.py", *postgres]),
         ("credit check under a lock", ["bench_credit.py", *postgres]),
+        ("ledgers", ["bench_ledger.py", *postgres]),
     ]
     status = 0
     for title, command in runs:
