@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import (
         admin_outbox,  # noqa: F401  (adds /admin/outbox and /admin/jobs)
         batch_jobs,  # noqa: F401  (adds /admin/batch-jobs)
+        ledgers,  # noqa: F401  (adds /admin/ledgers, read-only)
     )
 
     app.register_blueprint(admin.blueprint)  # /admin, organisation admins only

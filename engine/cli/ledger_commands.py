@@ -119,7 +119,10 @@ def ledger_expire(args: argparse.Namespace) -> int:
     service = open_service(args)
     args.opened_service = service
     run = service.ledgers.expire()
-    print(f"expired {run.lots} lot(s) in {run.accounts} account(s)")
+    print(
+        f"expired {run.lots} lot(s) in {run.accounts} account(s); "
+        f"queued {run.reminders} reminder(s)"
+    )
     return 0
 
 

@@ -17,12 +17,57 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from engine.definitions.ledgers import LOT_ORDERS, MAX_DECIMALS
+from engine.definitions.rule_schema import _RECIPIENT, _VIA, NOTIFY_CHANNELS
 from engine.definitions.schema import _STATIC_DEFS, DRAFT, render
 from engine.definitions.schema_errors import translate
 from engine.definitions.source import Source
 from engine.errors import DefinitionError
 
 _KEY = {"type": "string", "description": "an identifier: letters, digits and _"}
+
+#: a rule's notify without the digest (engine/service/rule_delivery.py delivers it)
+_REMIND_NOTIFY = {
+    "type": "object",
+    "description": "people (to) or a group robot (channel), as a rule's notify "
+    "(docs/rules.md); the templates see the lot as record.x",
+    "additionalProperties": False,
+    "properties": {
+        "channel": {"enum": list(NOTIFY_CHANNELS), "description": "a group robot"},
+        "url": {"type": "string", "description": "the robot's webhook URL"},
+        "secret": {"type": "string", "description": "DingTalk / Feishu signing secret"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
+        "to": {
+            "description": "people of the organisation ({field: x}: the login an "
+            "account value names)",
+            "anyOf": [_RECIPIENT, {"type": "array", "items": _RECIPIENT, "minItems": 1}],
+        },
+        "via": {
+            "description": "in-app (inbox, the default) and e-mail",
+            "anyOf": [_VIA, {"type": "array", "items": _VIA, "minItems": 1}],
+        },
+        "title": {
+            "type": "string",
+            "description": "a template: record.<account field>, record.remaining, "
+            "record.expires_on, record.days_left, record.ledger_name...",
+        },
+        "message": {"type": "string", "description": "a template (as title)"},
+    },
+}
+
+_REMIND = {
+    "type": "object",
+    "description": "a message before a lot expires, once per lot with something left",
+    "required": ["before", "notify"],
+    "additionalProperties": False,
+    "properties": {
+        "before": {
+            "description": "'N days' or 'N weeks' before the lot's last usable day "
+            "(due from 00:00 of that day in the ledger's zone)",
+            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}],
+        },
+        "notify": _REMIND_NOTIFY,
+    },
+}
 
 _LEDGER = {
     "type": "object",
@@ -66,6 +111,7 @@ _LEDGER = {
                     "description": "fifo: oldest lot first; nearest_expiry: the lot that "
                     "expires first (then the oldest)",
                 },
+                "remind": _REMIND,
             },
         },
     },

@@ -11,6 +11,9 @@ A ledger document (``ledgers/<name>.yaml``) declares one ledger::
     lots:                            # omit for a ledger without lots (a deposit)
       expires: 12 months end of month   # default expiry of a posted lot (or none)
       order: nearest_expiry          # or fifo: which lots a consumption takes first
+      remind:                        # optional: a message before a lot expires
+        before: 30 days              # due from 00:00 of (last day - 30 days)
+        notify: {to: [{role: finance}], title: "...", message: "..."}
 
 Entries are appended by the rule actions ``post``, ``hold``, ``release``, ``consume``
 and ``reverse`` (:data:`LEDGER_ACTIONS`; docs/ledgers.md); nothing edits or deletes one.
@@ -89,12 +92,64 @@ def parse_expiry(text: Any) -> ExpiryRule | None:
     return ExpiryRule(int(match["count"]), unit, end)
 
 
+_BEFORE = re.compile(r"^\s*(?P<count>\d{1,4})\s+(?P<unit>days?|weeks?)\s*$", re.IGNORECASE)
+
+
+def parse_before(text: Any) -> int | None:
+    """How many days ``before`` reads (``N days`` or ``N weeks``; a bare whole number is
+    days), or None when it cannot be read."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if 0 <= text <= 3660 else None
+    if not isinstance(text, str):
+        return None
+    match = _BEFORE.match(text)
+    if match is None:
+        return None
+    days = int(match["count"]) * (7 if match["unit"].lower().startswith("w") else 1)
+    return days if days <= 3660 else None
+
+
+#: what a reminder's templates see besides the account values (record.<name>)
+REMINDER_NAMES = (
+    "ledger",
+    "ledger_name",
+    "lot",
+    "original",
+    "remaining",
+    "posted_on",
+    "expires_on",
+    "days_left",
+    "title",
+)
+
+
+@dataclass(frozen=True)
+class LotReminder:
+    """A message before a lot expires: due from 00:00 (the ledger's zone) of the day
+    ``days`` before the lot's last usable day, sent once per lot that still has
+    something left. ``notify`` is a rule's notify (people with ``to:``, or a group
+    robot with ``channel:``); its templates see the lot as ``record``."""
+
+    days: int
+    notify: Mapping[str, Any] = field(default_factory=dict)
+
+    def due_on(self, last_day: date) -> date:
+        """The first day the reminder of a lot usable through ``last_day`` is due."""
+        return last_day - timedelta(days=self.days)
+
+    def last_days_due(self, today: date) -> date:
+        """The latest last-usable-day whose reminder is due ``today``."""
+        return today + timedelta(days=self.days)
+
+
 @dataclass(frozen=True)
 class LotPolicy:
-    """A ledger's lots: the default expiry of a posted lot and the consumption order."""
+    """A ledger's lots: the default expiry of a posted lot, the consumption order and
+    the reminder before a lot expires."""
 
     expires: ExpiryRule | None = None
     order: str = "nearest_expiry"
+    remind: LotReminder | None = None
 
 
 @dataclass(frozen=True)
@@ -135,9 +190,17 @@ def ledger_from_data(
     lots_data = data.get("lots")
     lots = None
     if isinstance(lots_data, Mapping):
+        remind_data = lots_data.get("remind")
+        remind = None
+        if isinstance(remind_data, Mapping):
+            days = parse_before(remind_data.get("before"))
+            notify = remind_data.get("notify")
+            if days is not None and isinstance(notify, Mapping):
+                remind = LotReminder(days, _plain(notify))
         lots = LotPolicy(
             expires=parse_expiry(lots_data.get("expires")),
             order=str(lots_data.get("order", "nearest_expiry")),
+            remind=remind,
         )
     elif lots_data is True:
         lots = LotPolicy()
@@ -168,7 +231,10 @@ __all__ = [
     "ExpiryRule",
     "LedgerDefinition",
     "LotPolicy",
+    "LotReminder",
+    "REMINDER_NAMES",
     "ledger_from_data",
     "ledger_from_source",
+    "parse_before",
     "parse_expiry",
 ]

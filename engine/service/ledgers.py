@@ -11,7 +11,9 @@ The app's ledgers (``ledgers/*.yaml``) are published with its forms at install
 - Expressions read ``BALANCE(ledger, key...)`` and ``AVAILABLE(ledger, key...)`` through
   :func:`ledger_reader` (one unique-index read of the account row each).
 - :class:`LedgerUseCases` reads balances, entries, lots and holds for the CLI and the
-  API, and :meth:`LedgerUseCases.expire` is the scheduler's expiry sweep.
+  API, and :meth:`LedgerUseCases.expire` is the scheduler's expiry sweep; the same sweep
+  queues each ledger's reminders before lots expire (``lots.remind``) as ``rule.notify``
+  outbox events, delivered by the rules' deliverer (engine/service/rule_delivery.py).
 
 No SQL here: the store's engine/store/ledger.py writes and reads.
 """
@@ -35,9 +37,10 @@ from engine.errors import (
 from engine.service import arguments as check
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
-from engine.service.rule_values import say
+from engine.service.rule_values import event_data, say
 from engine.service.transactions import Transaction
 from engine.store import ledger as store
+from engine.store.journal import Journal, Subject
 from engine.store.ledger import LedgerRef, LedgerRefusal, LedgerWriter, Source
 
 #: accounts the expiry sweep handles per transaction
@@ -437,6 +440,8 @@ class ExpiryRun:
 
     accounts: int = 0
     lots: int = 0
+    #: reminders queued before lots expire (``lots.remind``), one per lot ever
+    reminders: int = 0
 
 
 class LedgerUseCases:
@@ -511,6 +516,14 @@ class LedgerUseCases:
                 view.holds = [dict(r._mapping) for r in store.hold_rows(tx.conn, row.id)]
             return view
 
+    def ledgers(self, actor: Actor, app_key: str) -> list[LedgerDefinition]:
+        """The app's published ledgers, in key order (app administrators only)."""
+        locale = check.actor_locale(actor)
+        check.check_app_key(locale, app_key)
+        with self._context.transactions.read(app_key) as tx:
+            self._require_admin(tx, actor, locale)
+            return [ledger.definition for _key, ledger in sorted(ledgers_of(tx).items())]
+
     def accounts(self, actor: Actor, app_key: str, ledger_key: str) -> list[AccountView]:
         """The accounts of a ledger with their balances (app administrators only)."""
         locale = check.actor_locale(actor)
@@ -551,7 +564,43 @@ class LedgerUseCases:
                     run.lots += writer.expire_due("scheduler", force=True)
                     run.accounts += 1
             if len(due) < SWEEP_BATCH:
-                return run
+                break
+        # after the expiry, so a lot expired by this sweep is not reminded of
+        run.reminders = self._remind(now)
+        return run
+
+    def _remind(self, now: datetime) -> int:
+        """Queue the reminder of every lot that is due one (``lots.remind``), in every
+        app: its last usable day is at most ``before`` days after today in the ledger's
+        zone, it has not expired, something is left and it was not reminded yet. Each
+        lot is marked reminded in the transaction that queues its ``rule.notify``
+        event, so it is reminded once, and a sweep after downtime catches up."""
+        database = self._context.transactions.database
+        with database.read() as conn:
+            reminding = store.reminding_ledgers(conn)
+        queued = 0
+        for ledger_id, app, source in reminding:
+            definition = ledger_from_source(source)
+            remind = definition.lots.remind if definition.lots else None
+            if remind is None:  # a reminder the loader would refuse: nothing to send
+                continue
+            ledger = Ledger(ledger_id, definition)
+            today = ledger.today(now)
+            last_day = remind.last_days_due(today)
+            while True:
+                with database.write() as conn:
+                    due = store.due_reminder_lots(conn, ledger_id, last_day, now, SWEEP_BATCH)
+                    journal = Journal("scheduler", now)
+                    for lot_id in due:
+                        lot = store.claim_reminder(conn, lot_id, now)
+                        if lot is None:  # another sweep reminded it, or it was spent
+                            continue
+                        _queue_reminder(journal, app, definition, lot, today)
+                        queued += 1
+                    journal.flush(conn)
+                if len(due) < SWEEP_BATCH:
+                    break
+        return queued
 
     @staticmethod
     def _require_admin(tx: Transaction, actor: Actor, locale: str) -> None:
@@ -567,6 +616,47 @@ class LedgerUseCases:
                     f"only administrators of app {tx.app} may read its ledgers",
                 )
             )
+
+
+def reminder_values(ledger: LedgerDefinition, lot: Any, today: date) -> dict[str, Any]:
+    """What a reminder's templates see as ``record``: the account values by name, the
+    ledger (``ledger``, ``ledger_name``), the lot (``lot``, ``original``, ``remaining``
+    as 7,250.00, ``posted_on``, ``expires_on`` as 2026-04-30, ``days_left`` from today
+    to the last usable day) and the default ``title``."""
+    values: dict[str, Any] = dict(zip(ledger.account, lot.key_values, strict=False))
+    d = ledger.decimals
+    remaining = _money(lot.remaining, d)
+    expires_on = lot.expires_on.isoformat()
+    values.update(
+        ledger=ledger.key,
+        ledger_name=ledger.label("zh-CN"),
+        lot=int(lot.id),
+        original=_money(lot.original, d),
+        remaining=remaining,
+        posted_on=lot.posted_on.isoformat(),
+        expires_on=expires_on,
+        days_left=(lot.expires_on - today).days,
+        # the title when the notify gives none (the engine's default language)
+        title=f"{ledger.label('zh-CN')}将于 {expires_on} 到期，剩余 {remaining}",
+    )
+    return values
+
+
+def _queue_reminder(
+    journal: Journal, app: str, ledger: LedgerDefinition, lot: Any, today: date
+) -> None:
+    """Queue one lot's reminder as a ``rule.notify`` event: the rules' deliverer sends it
+    (people's notification centre and mail, or a group robot) after commit."""
+    assert ledger.lots is not None and ledger.lots.remind is not None
+    payload = {
+        "rule": f"{ledger.key}.remind",
+        "action": event_data(dict(ledger.lots.remind.notify)),
+        "record": event_data(reminder_values(ledger, lot, today)),
+        "ledger": ledger.key,
+        "lot": int(lot.id),
+    }
+    key = f"ledger.remind:{app}.{ledger.key}:lot:{int(lot.id)}"
+    journal.event("rule.notify", Subject(app, None, None), payload, key)
 
 
 def _refs(conn: Any, ids: set[int]) -> dict[int, LedgerDefinition]:
@@ -589,5 +679,6 @@ __all__ = [
     "ledgers_of",
     "publish",
     "refusal_text",
+    "reminder_values",
     "run_ledger_action",
 ]

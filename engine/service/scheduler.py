@@ -93,6 +93,8 @@ class SweepRun:
     date_rules_queued: int = 0
     #: ledger lots whose expired remainder this sweep posted (docs/ledgers.md)
     ledger_lots_expired: int = 0
+    #: reminders before lots expire that this sweep queued (ledgers' lots.remind)
+    ledger_reminders_queued: int = 0
 
 
 class Scheduler:
@@ -306,7 +308,9 @@ class Scheduler:
             run.timer_failures = list(timers.failed)
             self.sync_rule_schedules()
             run.date_rules_queued = self.service.rules.sweep_dates(now).queued
-            run.ledger_lots_expired = self.service.ledgers.expire(now).lots
+            expiry = self.service.ledgers.expire(now)
+            run.ledger_lots_expired = expiry.lots
+            run.ledger_reminders_queued = expiry.reminders
             run.outbox = self.dispatcher.dispatch_all()
             run.jobs_finished = self.service.jobs.run_due(self.holder).finished
             for key in list(self._cron):

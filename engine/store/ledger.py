@@ -208,7 +208,15 @@ def lot_rows(conn: sa.Connection, account_id: int) -> list[Any]:
     """An account's lots, in posting order."""
     return list(
         conn.execute(
-            sa.select(_L.id, _L.original, _L.remaining, _L.posted_on, _L.expires_on, _L.expires_at)
+            sa.select(
+                _L.id,
+                _L.original,
+                _L.remaining,
+                _L.posted_on,
+                _L.expires_on,
+                _L.expires_at,
+                _L.reminded_at,
+            )
             .where(_L.account_id == account_id)
             .order_by(_L.id)
         )
@@ -238,6 +246,62 @@ def due_lot_accounts(conn: sa.Connection, now: datetime, limit: int) -> list[tup
         .limit(limit)
     )
     return [(int(r[0]), int(r[1])) for r in rows]
+
+
+# -- reminders before expiry (lots.remind) -------------------------------------------------
+def reminding_ledgers(conn: sa.Connection) -> list[tuple[int, str, dict[str, Any]]]:
+    """(id, app, stored definition) of every ledger, in any app, whose lots have a
+    reminder (``lots.remind``): the few the sweep's reminder pass looks at."""
+    rows = conn.execute(
+        sa.select(ledgers.c.id, ledgers.c.app, ledgers.c.definition).order_by(ledgers.c.id)
+    )
+    found = []
+    for row in rows:
+        source = dict(row.definition)
+        lots = (source.get("data") or {}).get("lots")
+        if isinstance(lots, Mapping) and isinstance(lots.get("remind"), Mapping):
+            found.append((int(row.id), row.app, source))
+    return found
+
+
+def due_reminder_lots(
+    conn: sa.Connection, ledger_id: int, last_day: date, now: datetime, limit: int
+) -> list[int]:
+    """Ids of a ledger's lots whose reminder is due: usable through ``last_day`` or
+    earlier, not expired at ``now``, something left, not reminded yet."""
+    rows = conn.execute(
+        sa.select(_L.id)
+        .join(ledger_accounts, _A.id == _L.account_id)
+        .where(
+            _A.ledger_id == ledger_id,
+            _L.reminded_at.is_(None),
+            _L.remaining > 0,
+            _L.expires_on <= last_day,
+            _L.expires_at > now,
+        )
+        .order_by(_L.expires_on, _L.id)
+        .limit(limit)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def claim_reminder(conn: sa.Connection, lot_id: int, now: datetime) -> Any:
+    """Mark a lot reminded at ``now`` and return it (id, original, remaining, posted_on,
+    expires_on, key_values), or None when it was reminded (or spent) meanwhile. The
+    update takes the lot's row lock, so two sweeps at once remind it once; the caller
+    queues the message in the same transaction."""
+    claimed = conn.execute(
+        ledger_lots.update()
+        .where(_L.id == lot_id, _L.reminded_at.is_(None), _L.remaining > 0)
+        .values(reminded_at=now)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return conn.execute(
+        sa.select(_L.id, _L.original, _L.remaining, _L.posted_on, _L.expires_on, _A.key_values)
+        .join(ledger_accounts, _A.id == _L.account_id)
+        .where(_L.id == lot_id)
+    ).first()
 
 
 # -- the writer ---------------------------------------------------------------------------

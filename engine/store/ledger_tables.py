@@ -89,6 +89,9 @@ ledger_lots = sa.Table(
     sa.Column("expires_on", sa.Date),
     sa.Column("expires_at", AwareDateTime),
     sa.Column("posted_at", AwareDateTime, nullable=False),
+    # when the expiry sweep queued the ledger's reminder for this lot (lots.remind):
+    # set in the transaction that queues it, so each lot is reminded once
+    sa.Column("reminded_at", AwareDateTime),
     # the open lots of an account, in expiry order: what a consumption walks
     sa.Index(
         "ix_ledger_lots_account",
@@ -99,6 +102,13 @@ ledger_lots = sa.Table(
         postgresql_where=sa.text("remaining > 0"),
     ),
     sa.Index("ix_ledger_lots_expiry", "expires_at"),
+    # the lots a reminder may still be due for: what the sweep's reminder pass reads
+    sa.Index(
+        "ix_ledger_lots_remind",
+        "expires_on",
+        sqlite_where=sa.text("reminded_at IS NULL AND remaining > 0"),
+        postgresql_where=sa.text("reminded_at IS NULL AND remaining > 0"),
+    ),
 )
 
 ledger_holds = sa.Table(

@@ -3,6 +3,10 @@
 - the ledger key is an identifier, unique in the app; the account names are identifiers;
 - ``lots.expires`` is ``N days|months|years [end of month]``; ``timezone`` is known;
 - ``floor`` has no more decimals than ``decimals``;
+- ``lots.remind``: ``before`` is ``N days|weeks``; its ``notify`` has exactly one of
+  ``to`` (people) or ``channel`` (a robot, with its ``url``), robot settings only with
+  a channel and ``via`` only with ``to``; a ``{field: x}`` recipient names an account
+  field of the ledger (the login an account value holds);
 - a ledger action names a declared ledger, gives every account name (and no other),
   its expressions compile over the triggering record; ``expires`` only on a ledger with
   lots; ``from_hold`` only on consume; a reverse's ``source.form`` is a form of the app.
@@ -18,7 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.definitions.checks.identifiers import identifier_error
 from engine.definitions.context import AppContext
-from engine.definitions.ledgers import parse_expiry
+from engine.definitions.ledgers import REMINDER_NAMES, parse_before, parse_expiry
+from engine.definitions.rule_schema import RECIPIENT_KINDS, ROBOT_KEYS
 from engine.definitions.source import Path, Source
 from engine.errors import DefinitionError
 
@@ -80,6 +85,7 @@ def check_ledgers(app: AppContext) -> Iterator[DefinitionError]:
                 "write 'N days', 'N months', 'N years' or 'N months end of month', "
                 "e.g. '12 months end of month'",
             )
+        yield from _check_remind(source)
         zone = source.get(("timezone",))
         if isinstance(zone, str):
             try:
@@ -101,6 +107,87 @@ def check_ledgers(app: AppContext) -> Iterator[DefinitionError]:
                     f"the floor {floor} has more than {places} decimals",
                     f"round it to {places} decimals, or raise decimals:",
                 )
+
+
+def _check_remind(source: Source) -> Iterator[DefinitionError]:
+    """``lots.remind`` of one ledger document (the schema checked its shape)."""
+    remind = source.get(("lots", "remind"))
+    if not isinstance(remind, dict):
+        return
+    base = ("lots", "remind")
+    before = remind.get("before")
+    if "before" in remind and parse_before(before) is None:
+        yield source.fail(
+            (*base, "before"),
+            f"cannot read before: {before!r}",
+            "write 'N days' or 'N weeks' (at most 3660 days), e.g. '30 days'",
+        )
+    taken = [name for name in account_names(source) if name in REMINDER_NAMES]
+    if taken:
+        yield source.fail(
+            ("account",),
+            f"the account field {taken[0]!r} has the name of a value the reminder's "
+            "message shows (record." + taken[0] + ")",
+            f"rename it; taken: {', '.join(REMINDER_NAMES)}",
+        )
+    notify = remind.get("notify")
+    if not isinstance(notify, dict):
+        return
+    path = (*base, "notify")
+    chosen = [key for key in ("channel", "to") if key in notify]
+    if len(chosen) != 1:
+        yield source.fail(
+            path,
+            "a reminder's notify needs exactly one of to (people) or channel (a group robot)"
+            + (", not both" if len(chosen) == 2 else ""),
+            "to: [{role: finance}] or channel: dingtalk with url:",
+            at_key=True,
+        )
+        return
+    if chosen == ["channel"]:
+        if "via" in notify:
+            yield source.fail(
+                (*path, "via"),
+                "via is for messages to people (to:), not a robot",
+                "remove via:",
+                at_key=True,
+            )
+        if "url" not in notify:
+            yield source.fail(
+                path, f"channel {notify['channel']} needs the robot's url", at_key=True
+            )
+        return
+    for key in ROBOT_KEYS:
+        if key in notify:
+            yield source.fail(
+                (*path, key),
+                f"{key} is a setting of a group robot (channel:), not of a message to people",
+                "remove it, or send to a robot with channel:",
+                at_key=True,
+            )
+    targets = notify.get("to")
+    items = [((*path, "to"), targets)] if isinstance(targets, dict) else []
+    if isinstance(targets, list):
+        items = [((*path, "to", i), t) for i, t in enumerate(targets)]
+    names = account_names(source)
+    for where, item in items:
+        if not isinstance(item, dict):
+            continue
+        if not any(key in RECIPIENT_KINDS for key in item):
+            yield source.fail(
+                where,
+                f"unknown recipient {', '.join(map(str, item)) or '{}'}",
+                "one of {role: code}, {user: login}, {department: code}, {field: account field}",
+            )
+            continue
+        field_name = item.get("field")
+        if isinstance(field_name, str) and field_name not in names:
+            yield source.fail(
+                (*where, "field"),
+                f"the ledger's account has no field {field_name!r}: a reminder's "
+                "{field: x} names the account value that holds a login",
+                _hint(field_name, names) or f"the account is keyed by {', '.join(names)}",
+            )
 
 
 def check_ledger_action(check: Any, path: Path, kind: str, body: Any) -> Iterator[DefinitionError]:

@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("expires_on", sa.Date),
         sa.Column("expires_at", Aware),
         sa.Column("posted_at", Aware, nullable=False),
+        sa.Column("reminded_at", Aware),
     )
     op.create_index(
         "ix_ledger_lots_account",
@@ -87,6 +88,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("remaining > 0"),
     )
     op.create_index("ix_ledger_lots_expiry", "ledger_lots", ["expires_at"])
+    op.create_index(
+        "ix_ledger_lots_remind",
+        "ledger_lots",
+        ["expires_on"],
+        sqlite_where=sa.text("reminded_at IS NULL AND remaining > 0"),
+        postgresql_where=sa.text("reminded_at IS NULL AND remaining > 0"),
+    )
     op.create_table(
         "ledger_holds",
         sa.Column("id", IdType, primary_key=True, autoincrement=True),
