@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import secrets
 import sqlite3
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 BENCH_APP = """
@@ -135,6 +137,24 @@ def bench_database(server_url: str, name: str) -> str:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str, prefix: str = "lowcode_bench") -> Iterator[str]:
+    """The URL of a throwaway database on the server, dropped afterwards."""
+    import sqlalchemy as sa
+
+    server = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def fresh_tables(

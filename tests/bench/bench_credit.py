@@ -25,14 +25,11 @@ the rounds are compared. Printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -44,7 +41,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine  # noqa: E402
+from _common import machine, postgres_database  # noqa: E402
 
 from engine.definitions import load_app_text  # noqa: E402
 from engine.service import SYSTEM_ACTOR, Actor, Service  # noqa: E402
@@ -327,22 +324,6 @@ def bench_credit_submit(url: str, args: argparse.Namespace) -> list[str]:
     ]
 
 
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """The URL of a throwaway database on the server, dropped afterwards."""
-    server = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"lowcode_bench_credit_{secrets.token_hex(4)}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=200, help="orders per side (200)")
@@ -358,7 +339,7 @@ def main() -> None:
         print("== credit_submit, SQLite (file, WAL)", flush=True)
         print("\n".join(bench_credit_submit(f"sqlite:///{folder}/credit.db", args)), flush=True)
     if args.postgres:
-        with postgres_database(args.postgres) as url:
+        with postgres_database(args.postgres, "lowcode_bench_credit") as url:
             print("== credit_submit, PostgreSQL", flush=True)
             print("\n".join(bench_credit_submit(url, args)), flush=True)
 

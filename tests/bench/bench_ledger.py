@@ -36,13 +36,11 @@ and, with ``--postgres``, a throwaway database on that server.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -64,7 +62,7 @@ from engine.store.ledger_tables import (  # noqa: E402
     ledger_lots,
     ledger_operations,
 )
-from tests.bench._common import machine  # noqa: E402
+from tests.bench._common import machine, postgres_database  # noqa: E402
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=SHANGHAI)
@@ -370,22 +368,6 @@ BENCHMARKS: dict[str, tuple[str, Callable[[str, argparse.Namespace], list[str]]]
     "consume": ("FIFO consumptions across lots vs hand-written SQL", bench_consume),
     "balance": ("a balance read at 10,000 and 1,000,000 entries", bench_balance),
 }
-
-
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """The URL of a throwaway database on the server, dropped afterwards."""
-    server = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"lowcode_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def main() -> None:

@@ -50,7 +50,6 @@ import io
 import json
 import multiprocessing
 import pstats
-import secrets
 import statistics
 import sys
 import tempfile
@@ -68,7 +67,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine  # noqa: E402
+from _common import machine, postgres_database  # noqa: E402
 
 from engine.definitions import load_app_text  # noqa: E402
 from engine.service import SYSTEM_ACTOR, Actor, Service  # noqa: E402
@@ -561,22 +560,6 @@ BENCHMARKS: dict[str, tuple[str, Callable[[str, argparse.Namespace], list[str]]]
     "outbox": ("outbox delivery to a local HTTP receiver", bench_outbox),
     "date_sweep": ("a date-relative rule sweep over many records", bench_date_sweep),
 }
-
-
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """The URL of a throwaway database on the server, dropped afterwards."""
-    server = sa.make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"lowcode_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def main() -> None:
