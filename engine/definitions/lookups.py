@@ -5,7 +5,9 @@ row of that form that matches the record best (docs/lookups.md):
 
 * ``match``: target field -> expression over the record; equal values match and a
   blank target value matches anything (a row that leaves ``region`` blank serves every
-  region);
+  region). ``{value: expression, tree: region | department | dealer}`` says the values
+  are nodes of an organisation tree: a row naming an ANCESTOR of the record's value
+  matches too, and ranking puts the nearest (deepest) node first;
 * ``ranges``: target field -> ``{at_most | below | at_least | above: expression}``
   (``min_qty: {at_most: qty}`` keeps rows whose ``min_qty <= qty``); a blank bound is
   open;
@@ -30,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.definitions.model import I18nText, SourceSpan, frozen_mapping
+
+#: the organisation trees a match field's values may belong to (its closure table)
+MATCH_TREES = ("region", "department", "dealer")
 
 #: range operators: the target field compared with the record's value
 RANGE_OPERATORS = {
@@ -72,6 +77,10 @@ class LookupDefinition:
     effective: LookupEffective | None = None
     where: str | None = None
     rank: tuple[str, ...] = ()
+    #: (target field, tree) of the match fields whose values are organisation tree nodes
+    #: (MATCH_TREES): a row naming an ancestor of the record's value matches too. A tuple,
+    #: not a mapping, so it is hashable (part of the compiled-statement cache key).
+    trees: tuple[tuple[str, str], ...] = ()
     #: "blank", "default" or "error"
     on_none: str = "blank"
     default: Any = None
@@ -112,6 +121,7 @@ def build_lookups(data: Any, location_of: Any) -> tuple[LookupDefinition, ...]:
         effective = item.get("effective")
         on_none = item.get("on_none", "blank")
         kind, default, message = "blank", None, None
+        match, trees = _split_match(item.get("match"))
         if isinstance(on_none, Mapping) and "error" in on_none:
             kind, message = "error", I18nText.of(on_none["error"])
         elif isinstance(on_none, Mapping) and "default" in on_none:
@@ -121,7 +131,8 @@ def build_lookups(data: Any, location_of: Any) -> tuple[LookupDefinition, ...]:
                 name=name,
                 form=item["form"],
                 value=item["value"],
-                match=frozen_mapping(dict(item.get("match") or {})),
+                match=frozen_mapping(match),
+                trees=trees,
                 ranges=tuple(
                     LookupRange(target, op, expr)
                     for target, spec in (item.get("ranges") or {}).items()
@@ -141,6 +152,20 @@ def build_lookups(data: Any, location_of: Any) -> tuple[LookupDefinition, ...]:
             )
         )
     return tuple(out)
+
+
+def _split_match(data: Any) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """(target field -> expression, (target field, tree) pairs) of a ``match:`` mapping
+    whose entries are an expression or ``{value: expression, tree: name}``."""
+    match: dict[str, str] = {}
+    trees: list[tuple[str, str]] = []
+    for target, spec in (data or {}).items():
+        if isinstance(spec, Mapping):
+            match[target] = spec["value"]
+            trees.append((target, spec["tree"]))
+        else:
+            match[target] = spec
+    return match, tuple(trees)
 
 
 def build_versions(data: Any) -> VersionsDefinition | None:
@@ -173,8 +198,25 @@ LOOKUP_DEFS: dict[str, Any] = {
             "form": {"type": "string", "description": "the form whose rows are searched"},
             "match": {
                 "type": "object",
-                "description": "target field -> expression; a blank target value matches anything",
-                "additionalProperties": _EXPR,
+                "description": "target field -> expression (or {value, tree}); a blank "
+                "target value matches anything",
+                "additionalProperties": {
+                    "anyOf": [
+                        _EXPR,
+                        {
+                            "type": "object",
+                            "required": ["value", "tree"],
+                            "additionalProperties": False,
+                            "description": "the values are nodes of an organisation tree: "
+                            "a row naming an ancestor of the record's value matches too, "
+                            "the nearest first",
+                            "properties": {
+                                "value": _EXPR,
+                                "tree": {"enum": list(MATCH_TREES)},
+                            },
+                        },
+                    ]
+                },
             },
             "ranges": {
                 "type": "object",
@@ -259,6 +301,7 @@ def lookups_from_data(data: Any) -> tuple[LookupDefinition, ...]:
                 form=item["form"],
                 value=item["value"],
                 match=frozen_mapping(dict(item.get("match") or {})),
+                trees=tuple((str(k), str(t)) for k, t in item.get("trees", ())),
                 ranges=tuple(
                     LookupRange(r["field"], r["operator"], r["expr"])
                     for r in item.get("ranges", ())

@@ -11,6 +11,12 @@ Which indexes make it fast: the equality fields that every row names (``required
 true``) are compared with a plain ``=`` so an ``index: true`` on the most selective of
 them (a SKU) is one index range walk; a field that may be blank is compared with
 ``(col = ? OR col IS NULL)``, which both databases answer with two index probes.
+
+A match field declared over an organisation tree (``{value, tree: region}``) also
+matches the ANCESTORS of the record's value: ``col = ? OR col IN (SELECT ancestor FROM
+<tree>_paths WHERE descendant = ?)`` over the organisation's closure table, and ranks the
+nearest node first (the closure row's depth, 0 for the node itself). Plain match fields
+compile to exactly the SQL they did before.
 """
 
 from __future__ import annotations
@@ -25,11 +31,18 @@ import sqlalchemy as sa
 
 from engine.fields.base import FieldValueError
 from engine.store.forms import StoredForm
+from engine.store.org_tables import org_dealer_paths, org_department_paths, org_region_paths
 
 #: field types stored as the text itself, and as a number, compared without coercion
 _TEXT_TYPES = frozenset({"text", "select", "radio", "textarea", "email", "phone", "uscc"})
 _NUMBER_TYPES = frozenset({"money", "percent"})  # number: an integer column when precision 0
 _LE = {"at_most": "<=", "below": "<", "at_least": ">=", "above": ">"}
+#: a match field's tree (engine.definitions.lookups.MATCH_TREES) -> its closure table
+_TREE_PATHS = {
+    "region": org_region_paths,
+    "department": org_department_paths,
+    "dealer": org_dealer_paths,
+}
 #: no actor functions in a lookup's where: they read as blank
 _NOBODY = SimpleNamespace(login=None, department=None, dealer=None, region=None)
 
@@ -81,16 +94,41 @@ def _blank(column: Any) -> Any:
     return column.is_(None)
 
 
+def _ancestors(tree: str, value: Any) -> Any:
+    """SELECT of the codes at or above ``value`` (a bind parameter) in an organisation tree."""
+    paths = _TREE_PATHS[tree]
+    return sa.select(paths.c.ancestor).where(paths.c.descendant == value)
+
+
+def _depth(tree: str, column: Any, value: Any) -> Any:
+    """How far above ``value`` the node in ``column`` is (0: the node itself, or a code the
+    tree does not know that equals the value; only matching rows are ordered)."""
+    paths = _TREE_PATHS[tree]
+    depth = (
+        sa.select(paths.c.depth)
+        .where(paths.c.ancestor == column, paths.c.descendant == value)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(depth, 0)
+
+
 def _order(target: StoredForm, lookup: Any) -> list[Any]:
     """ORDER BY of the specificity: earlier rank entries weigh more."""
     ranges = {r.field: r.operator for r in lookup.ranges}
     effective_from = lookup.effective.from_field if lookup.effective else None
+    trees = dict(lookup.trees)
+    # the bind parameter eq<i> of a match field: query.equals follows lookup.match's order
+    positions = {key: i for i, key in enumerate(lookup.match)}
     keys: list[Any] = []
     for key in lookup.rank:
         column, _fc = _column(target, key)
         named_first = sa.case((_blank(column), 1), else_=0)
         keys.append(named_first)
-        if key in ranges:
+        if key in trees:
+            # the nearest node first: a row naming the record's own region before its 大区
+            value = sa.bindparam(f"eq{positions[key]}", type_=column.type)
+            keys.append(_depth(trees[key], column, value))
+        elif key in ranges:
             # the tighter bound first: the largest minimum, the smallest maximum
             tighter = column.desc() if ranges[key] in ("at_most", "below") else column.asc()
             keys.append(tighter)
@@ -127,11 +165,17 @@ def _conditions(target: StoredForm, query: Any, blanks: tuple[bool, ...]) -> lis
     table = target.tables.table
     conditions: list[Any] = [table.c.deleted_at.is_(None)]
     flags = iter(blanks)
+    trees = dict(lookup.trees)
     for i, (key, _value) in enumerate(query.equals):
         column, fc = _column(target, key)
         value = sa.bindparam(f"eq{i}", type_=column.type)
         if next(flags):
             conditions.append(_blank(column))
+        elif key in trees:
+            # the value itself (also a code the tree does not know) or one of its ancestors
+            named = sa.or_(column == value, column.in_(_ancestors(trees[key], value)))
+            required = fc is not None and fc.field.required
+            conditions.append(named if required else sa.or_(named, _blank(column)))
         elif fc is not None and fc.field.required:
             conditions.append(column == value)  # never blank: a plain index probe
         else:
@@ -188,7 +232,8 @@ def _prepared(source: Any, target: StoredForm, query: Any, blanks: tuple[bool, .
     condition = source.scope.condition(target.tables, table)
     # every row visible (no row rules on the target): one statement serves every actor
     scope_key = ("every row",) if condition is None else source.scope.cache_key()
-    key = (target.app, target.key, target.version_no, blanks, scope_key)
+    # lookup.trees changes the SQL (ancestor matches, depth order): part of the shape
+    key = (target.app, target.key, target.version_no, blanks, lookup.trees, scope_key)
     cache = lookup.__dict__.get("_statements")
     if cache is None:
         cache = BoundedCache()
@@ -243,11 +288,27 @@ def _tie_conditions(target: StoredForm, lookup: Any, a: Any, b: Any) -> list[Any
         return alias.c[fc.names[0] if fc is not None else key]
 
     ranked = set(lookup.rank)
+    trees = dict(lookup.trees)
     out: list[Any] = []
     for key in lookup.match:
         x, y = col(a, key), col(b, key)
         if key in ranked:
-            out.append(_same(x, y))  # named vs blank ranks; both named must be equal
+            # named vs blank ranks; both named must be equal. In a tree, two different
+            # nodes never tie: both match a record only when one is above the other, and
+            # then the nearer one ranks first.
+            out.append(_same(x, y))
+        elif key in trees:
+            # not ranked: any two nodes on one path to the root both match its lowest node
+            paths = _TREE_PATHS[trees[key]]
+            out.append(
+                sa.or_(
+                    x == y,
+                    x.is_(None),
+                    y.is_(None),
+                    sa.exists().where(paths.c.ancestor == x, paths.c.descendant == y),
+                    sa.exists().where(paths.c.ancestor == y, paths.c.descendant == x),
+                )
+            )
         else:
             out.append(sa.or_(x == y, x.is_(None), y.is_(None)))
     for item in lookup.ranges:

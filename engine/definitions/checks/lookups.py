@@ -68,8 +68,14 @@ def lookup_scope(
     return inputs, targets
 
 
+def _match_expr(spec: Any) -> Any:
+    """The expression of a ``match`` entry: the text itself, or ``{value, tree}``'s value."""
+    return spec.get("value") if isinstance(spec, dict) else spec
+
+
 def _expression_texts(item: Mapping[str, Any]) -> Iterator[str]:
-    for expr in (item.get("match") or {}).values():
+    for spec in (item.get("match") or {}).values():
+        expr = _match_expr(spec)
         if isinstance(expr, str):
             yield expr
     for spec in (item.get("ranges") or {}).values():
@@ -118,9 +124,13 @@ def check_lookups(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
         if scope is None:
             scope = record_scope(form, app)
         checks: list[tuple[tuple, Any]] = []
-        for key, expr in (item.get("match") or {}).items():
+        for key, spec in (item.get("match") or {}).items():
             yield from known((*base, "match", key), key)
-            checks.append(((*base, "match", key), expr))
+            if isinstance(spec, dict):
+                yield from _check_tree(source, (*base, "match", key), key, spec, fields)
+                checks.append(((*base, "match", key, "value"), spec.get("value")))
+            else:
+                checks.append(((*base, "match", key), spec))
         for key, spec in (item.get("ranges") or {}).items():
             yield from known((*base, "ranges", key), key, ordered=True)
             for op, expr in spec.items():
@@ -165,6 +175,39 @@ def check_lookups(form: FormInfo, app: AppContext) -> Iterator[DefinitionError]:
         yield from _named(source, (*base, "value"), item.get("value"), fields)
     yield from _check_lock_when(form, app)
     yield from _check_versions(form)
+
+
+#: field types whose values may be organisation codes, per tree: a text-like field, or
+#: the organisation field of that tree (one code, not ``many``)
+_TREE_TEXT_TYPES = frozenset({"text", "select", "radio"})
+
+
+def _check_tree(
+    source: Any, path: tuple, key: Any, spec: Mapping[str, Any], fields: Mapping[str, Any]
+) -> Iterator[DefinitionError]:
+    """A ``match`` entry ``{value, tree}``: a known tree, over a field that holds one code."""
+    from engine.definitions.lookups import MATCH_TREES
+
+    tree = spec.get("tree")
+    if tree not in MATCH_TREES:
+        yield source.fail(
+            (*path, "tree"),
+            f"unknown organisation tree '{tree}'",
+            f"use one of: {', '.join(MATCH_TREES)}",
+        )
+        return
+    field = fields.get(key)
+    if field is None or field.type == "subtable":
+        return  # reported by known()
+    many = bool(field.definition.get("many"))
+    if field.type in _TREE_TEXT_TYPES or (field.type == tree and not many):
+        return
+    yield source.fail(
+        (*path, "tree"),
+        f"'{key}' is a {field.type}{' (many)' if many else ''} field: a {tree} tree match "
+        f"needs a text, select or single {tree} field holding the {tree} code",
+        f"declare '{key}' as {{type: {tree}}} or text",
+    )
 
 
 def _named(source: Any, path: tuple, key: Any, fields: Mapping[str, Any]):
