@@ -1,9 +1,9 @@
 """Handlers of ``lowcode ledger ...``: read an app's ledgers (balances, entries, lots).
 
-    lowcode ledger accounts rebate_demo credit_points
-    lowcode ledger balance rebate_demo credit_points D002 rebate
-    lowcode ledger entries rebate_demo credit_points D002 rebate
-    lowcode ledger lots rebate_demo credit_points D002 rebate
+    lowcode ledger accounts loyalty points
+    lowcode ledger balance loyalty points C-001 bonus
+    lowcode ledger entries loyalty points C-001 bonus
+    lowcode ledger lots loyalty points C-001 bonus
     lowcode ledger expire            # the expiry sweep now (the scheduler runs it too)
 
 The account's key values follow the ledger's ``account:`` fields in their order.

@@ -21,7 +21,7 @@ for the language; in short::
       values:                          # formulas over group fields, aggregate names,
         dealer: "dealer"               #   period, period_start, period_end
         period: "period"
-        rebate: "ROUND(basis * 0.02, 2)"
+        bonus: "ROUND(basis * 0.02, 2)"
 
 Periods are written ``2026-09`` (month), ``2026-Q3`` (quarter) and ``2026`` (year):
 :func:`parse_period` reads them.

@@ -37,7 +37,7 @@ _AGGREGATES = {"open_credit": Decimal("177400.00")}
 #: the example form's declared lookups (MATCH): the best row's fields
 _MATCHES = {"line_price": {"value": Decimal("210.00")}}
 #: the example ledger accounts (BALANCE, AVAILABLE): balance and held
-_LEDGER = {"credit_points": {("DL-HZ-001", "rebate"): (Decimal("40000.00"), Decimal("5000.00"))}}
+_LEDGER = {"credit_points": {("DL-HZ-001", "bonus"): (Decimal("40000.00"), Decimal("5000.00"))}}
 
 
 def _ledger(what: str, ledger: str, key: list[Any]) -> Decimal:

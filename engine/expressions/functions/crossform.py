@@ -21,8 +21,8 @@ from engine.expressions.functions.spec import FunctionSpec
 def aggregate(context: EvaluationContext, name: Any, values: Mapping[str, Any]) -> Any:
     """AGGREGATE("name"): the value of this form's declared aggregate ``name``.
 
-    SUM of no rows is 0 and COUNT of no rows 0 (a credit check over a dealer without
-    orders uses nothing); MIN and MAX of no rows are blank.
+    SUM of no rows is 0 and COUNT of no rows 0 (a credit check over an account
+    without orders uses nothing); MIN and MAX of no rows are blank.
     """
     if context.aggregate is None:
         raise ExpressionError(

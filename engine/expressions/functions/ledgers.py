@@ -1,6 +1,6 @@
 """Ledger balances in formulas and validations: BALANCE and AVAILABLE.
 
-``BALANCE("credit_points", holder, "rebate")`` is the balance of the account of ledger
+``BALANCE("credit_points", holder, "bonus")`` is the balance of the account of ledger
 ``credit_points`` keyed by those values (in the order the ledger declares its account
 fields); ``AVAILABLE`` is the balance less what holds freeze, above the ledger's floor.
 Both read the account's running balance in the current transaction (one indexed read;
@@ -24,7 +24,7 @@ def _read(what: str, context: EvaluationContext, ledger: Any, *key: Any) -> Deci
     if not isinstance(ledger, str) or not ledger:
         raise ExpressionError(
             f"{name}: the first argument is the ledger's key as text, got {kind(ledger)}",
-            hint=f'for example {name}("credit_points", holder, "rebate")',
+            hint=f'for example {name}("credit_points", holder, "bonus")',
         )
     if any(value is None or value == "" for value in key):
         return None  # a blank account key (the holder not chosen yet): blank
@@ -57,7 +57,7 @@ SPECS = (
         'BALANCE("ledger", key1, key2, ...)',
         "The balance of a ledger account; the account's key values follow the ledger's "
         "key in the order the ledger declares them (docs/ledgers.md).",
-        'BALANCE("credit_points", "DL-HZ-001", "rebate")',
+        'BALANCE("credit_points", "DL-HZ-001", "bonus")',
         "40000.00",
         balance,
         2,
@@ -69,7 +69,7 @@ SPECS = (
         'AVAILABLE("ledger", key1, key2, ...)',
         "What a ledger account can still give: its balance less held amounts, above "
         "the ledger's floor.",
-        'AVAILABLE("credit_points", "DL-HZ-001", "rebate")',
+        'AVAILABLE("credit_points", "DL-HZ-001", "bonus")',
         "35000.00",
         available,
         2,
