@@ -12,7 +12,7 @@ D006 (B, JS) are test dealers added to reach the other branches.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from engine.definitions import load_app_text
 from engine.errors import RecordValidationError
 from engine.org.org_file import read_org_text
 from engine.service import SYSTEM_ACTOR, Actor
+from tests.scenarios.test_price_lookup_scenario import _entry, _price
 
 APP = Path(__file__).with_name("price_lookup_app.yaml")
 CLERK = Actor("li.na")
@@ -42,25 +43,6 @@ def tree_app_text() -> str:
     plain = "region: 'LOOKUP(dealer, \"region\")'"
     assert plain in text
     return text.replace(plain, TREE_MATCH)
-
-
-def _price(base: str, factor: str) -> str:
-    return str((Decimal(base) * Decimal(factor)).quantize(Decimal("0.01"), ROUND_HALF_UP))
-
-
-def _entry(service, list_code, sku, price, *, grade=None, region=None, min_qty=1, **dates):
-    data = {
-        "list_code": list_code,
-        "sku": sku,
-        "grade": grade,
-        "region": region,
-        "min_qty": min_qty,
-        "valid_from": dates.get("valid_from", "2025-01-01"),
-        "valid_to": dates.get("valid_to", "2025-12-31"),
-        "state": "active",
-        "unit_price": price,
-    }
-    return service.create_record(CLERK, "pricing_demo", "price_entry", data)
 
 
 @pytest.fixture
