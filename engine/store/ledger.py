@@ -678,15 +678,10 @@ class LedgerWriter:
         most = sum((item[1] for item in owed), ZERO)
         if not owed:
             return self._take_back(key, original, amount, source)
-        if amount is None:
-            amount = most
-        if amount <= 0:
+        started = self._begin_reverse(key, amount, most, source)
+        if started is None:
             return Outcome(False)
-        op = self._operation(key, "reverse", amount, source)
-        if op is None:
-            return Outcome(False)
-        if amount > most:
-            raise LedgerRefusal("too_much", wanted=amount, most=most)
+        op, amount = started
         expiry = self._lot_expiry([lot for lot, _, _ in owed if lot is not None])
         left = amount
         for lot_id, net, _last in owed:
@@ -707,6 +702,23 @@ class LedgerWriter:
             )
             self._expires_too(at)
         return self._flush(op, amount)
+
+    def _begin_reverse(
+        self, key: str, amount: Decimal | None, most: Decimal, source: Source
+    ) -> tuple[int, Decimal] | None:
+        """The reverse operation for ``amount`` (default ``most``, all that can be given
+        back) and that amount; None when there is nothing to give back or the key was
+        already used (a retry writes nothing). More than ``most`` is refused."""
+        if amount is None:
+            amount = most
+        if amount <= 0:
+            return None
+        op = self._operation(key, "reverse", amount, source)
+        if op is None:
+            return None
+        if amount > most:
+            raise LedgerRefusal("too_much", wanted=amount, most=most)
+        return op, amount
 
     def _take_back(
         self, key: str, original: Source, amount: Decimal | None, source: Source
@@ -739,15 +751,10 @@ class LedgerWriter:
                 )
             ).scalar()
             unlotted = most = max(posted or ZERO, ZERO)
-        if amount is None:
-            amount = most
-        if amount <= 0:
+        started = self._begin_reverse(key, amount, most, source)
+        if started is None:
             return Outcome(False)
-        op = self._operation(key, "reverse", amount, source)
-        if op is None:
-            return Outcome(False)
-        if amount > most:
-            raise LedgerRefusal("too_much", wanted=amount, most=most)
+        op, amount = started
         available = self._available()
         if available - amount < self.ledger.floor:
             raise self._refuse_floor(amount, available)
