@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from engine.cli.commands import open_service
+from engine.cli.demo_history import add_purchase_history
 from engine.cli.output import CommandFailed, format_table
 from engine.service import (
     SYSTEM_ACTOR,
@@ -104,6 +105,13 @@ def run_demo(args: argparse.Namespace) -> int:
     products = [service.create_record(admin, "purchase", "product", p) for p in PRODUCTS]
     for record in suppliers + products:
         print(f"  #{record.id} {record.title}")
+
+    _print_step("A year of purchase requests for the dashboard (examples/purchase_request)")
+    active = [s.id for s in suppliers if s.values.get("state") != "paused"]
+    history = add_purchase_history(
+        args.demo_database, args.files_dir, service.today(), active, [p.id for p in products]
+    )
+    print("  " + ", ".join(f"{count} {outcome}" for outcome, count in history.items()))
 
     _print_step("Purchase requests: prices are copied from the product, amounts computed")
     today = service.today()

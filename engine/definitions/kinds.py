@@ -28,6 +28,7 @@ KINDS: dict[str, Kind] = {
     "machine": Kind("machine", "machines", "a status machine: states and transitions"),
     "job": Kind("job", "jobs", "a batch job: a grouped query per period writing documents"),
     "ledger": Kind("ledger", "ledgers", "a ledger: accounts, append-only entries, lots"),
+    "dashboard": Kind("dashboard", "dashboards", "a dashboard: filters and report widgets"),
 }
 
 

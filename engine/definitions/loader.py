@@ -14,9 +14,12 @@ from typing import Any
 from engine.definitions import kinds
 from engine.definitions.build import build_app, build_form
 from engine.definitions.checks import APP_CHECKS, FORM_CHECKS
+from engine.definitions.checks.dashboards import check_dashboards
 from engine.definitions.checks.jobs import check_jobs
 from engine.definitions.checks.ledgers import check_ledgers
 from engine.definitions.context import AppContext
+from engine.definitions.dashboard_schema import dashboard_schema_errors
+from engine.definitions.dashboards import dashboard_from_data
 from engine.definitions.files import MAX_FILE_BYTES, SourceFile, read_app_files, too_large
 from engine.definitions.flows import flow_from_data
 from engine.definitions.job_schema import job_schema_errors
@@ -103,8 +106,11 @@ def _load(
         for source in sources:
             # job documents have a schema of their own (engine/definitions/job_schema.py)
             # ledgers too (engine/definitions/ledger_schema.py)
+            # dashboards too (engine/definitions/dashboard_schema.py)
             if kind == "ledger":
                 problems = ledger_schema_errors(source)
+            elif kind == "dashboard":
+                problems = dashboard_schema_errors(source)
             else:
                 problems = (
                     job_schema_errors(source) if kind == "job" else schema_errors(kind, source)
@@ -114,7 +120,7 @@ def _load(
             )
             broken[id(source)] = frozenset(parse_path(problem.path) for problem in problems)
     context = AppContext.of(app_source, documents, broken)
-    for app_check in (*APP_CHECKS, check_jobs, check_ledgers):
+    for app_check in (*APP_CHECKS, check_jobs, check_ledgers, check_dashboards):
         errors.extend(app_check(context))
     for form in context.forms.values():
         for check in FORM_CHECKS:
@@ -136,8 +142,11 @@ def _load(
         ledger_from_data(source.data, source.file, source.span(("ledger",)).line)
         for source in documents["ledger"]
     )
+    dashboards = tuple(_dashboard(source) for source in documents["dashboard"])
     app = build_app(app_source, forms, source_path, flows, rules, jobs, machines)
-    return errors, dataclasses.replace(app, ledgers=ledgers) if ledgers else app
+    if ledgers or dashboards:
+        app = dataclasses.replace(app, ledgers=ledgers, dashboards=dashboards)
+    return errors, app
 
 
 def _split_rule_lists(sources: list[Source], one_file: bool) -> list[Source]:
@@ -162,6 +171,18 @@ def _rule(source: Source) -> Any:
     actions = source.get(("actions",)) or []
     lines = tuple(source.span(("actions", i)).line for i in range(len(actions)))
     return rule_from_data(source.data, source.file, source.span(("rule",)).line, lines)
+
+
+def _dashboard(source: Source) -> Any:
+    """A dashboard with the line of each widget, measure, dimension and filter."""
+    lines: dict[str, int] = {}
+    for path in source.spans:
+        if len(path) in (2, 4) and path[0] in ("widgets", "filters"):
+            if len(path) == 4 and path[2] not in ("measures", "dimensions", "columns"):
+                continue
+            span = source.span(path)
+            lines[".".join(str(p) for p in path)] = span.key_line or span.line
+    return dashboard_from_data(source.data, source.file, source.span(("dashboard",)).line, lines)
 
 
 def _expected_kind(

@@ -245,6 +245,8 @@ class AppDefinition:
     jobs: tuple[Any, ...] = ()
     #: ledgers (engine.definitions.ledgers.LedgerDefinition), in file order
     ledgers: tuple[Any, ...] = ()
+    #: dashboards (engine.definitions.dashboards.DashboardDefinition), in file order
+    dashboards: tuple[Any, ...] = ()
     source_path: str | None = dc_field(default=None, compare=False, repr=False)
 
     def form(self, key: str) -> FormDefinition:

@@ -104,6 +104,7 @@ class AppUseCases:
                 now=now,
                 jobs=[job.source for job in app.jobs if job.source is not None],
                 machines=[m.source for m in app.machines if m.source is not None],
+                dashboards=[d.source for d in app.dashboards if d.source is not None],
             )
             # ledgers (docs/ledgers.md): published with the forms, in this transaction
             rules_changed = ledger_service.publish(conn, app, by=actor.user_id, now=now) or (

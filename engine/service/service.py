@@ -43,6 +43,7 @@ from engine.service.notifications import NotificationUseCases
 from engine.service.org import OrgUseCases
 from engine.service.org_choices import OrgChoiceUseCases
 from engine.service.records import RecordUseCases
+from engine.service.reports import ReportUseCases
 from engine.service.results import InstalledApp, InstallReport, Record, RecordPage, Revision
 from engine.service.rules import RuleUseCases
 from engine.service.saved_views import SavedViewUseCases
@@ -132,6 +133,8 @@ class Service:
         self.automation = AutomationUseCases(self._context)
         #: ledger balances, entries, lots, holds and the expiry sweep (docs/ledgers.md)
         self.ledgers = LedgerUseCases(self._context)
+        #: dashboards: scoped GROUP BY widgets, drill-down, xlsx (docs/reports.md)
+        self.reports = ReportUseCases(self._context)
 
     def mail_settings(self) -> MailSettings | None:
         """The checked mail settings of :attr:`mail_url` / :attr:`mail_from`, or None when

@@ -25,23 +25,27 @@ def publish_rules(
     now: datetime,
     machines: Sequence[Mapping[str, Any]] = (),
     jobs: Sequence[Mapping[str, Any]] = (),
+    dashboards: Sequence[Mapping[str, Any]] = (),
 ) -> bool:
-    """Store ``app``'s rules, status machines and batch jobs (replacing the ones before);
-    True when any of them changed."""
+    """Store ``app``'s rules, status machines, batch jobs and dashboards (replacing the
+    ones before); True when any of them changed."""
     stored = rules_data(conn, app)
     wanted = [dict(r) for r in rules]
     wanted_machines = [dict(m) for m in machines] or None
     wanted_jobs = [dict(j) for j in jobs] or None
+    wanted_dashboards = [dict(d) for d in dashboards] or None
     if (
         stored == wanted
         and machines_data(conn, app) == (wanted_machines or [])
         and jobs_data(conn, app) == (wanted_jobs or [])
+        and dashboards_data(conn, app) == (wanted_dashboards or [])
     ):
         return False
     values = {
         "rules": wanted,
         "machines": wanted_machines,
         "jobs": wanted_jobs,
+        "dashboards": wanted_dashboards,
         "published_at": now,
         "published_by": by,
     }
@@ -67,4 +71,11 @@ def machines_data(conn: sa.Connection, app: str) -> list[dict[str, Any]]:
 def jobs_data(conn: sa.Connection, app: str) -> list[dict[str, Any]]:
     """The batch jobs ``app`` published (empty: none)."""
     found = conn.execute(sa.select(app_rules.c.jobs).where(app_rules.c.app == app)).scalar()
+    return list(found or [])
+
+
+def dashboards_data(conn: sa.Connection, app: str) -> list[dict[str, Any]]:
+    """The dashboards ``app`` published (empty: none), as stored: ``{data, file, line,
+    lines}`` each (engine.definitions.dashboards.dashboard_from_source rebuilds them)."""
+    found = conn.execute(sa.select(app_rules.c.dashboards).where(app_rules.c.app == app)).scalar()
     return list(found or [])

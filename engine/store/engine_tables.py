@@ -90,6 +90,8 @@ record_revisions = sa.Table(
     # the column existed)
     sa.Column("form_version", sa.Integer),
     sa.UniqueConstraint("app", "form", "record_id", "revision_no", name="uq_record_revisions"),
+    # the report cache reads max(id) per form (engine/store/reports*; migration 0012)
+    sa.Index("ix_record_revisions_form_id", "app", "form", "id"),
 )
 
 audit_log = sa.Table(

@@ -21,6 +21,8 @@ app_rules = sa.Table(
     # status machines and batch jobs, stored like the rules (None: the app has none)
     sa.Column("machines", sa.JSON),
     sa.Column("jobs", sa.JSON),
+    # dashboards (engine/definitions/dashboards.py), stored the same way (None: none)
+    sa.Column("dashboards", sa.JSON),
     sa.Column("published_at", AwareDateTime, nullable=False),
     sa.Column("published_by", sa.String(100), nullable=False),
 )

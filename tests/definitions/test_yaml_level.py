@@ -101,7 +101,7 @@ def test_an_empty_extra_document_is_an_error():
 def test_a_document_of_unknown_kind_says_which_kinds_exist():
     found = check_app_text("app: shop\nversion: 1.0.0\nname: Shop\n---\nfrom: order\n")
     assert [str(e) for e in found] == [
-        "app.yaml:5:1 unknown kind of document (start it with one of: form:, flow:, rule:, machine:, job:, ledger:)"
+        "app.yaml:5:1 unknown kind of document (start it with one of: form:, flow:, rule:, machine:, job:, ledger:, dashboard:)"
     ]
 
 
