@@ -145,6 +145,11 @@ _WIDGET = {
             "description": "ranking: one 'others' row for the rest (default true)",
         },
         "subtotals": {"type": "boolean", "description": "pivot: subtotal rows"},
+        "cumulative": {
+            "type": "boolean",
+            "description": "funnel: each step counts the records that reached it (its own "
+            "and every later step's)",
+        },
         "steps": {
             "type": "array",
             "description": "funnel: the dimension's values, in order",

@@ -184,6 +184,8 @@ class Widget:
     others: bool = True
     subtotals: bool = False
     steps: tuple[Any, ...] = ()
+    #: a funnel step counts the records that reached it: its own and every later step's
+    cumulative: bool = False
     #: a detail table's columns (paths) and page size
     fields: tuple[str, ...] = ()
     page_size: int = 20
@@ -472,6 +474,7 @@ def _widget(key: str, body: Mapping[str, Any], where: Mapping[str, int], at: str
         others=bool(body.get("others", True)),
         subtotals=bool(body.get("subtotals", False)),
         steps=tuple(_freeze_value(s) for s in body.get("steps") or ()),
+        cumulative=bool(body.get("cumulative", False)),
         fields=tuple(str(f) for f in body.get("fields") or ()),
         page_size=int(body.get("page_size", 20)),
         date=body.get("date"),

@@ -623,13 +623,16 @@ class ReportUseCases:
             others = self._others(source, widget, aggregates, rows, conditions, where, who, locale)
             rows = ranking_rows(rows, others, widget.limit)
         if widget.kind == "funnel":
-            rows = funnel_order(rows, widget.steps)
-            for row in rows:
+            rows = funnel_order(rows, widget.steps, widget.cumulative)
+            for index, row in enumerate(rows):
                 if row.labels == [str(row.keys[0])]:
                     row.labels = [
                         self._value_label(tx, widget.source, dims[0], row.keys[0], None, locale)
                     ]
-                    row.drill = {dims[0].key: row.keys[0]}
+                row.drill = {dims[0].key: row.keys[0]}
+                if widget.cumulative:  # the records that reached this step: it and later
+                    later = [_json_key(r.keys[0]) for r in rows[index:]]
+                    row.drill = {"reached": {dims[0].key: later}}
         result.rows = rows[:MAX_GROUPS]
         if len(rows) > MAX_GROUPS:
             result.extra["truncated"] = MAX_GROUPS
@@ -1021,6 +1024,13 @@ class ReportUseCases:
                         raise self._bad_point(key, locale, dims)
                     out.append(store.Condition(dim.path, "not_in", listed))
                 continue
+            if key == "reached" and isinstance(value, Mapping):
+                for dim_key, listed in value.items():
+                    dim = dims.get(dim_key)
+                    if dim is None or not isinstance(listed, list):
+                        raise self._bad_point(key, locale, dims)
+                    out.append(store.Condition(dim.path, "in", listed))
+                continue
             if key in ("record", "period"):
                 continue
             dim = dims.get(key)
@@ -1063,10 +1073,12 @@ class ReportUseCases:
         if cond.op == "between":
             low, high = cond.value
             return f"{label}: {low or ''}..{high or ''}"
-        if cond.op == "not_in":
-            return f"{label} ∉ {', '.join(str(v) for v in cond.value)}"
-        if cond.op == "in":
-            return f"{label} ∈ {', '.join(str(v) for v in cond.value)}"
+        if cond.op in ("in", "not_in"):
+            dim = Dimension(cond.path)
+            names = ", ".join(
+                self._value_label(tx, form_key, dim, v, None, locale) for v in cond.value
+            )
+            return f"{label} {'∈' if cond.op == 'in' else '∉'} {names}"
         shown = self._value_label(tx, form_key, Dimension(cond.path), cond.value, None, locale)
         return f"{label} = {shown}"
 
@@ -1169,6 +1181,30 @@ class ReportUseCases:
                 )
             out.append({"id": row["id"], "title": row["title"], "values": values})
         return out
+
+    # -- export -----------------------------------------------------------------------------
+    def export_xlsx(
+        self,
+        actor: Actor,
+        app_key: str,
+        dashboard_key: str,
+        out: Any,
+        *,
+        widgets: Sequence[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Run the dashboard (or the widgets named) with ``filters`` as :meth:`run` does and
+        write the figures to ``out`` (a binary stream) as xlsx: an overview sheet, then a
+        sheet per widget with formatted numbers and headers in the actor's language
+        (engine/service/report_xlsx.py). A detail table brings its first page, and its
+        sheet says so."""
+        from engine.service.report_xlsx import write_dashboard_xlsx
+
+        locale = check.actor_locale(actor)
+        if not callable(getattr(out, "write", None)):
+            raise check.invalid(locale, "out", out, "a binary stream with a write method")
+        result = self.run(actor, app_key, dashboard_key, widgets=widgets, filters=filters)
+        write_dashboard_xlsx(result, out, locale, now=self._context.clock())
 
 
 def _subtotal_row(

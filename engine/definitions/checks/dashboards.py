@@ -62,6 +62,7 @@ KIND_OPTIONS = {
     "others": ("ranking",),
     "subtotals": ("pivot",),
     "steps": ("funnel",),
+    "cumulative": ("funnel",),
     "columns": ("pivot",),
     "fields": ("table",),
     "page_size": ("table",),

@@ -167,8 +167,12 @@ def ranking_rows(
     return kept
 
 
-def funnel_order(rows: list[ResultRow], steps: Sequence[Any]) -> list[ResultRow]:
-    """Rows in the funnel's declared step order (steps with no rows show as zero)."""
+def funnel_order(
+    rows: list[ResultRow], steps: Sequence[Any], cumulative: bool = False
+) -> list[ResultRow]:
+    """Rows in the funnel's declared step order (steps with no rows show as zero);
+    ``cumulative``: each step's value plus every later step's (the records that reached
+    it), so a funnel narrows; the drill of a step then takes its and the later values."""
     if not steps:
         return sorted(rows, key=lambda r: r.values[0] or 0, reverse=True)
     by_key = {r.keys[0]: r for r in rows}
@@ -178,6 +182,12 @@ def funnel_order(rows: list[ResultRow], steps: Sequence[Any]) -> list[ResultRow]
         if row is None:
             row = ResultRow([step], [str(step)], [Decimal(0)], {"0": step})
         ordered.append(row)
+    if cumulative:
+        running: Decimal | None = None
+        for row in reversed(ordered):
+            value = row.values[0] if isinstance(row.values[0], Decimal) else Decimal(0)
+            running = value if running is None else running + value
+            row.values = [running]
     return ordered
 
 
