@@ -416,15 +416,10 @@ class ReportUseCases:
         out: dict[str, Any] = {}
         for name, value in filters.items():
             check.check_key("filters", name, 60, locale)
-            items = value if isinstance(value, list | tuple) else [value]
-            for item in items:
-                if item is not None and not isinstance(item, str | int | Decimal | date):
-                    raise check.invalid(
-                        locale, f"filters.{name}", item, "text, a whole number or a list of them"
-                    )
-                if isinstance(item, str) and len(item) > 200:
-                    raise check.invalid(locale, f"filters.{name}", item, "at most 200 characters")
-            out[name] = value
+            if isinstance(value, list | tuple):
+                out[name] = _plain_list(f"filters.{name}", value, locale)
+            else:
+                out[name] = _plain_value(f"filters.{name}", value, locale)
         return out
 
     def _today(self) -> date:
@@ -1017,22 +1012,20 @@ class ReportUseCases:
         dims = {d.key: d for d in (*widget.dimensions, *widget.columns)}
         out: list[store.Condition] = []
         for key, value in point.items():
-            if key == "others" and isinstance(value, Mapping):
+            if key in ("others", "reached"):
+                if not isinstance(value, Mapping):
+                    raise check.invalid(locale, f"point.{key}", value, "{dimension: [values]}")
                 for dim_key, listed in value.items():
                     dim = dims.get(dim_key)
-                    if dim is None or not isinstance(listed, list):
-                        raise self._bad_point(key, locale, dims)
-                    out.append(store.Condition(dim.path, "not_in", listed))
-                continue
-            if key == "reached" and isinstance(value, Mapping):
-                for dim_key, listed in value.items():
-                    dim = dims.get(dim_key)
-                    if dim is None or not isinstance(listed, list):
-                        raise self._bad_point(key, locale, dims)
-                    out.append(store.Condition(dim.path, "in", listed))
+                    if dim is None:
+                        raise self._bad_point(str(dim_key), locale, dims)
+                    values = _plain_list(f"point.{key}.{dim_key}", listed, locale)
+                    op = "not_in" if key == "others" else "in"
+                    out.append(store.Condition(dim.path, op, values))
                 continue
             if key in ("record", "period"):
                 continue
+            value = _plain_value(f"point.{key}", value, locale)
             dim = dims.get(key)
             if dim is None:
                 raise self._bad_point(key, locale, dims)
@@ -1205,6 +1198,34 @@ class ReportUseCases:
             raise check.invalid(locale, "out", out, "a binary stream with a write method")
         result = self.run(actor, app_key, dashboard_key, widgets=widgets, filters=filters)
         write_dashboard_xlsx(result, out, locale, now=self._context.clock())
+
+
+#: most values an "others" or "reached" point, or a filter, may list
+MAX_LISTED = 1000
+_INT64 = 2**63
+
+
+def _plain_value(argument: str, value: Any, locale: str) -> Any:
+    """A filter or point value: blank, a whole number a column holds, or short text
+    (no NUL, no lone surrogate); anything else an InvalidArgumentError naming it."""
+    if value is None or isinstance(value, Decimal | date):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64:
+        return value
+    if isinstance(value, str) and len(value) <= 200 and "\x00" not in value:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return value
+    raise check.invalid(locale, argument, value, "text of at most 200 characters or a whole number")
+
+
+def _plain_list(argument: str, value: Any, locale: str) -> list[Any]:
+    if not isinstance(value, list | tuple) or len(value) > MAX_LISTED:
+        raise check.invalid(locale, argument, value, f"a list of at most {MAX_LISTED} values")
+    return [_plain_value(f"{argument}[{i}]", v, locale) for i, v in enumerate(value)]
 
 
 def _subtotal_row(

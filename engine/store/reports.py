@@ -268,7 +268,15 @@ class _Compiler:
     def _stored(self, target: _Target, value: Any) -> Any:
         """A condition's value as the column compares it (bound through its type)."""
         if target.columns is None:
-            return int(value) if target.system == "id" else value
+            wanted = int if target.system == "id" else str
+            if target.kind == "datetime" or (
+                isinstance(value, wanted) and not isinstance(value, bool)
+            ):
+                return value
+            raise ReportValueError(
+                f"{target.system}: {value!r} is not {'a record id' if wanted is int else 'text'}",
+                argument=target.system or "",
+            )
         try:
             stored = field_coercion(target.columns)(value)
         except FieldValueError as exc:
