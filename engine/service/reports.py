@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -131,6 +131,10 @@ class DrillPage:
     page: int
     page_size: int
     conditions: list[str] = field(default_factory=list)
+    #: the same records as the form's list filters (``where`` texts such as
+    #: ``needed_by>=2026-03-01``), or None when the list cannot express them (a widget
+    #: filter, a sub-table value, several values of one field, "others")
+    list_where: list[str] | None = None
 
 
 class _ResultCache:
@@ -385,6 +389,7 @@ class ReportUseCases:
             labels = [(p, self._path_label(tx, widget.source, p, locale)) for p in paths]
             shown = self._shown_rows(tx, widget.source, paths, rows, locale)
             text = [self._condition_text(tx, widget.source, c, locale) for c in conditions]
+            list_where = None if widget.filter else _list_where(conditions)
             if widget.filter:
                 text.insert(0, widget.filter)
             return DrillPage(
@@ -396,6 +401,7 @@ class ReportUseCases:
                 page,
                 page_size,
                 text,
+                list_where,
             )
 
     # -- arguments --------------------------------------------------------------------------
@@ -1198,6 +1204,29 @@ class ReportUseCases:
             raise check.invalid(locale, "out", out, "a binary stream with a write method")
         result = self.run(actor, app_key, dashboard_key, widgets=widgets, filters=filters)
         write_dashboard_xlsx(result, out, locale, now=self._context.clock())
+
+
+def _list_where(conditions: Sequence[store.Condition]) -> list[str] | None:
+    """Conditions as the list page's ``where`` texts (FIELD OP VALUE), or None when one
+    of them has no such form."""
+    out: list[str] = []
+    for cond in conditions:
+        if cond.path.count(".") > 1 or "\n" in str(cond.value):
+            return None
+        if cond.op == "bucket":
+            first, last = store.bucket_days(cond.bucket or "day", str(cond.value))
+            out += [f"{cond.path}>={first}", f"{cond.path}<{last + timedelta(days=1)}"]
+        elif cond.op == "between":
+            low, high = cond.value
+            out += [f"{cond.path}>={low}"] if low is not None else []
+            out += [f"{cond.path}<{high + timedelta(days=1)}"] if high is not None else []
+        elif cond.op == "eq" and cond.value is not None:
+            out.append(f"{cond.path}={cond.value}")
+        elif cond.op == "in" and len(cond.value) == 1 and cond.value[0] is not None:
+            out.append(f"{cond.path}={cond.value[0]}")
+        else:
+            return None
+    return out
 
 
 #: most values an "others" or "reached" point, or a filter, may list
