@@ -22,6 +22,7 @@ from engine.cli import (
     lookup_commands,
     org_commands,
     record_commands,
+    report_commands,
     rule_commands,
     scheduler_commands,
 )
@@ -201,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     lookup_commands.add_parsers(sub, rec_sub)
     # lowcode ledger balance / entries / lots / accounts / expire (engine/cli/ledger_commands.py)
     ledger_commands.add_parsers(sub)
+    # lowcode report list / run (engine/cli/report_commands.py)
+    report_commands.add_parsers(sub)
 
     permissions = sub.add_parser("permissions", help="what a person may do, and why")
     perm_sub = permissions.add_subparsers(
