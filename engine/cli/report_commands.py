@@ -171,6 +171,7 @@ def report_run(args: argparse.Namespace) -> int:
     print(f"{result.name} ({app}/{key})")
     for flt, value in result.filters.items():
         shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
+        shown = result.filter_labels.get(flt, shown)
         found = result.dashboard.filter(flt)
         label = found.label.get(args.locale) if found is not None and found.label else flt
         print(f"  {label} ({flt}): {shown}")

@@ -292,6 +292,7 @@ def _write_overview(
         flt = result.dashboard.filter(key)
         label = flt.label.get(locale) if flt is not None and flt.label else key
         shown = ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else value
+        shown = result.filter_labels.get(key, shown)
         sheet.text(row, 0, label)
         sheet.text(row, 1, shown)
         row += 1

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.definitions.dashboards import (
+    DATE_PRESETS,
     Aggregate,
     DashboardDefinition,
     DashboardFilter,
@@ -109,12 +110,15 @@ class DashboardResult:
     name: str
     filters: dict[str, Any]
     widgets: list[WidgetResult]
+    #: the applied filters as people read them (department names, supplier titles)
+    filter_labels: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "dashboard": self.dashboard.key,
             "name": self.name,
             "filters": self.filters,
+            "filter_labels": self.filter_labels,
             "widgets": [w.to_json() for w in self.widgets],
         }
 
@@ -323,8 +327,60 @@ class ReportUseCases:
                 self._widget_cached(tx, actor, access, dashboard, w, values, today, locale, page)
                 for w in picked
             ]
+            labels = self._filter_labels(tx, access, dashboard, values, locale)
         shown = {k: (v.text() if isinstance(v, Period) else v) for k, v in values.items()}
-        return DashboardResult(dashboard, dashboard.name.get(locale), shown, results)
+        return DashboardResult(dashboard, dashboard.name.get(locale), shown, results, labels)
+
+    def _filter_labels(
+        self,
+        tx: Transaction,
+        access: Access,
+        dashboard: DashboardDefinition,
+        values: Mapping[str, Any],
+        locale: str,
+    ) -> dict[str, str]:
+        """Each applied filter's values as people read them, named through the first
+        widget source that has the filter's field."""
+        out: dict[str, str] = {}
+        for flt in dashboard.filters:
+            value = values.get(flt.key)
+            if value is None:
+                continue
+            if isinstance(value, Period):
+                out[flt.key] = value.text()
+                continue
+            source = next(
+                (
+                    (w.source, path)
+                    for w in dashboard.widgets
+                    if (path := self._filter_path(tx, flt, w.source)) is not None
+                ),
+                None,
+            )
+            if source is None:
+                out[flt.key] = ", ".join(map(str, value))
+                continue
+            form_key, path = source
+            names = [self._named(tx, access, form_key, path, v, locale) for v in value]
+            out[flt.key] = ", ".join(names)
+        return out
+
+    def _named(
+        self, tx: Transaction, access: Access, form_key: str, path: str, value: Any, locale: str
+    ) -> str:
+        """One filter value's name: a relation's record title, else the value's label."""
+        _form, field_def, _system = _path_field(tx, form_key, path)
+        if field_def is not None and field_def.type == "relation" and isinstance(value, int | str):
+            try:
+                record_id = int(value)
+                # read as the actor reads it: a supplier out of their scope has no name
+                source = tx.source(form_key, access.scope(form_key, "read"))
+                row = source.related_record(field_def.option("to"), record_id)
+            except (ValueError, ServiceError):
+                row = None
+            if row is not None and row.get("title"):
+                return str(row["title"])
+        return self._value_label(tx, form_key, Dimension(path), value, None, locale)
 
     def drill(
         self,
@@ -473,8 +529,15 @@ class ReportUseCases:
                 try:
                     period = read_period(value, today)
                 except PeriodError as exc:
+                    label = flt.label.get(locale) if flt.label else flt.key
+                    zh = (
+                        f"{label}：无法识别日期范围 {str(value)[:40]!r}；请写 2026-01-01..2026-03-31、"
+                        f"某一天，或 {', '.join(DATE_PRESETS)} 之一"
+                    )
                     raise InvalidArgumentError(
-                        f"{flt.key}: {exc}", argument=f"filters.{flt.key}", given=str(value)
+                        _say(locale, zh, f"{label}: {exc}"),
+                        argument=f"filters.{flt.key}",
+                        given=str(value)[:40],
                     ) from None
                 if period is not None:
                     out[flt.key] = period
@@ -756,12 +819,19 @@ class ReportUseCases:
         col_heads.sort(key=lambda h: tuple((k is None, str(k)) for k in h[0]))
         row_totals = totals_by(widget.dimensions)
         column_totals = totals_by(widget.columns)
-        subtotals = totals_by(widget.dimensions[:1]) if widget.subtotals and n_rows > 1 else {}
+        with_subtotals = widget.subtotals and n_rows > 1
+        subtotals = totals_by(widget.dimensions[:1]) if with_subtotals else {}
+        # a subtotal row's cells: by the first row dimension and the column dimensions
+        subtotal_cells = (
+            totals_by((*widget.dimensions[:1], *widget.columns)) if with_subtotals else {}
+        )
         grid_rows = []
         previous_head: Any = object()
         for rk, labels in row_heads:
             if subtotals and rk[0] != previous_head and grid_rows:
-                grid_rows.append(_subtotal_row(previous_head, grid_rows, subtotals, col_heads))
+                grid_rows.append(
+                    _subtotal_row(previous_head, grid_rows, subtotals, subtotal_cells, col_heads)
+                )
             previous_head = rk[0]
             grid_rows.append(
                 {
@@ -785,7 +855,9 @@ class ReportUseCases:
                 }
             )
         if subtotals and grid_rows:
-            grid_rows.append(_subtotal_row(previous_head, grid_rows, subtotals, col_heads))
+            grid_rows.append(
+                _subtotal_row(previous_head, grid_rows, subtotals, subtotal_cells, col_heads)
+            )
         return {
             "measures": [m.key for m in measures],
             "columns": [{"keys": list(ck), "labels": labels} for ck, labels in col_heads],
@@ -1261,13 +1333,14 @@ def _subtotal_row(
     head: Any,
     grid_rows: list[dict[str, Any]],
     subtotals: Mapping[tuple[Any, ...], list[Any]],
+    cells: Mapping[tuple[Any, ...], list[Any]],
     col_heads: Sequence[Any],
 ) -> dict[str, Any]:
     first = next(r for r in grid_rows if r["kind"] == "group" and r["keys"][0] == head)
     return {
         "keys": [head],
         "labels": [first["labels"][0]],
-        "cells": [None for _ in col_heads],
+        "cells": [cells.get((head, *ck)) for ck, _labels in col_heads],
         "total": subtotals.get((head,)),
         "kind": "subtotal",
         "drill": [],
