@@ -478,7 +478,8 @@ def _widget(key: str, body: Mapping[str, Any], where: Mapping[str, int], at: str
         fields=tuple(str(f) for f in body.get("fields") or ()),
         page_size=int(body.get("page_size", 20)),
         date=body.get("date"),
-        period=body.get("period", "this_month" if kind == "kpi" else None),
+        # no period: the dashboard's date range on the KPI's date field, else this month
+        period=body.get("period"),
         compare=body.get("compare"),
         target=_target(target) if isinstance(target, Mapping) else None,
         sparkline=body.get("sparkline"),

@@ -419,8 +419,15 @@ class ReportUseCases:
                 )
             today = self._today()
             values = self._filter_values(dashboard, given, today, locale)
-            conditions = self._conditions(tx, dashboard, widget, values, today)
-            conditions += self._point_conditions(widget, point, locale)
+            # a KPI's period replaces the dashboard's range on its date field
+            skip = widget.date if widget.kind == "kpi" and "period" in point else None
+            conditions = self._conditions(tx, dashboard, widget, values, today, skip_path=skip)
+            try:
+                conditions += self._point_conditions(widget, point, locale)
+            except PeriodError:
+                raise check.invalid(
+                    locale, "point.period", point.get("period"), "a date range"
+                ) from None
             source = self._source(tx, access, widget.source, locale)
             form = source.form.tables.form
             hidden = source.scope.hidden_fields(source.form.tables)
@@ -604,7 +611,32 @@ class ReportUseCases:
             if key is not None:
                 self.cache.put(key, result)
             return result
-        except (ServiceError, store.ReportPathError) as exc:
+        except store.ReportPathError as exc:
+            label = self._path_label(tx, widget.source, exc.field, locale) if exc.field else ""
+            text = (
+                _say(
+                    locale,
+                    f"你无权查看字段“{label}”，此组件无法显示",
+                    f"this widget reads “{label}”, a field you may not see",
+                )
+                if exc.hidden
+                else _say(
+                    locale,
+                    f"此组件读取的字段“{label}”已不存在，请管理员修改仪表盘",
+                    f"this widget reads “{label}”, which the form no longer has; "
+                    "ask an admin to change the dashboard",
+                )
+            )
+            return WidgetResult(
+                widget.key,
+                widget.kind,
+                widget_title(widget, locale),
+                widget.source,
+                widget.width,
+                widget.height,
+                error=text,
+            )
+        except ServiceError as exc:
             return WidgetResult(
                 widget.key,
                 widget.kind,
@@ -1101,6 +1133,13 @@ class ReportUseCases:
                     op = "not_in" if key == "others" else "in"
                     out.append(store.Condition(dim.path, op, values))
                 continue
+            if key == "period" and widget.kind == "kpi" and widget.date:
+                # a KPI's records: those of its period (its own or the dashboard's)
+                period = read_period(_plain_value("point.period", value, locale), self._today())
+                if period is not None:
+                    bounds = (period.first, period.last)
+                    out.append(store.Condition(widget.date, "between", bounds))
+                continue
             if key in ("record", "period"):
                 continue
             value = _plain_value(f"point.{key}", value, locale)
@@ -1415,14 +1454,12 @@ def _forms_read(tx: Transaction, widget: Widget) -> set[str]:
     paths += [a.path for m in widget.measures for a in m.aggregates if a.path]
     paths += list(widget.fields)
     for path in paths:
-        form_key = widget.source
+        # every relation the path passes through or ends in (its title is a label)
         steps = path.split(".")
-        for head in steps[:-1]:
-            form, field_def, _system = _path_field(tx, form_key, head)
-            if field_def is None or field_def.type != "relation":
-                break
-            form_key = field_def.option("to")
-            forms.add(form_key)
+        for depth in range(1, len(steps) + 1):
+            _form, field_def, _system = _path_field(tx, widget.source, ".".join(steps[:depth]))
+            if field_def is not None and field_def.type == "relation":
+                forms.add(field_def.option("to"))
     if widget.target is not None:
         forms.add(widget.target.source)
     return forms

@@ -47,7 +47,13 @@ BUCKETS = ("day", "week", "month", "quarter", "year")
 
 
 class ReportPathError(NotFoundError):
-    """A path the stored form does not have, or that the actor may not see."""
+    """A path the stored form does not have, or that the actor may not see (``hidden``:
+    the field exists and the actor's grants hide it; ``field`` names it)."""
+
+    def __init__(self, message: str, *, field: str = "", hidden: bool = False):
+        super().__init__(message)
+        self.field = field
+        self.hidden = hidden
 
 
 class ReportValueError(InvalidArgumentError):
@@ -140,7 +146,9 @@ class _Compiler:
             last = depth == len(steps) - 1
             prefix = ".".join(steps[: depth + 1])
             if head in self.source.scope.hidden_fields(tables) and not in_child:
-                raise self._missing(path, head)
+                raise ReportPathError(
+                    f"{tables.form.key}.{head} is hidden from the actor", field=head, hidden=True
+                )
             if not in_child and head in SYSTEM_PATHS and last:
                 kind = "datetime" if head in _DATETIME_SYSTEM else "string"
                 kind = "integer" if head == "id" else kind
@@ -189,7 +197,9 @@ class _Compiler:
 
     def _missing(self, path: str, head: str) -> ReportPathError:
         form = self.source.form
-        return ReportPathError(f"{form.app}.{form.key} has no field {head!r} (in {path!r})")
+        return ReportPathError(
+            f"{form.app}.{form.key} has no field {head!r} (in {path!r})", field=head
+        )
 
     def from_clause(self) -> Any:
         joined: Any = self.tables.table
@@ -209,6 +219,9 @@ class _Compiler:
         return out
 
     def condition(self, cond: Condition) -> Any:
+        head = cond.path.split(".")[0]
+        if head in self.tables.children and head not in self.tables.fields and self.child != head:
+            return self._any_line(head, cond)
         target = self.resolve(cond.path)
         column = target.expr
         if cond.op == "bucket":
@@ -246,6 +259,26 @@ class _Compiler:
                 return column.is_(None)
             return column == self._stored(target, cond.value)
         raise ValueError(f"unknown condition operator {cond.op!r}")
+
+    def _any_line(self, head: str, cond: Condition) -> Any:
+        """A condition on a sub-table's column where the query reads whole records: the
+        records with at least one such line (``id IN (SELECT parent_id ...)``), so a
+        record is counted once however many of its lines match."""
+        lines = _Compiler(self.source, self.who)
+        inner = lines.condition_here(cond)
+        child = self.tables.children[head]
+        joined: Any = child
+        for prefix, (alias, onclause, _inner) in lines.joins.items():
+            if prefix != head:
+                joined = joined.outerjoin(alias, onclause)
+        parents = sa.select(child.c.parent_id).select_from(joined).where(inner)
+        return self.tables.table.c.id.in_(parents)
+
+    def condition_here(self, cond: Condition) -> Any:
+        """The condition on this query's own joins (a sub-table's, when it reads lines)."""
+        head = cond.path.split(".")[0]
+        self.child = head if head in self.tables.children else self.child
+        return self.condition(cond)
 
     def _days(self, target: _Target, first: date | None, last: date | None) -> list[Any]:
         column = target.expr
