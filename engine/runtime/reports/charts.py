@@ -8,13 +8,18 @@ floats); the exact figures are in the data set.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from engine.runtime.reports.results import ResultRow, WidgetResult
 
 
 def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
+    # MIN/MAX of a date field is a date: a value axis cannot draw it, so the chart
+    # leaves the point out (the data set keeps the date) instead of failing the run
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    return float(value)
 
 
 def chart_option(result: WidgetResult, widget: Any) -> dict[str, Any] | None:
