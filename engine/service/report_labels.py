@@ -4,7 +4,7 @@ ends in, and the forms a widget's figures depend on (its cache marker)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.definitions.dashboards import Dimension, Measure, Widget
@@ -19,18 +19,31 @@ from engine.store import reports as store
 ORG_KINDS = ("user", "department", "region", "dealer")
 
 
-def condition_text(tx: Transaction, form_key: str, cond: store.Condition, locale: str) -> str:
-    """A drill condition as a chip people read: ``申请部门 = 渠道管理部``."""
+def condition_text(
+    tx: Transaction,
+    form_key: str,
+    cond: store.Condition,
+    locale: str,
+    named: Callable[[str, Any], str] | None = None,
+) -> str:
+    """A drill condition as a chip people read: ``申请部门 = 渠道管理部``; ``named(path,
+    value)`` names a value (a related record's title) when given."""
     label = path_label(tx, form_key, cond.path, locale)
+
+    def name(value: Any) -> str:
+        if named is not None and value is not None:
+            return named(cond.path, value)
+        return value_label(tx, form_key, Dimension(cond.path), value, None, locale)
+
+    if cond.op == "bucket":
+        return f"{label}: {cond.value}"
     if cond.op == "between":
         low, high = cond.value
         return f"{label}: {low or ''}..{high or ''}"
     if cond.op in ("in", "not_in"):
-        dim = Dimension(cond.path)
-        names = ", ".join(value_label(tx, form_key, dim, v, None, locale) for v in cond.value)
+        names = ", ".join(name(v) for v in cond.value)
         return f"{label} {'∈' if cond.op == 'in' else '∉'} {names}"
-    shown = value_label(tx, form_key, Dimension(cond.path), cond.value, None, locale)
-    return f"{label} = {shown}"
+    return f"{label} = {name(cond.value)}"
 
 
 # -- labels -----------------------------------------------------------------------------

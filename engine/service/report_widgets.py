@@ -55,6 +55,14 @@ from engine.store import reports as store
 MAX_GROUPS = 5000
 #: most rows of a detail table page
 MAX_PAGE_SIZE = 200
+#: a bucket as people name it (zh-CN, en) and a label of it
+BUCKET_WORDS = {
+    "day": ("日期", "day", "2026-03-05"),
+    "week": ("周（周一的日期）", "week (its Monday)", "2026-03-02"),
+    "month": ("月份", "month", "2026-03"),
+    "quarter": ("季度", "quarter", "2026-Q1"),
+    "year": ("年份", "year", "2026"),
+}
 
 
 def _say(locale: str, zh: str, en: str) -> str:
@@ -561,7 +569,10 @@ class WidgetQueries:
                     bounds = (period.first, period.last)
                     out.append(store.Condition(widget.date, "between", bounds))
                 continue
-            if key in ("record", "period"):
+            if key == "record":  # a detail row: that record
+                out.append(store.Condition("id", "eq", plain_value("point.record", value, locale)))
+                continue
+            if key == "period":
                 continue
             value = plain_value(f"point.{key}", value, locale)
             dim = dims.get(key)
@@ -571,12 +582,15 @@ class WidgetQueries:
                 try:
                     store.bucket_days(dim.bucket, str(value))
                 except ValueError:
+                    zh, en, sample = BUCKET_WORDS[dim.bucket]
                     raise InvalidArgumentError(
                         _say(
-                            locale, f"{value} 不是 {dim.bucket} 区间", f"{value} is no {dim.bucket}"
+                            locale,
+                            f"{str(value)[:40]} 不是有效的{zh}（例如 {sample}）",
+                            f"{str(value)[:40]} is not a {en} (such as {sample})",
                         ),
                         argument=f"point.{key}",
-                        given=str(value),
+                        given=str(value)[:40],
                     ) from None
                 out.append(store.Condition(dim.path, "bucket", str(value), dim.bucket))
             else:

@@ -40,6 +40,7 @@ from engine.errors import (
     ServiceError,
 )
 from engine.fields import registry
+from engine.fields.base import FieldValueError
 from engine.runtime.reports.periods import (
     Period,
     PeriodError,
@@ -292,7 +293,7 @@ class ReportUseCases(WidgetQueries):
             access = tx.access(actor)
             self._require_visible(tx, dashboard, access, locale)
             today = self._today()
-            values = self._filter_values(dashboard, given, today, locale)
+            values = self._filter_values(tx, access, dashboard, given, today, locale)
             picked = [w for w in dashboard.widgets if chosen is None or w.key in chosen]
             if chosen is not None:
                 unknown = sorted(set(chosen) - {w.key for w in dashboard.widgets})
@@ -399,7 +400,7 @@ class ReportUseCases(WidgetQueries):
                     )
                 )
             today = self._today()
-            values = self._filter_values(dashboard, given, today, locale)
+            values = self._filter_values(tx, access, dashboard, given, today, locale)
             # a KPI's period replaces the dashboard's range on its date field
             skip = widget.date if widget.kind == "kpi" and "period" in point else None
             conditions = self._conditions(tx, dashboard, widget, values, today, skip_path=skip)
@@ -429,10 +430,17 @@ class ReportUseCases(WidgetQueries):
                 limit=page_size,
                 offset=(page - 1) * page_size,
             )
-            rows, total = store.detail(source, paths, query, access.principal)
+            try:
+                rows, total = store.detail(source, paths, query, access.principal)
+            except store.ReportPathError as exc:
+                raise self._path_refusal(tx, widget, exc, locale) from None
             columns = [(p, labels.path_label(tx, widget.source, p, locale)) for p in paths]
             shown = labels.shown_rows(tx, widget.source, paths, rows, locale)
-            text = [labels.condition_text(tx, widget.source, c, locale) for c in conditions]
+
+            def named(path: str, value: Any) -> str:
+                return self._named(tx, access, widget.source, path, value, locale)
+
+            text = [labels.condition_text(tx, widget.source, c, locale, named) for c in conditions]
             where_texts = None if widget.filter else list_where(conditions)
             if widget.filter:
                 text.insert(0, widget.filter)
@@ -489,6 +497,8 @@ class ReportUseCases(WidgetQueries):
 
     def _filter_values(
         self,
+        tx: Transaction,
+        access: Access,
         dashboard: DashboardDefinition,
         given: Mapping[str, Any],
         today: date,
@@ -532,7 +542,54 @@ class ReportUseCases(WidgetQueries):
                 continue
             items = list(value) if isinstance(value, list | tuple) else [value]
             out[flt.key] = [v for v in items if v not in (None, "")]
+            self._check_filter(tx, access, dashboard, flt, out[flt.key], locale)
         return out
+
+    def _check_filter(
+        self,
+        tx: Transaction,
+        access: Access,
+        dashboard: DashboardDefinition,
+        flt: DashboardFilter,
+        values: list[Any],
+        locale: str,
+    ) -> None:
+        """Refuse, naming the filter, a value its field cannot hold ("bogus" for a select)
+        and a filter on a field hidden from the actor in a widget's source (it would
+        filter by what they may not see)."""
+        label = flt.label.get(locale) if flt.label else flt.key
+        for source in sorted({w.source for w in dashboard.widgets}):
+            path = self._filter_path(tx, flt, source)
+            if path is None:
+                continue
+            hidden = tx.source(source, access.scope(source, "read")).scope.hidden_fields(
+                tx.stored(source).tables
+            )
+            if path.split(".")[0] in hidden:
+                raise PermissionDeniedError(
+                    _say(
+                        locale,
+                        f"你无权查看“{label}”所筛选的字段，请清除这个筛选条件",
+                        f"you may not see the field “{label}” filters; clear that filter",
+                    )
+                )
+            _form, field_def, _system = labels.path_field(tx, source, path)
+            if field_def is None:
+                continue
+            for value in values:
+                try:
+                    registry.get(field_def.type).coerce(field_def, value, "json")
+                except FieldValueError as exc:
+                    raise InvalidArgumentError(
+                        _say(
+                            locale,
+                            f"筛选条件“{label}”的值 {str(value)[:40]!r} 无效：{exc.in_locale(locale)}",
+                            f"filter “{label}”: {str(value)[:40]!r} is not valid: "
+                            f"{exc.in_locale(locale)}",
+                        ),
+                        argument=f"filters.{flt.key}",
+                        given=str(value)[:40],
+                    ) from None
 
     # -- one widget -------------------------------------------------------------------------
     def _source(self, tx: Transaction, access: Access, form_key: str, locale: str) -> Any:
@@ -593,21 +650,6 @@ class ReportUseCases(WidgetQueries):
                 self.cache.put(key, result)
             return result
         except store.ReportPathError as exc:
-            label = labels.path_label(tx, widget.source, exc.field, locale) if exc.field else ""
-            text = (
-                _say(
-                    locale,
-                    f"你无权查看字段“{label}”，此组件无法显示",
-                    f"this widget reads “{label}”, a field you may not see",
-                )
-                if exc.hidden
-                else _say(
-                    locale,
-                    f"此组件读取的字段“{label}”已不存在，请管理员修改仪表盘",
-                    f"this widget reads “{label}”, which the form no longer has; "
-                    "ask an admin to change the dashboard",
-                )
-            )
             return WidgetResult(
                 widget.key,
                 widget.kind,
@@ -615,7 +657,7 @@ class ReportUseCases(WidgetQueries):
                 widget.source,
                 widget.width,
                 widget.height,
-                error=text,
+                error=str(self._path_refusal(tx, widget, exc, locale)),
             )
         except ServiceError as exc:
             return WidgetResult(
@@ -627,6 +669,30 @@ class ReportUseCases(WidgetQueries):
                 widget.height,
                 error=str(exc),
             )
+
+    @staticmethod
+    def _path_refusal(
+        tx: Transaction, widget: Widget, exc: store.ReportPathError, locale: str
+    ) -> ServiceError:
+        """A widget's path the actor may not see (or the form no longer has), said in
+        their language."""
+        label = labels.path_label(tx, widget.source, exc.field, locale) if exc.field else ""
+        if exc.hidden:
+            return PermissionDeniedError(
+                _say(
+                    locale,
+                    f"你无权查看字段“{label}”，此组件无法显示",
+                    f"this widget reads “{label}”, a field you may not see",
+                )
+            )
+        return NotFoundError(
+            _say(
+                locale,
+                f"此组件读取的字段“{label}”已不存在，请管理员修改仪表盘",
+                f"this widget reads “{label}”, which the form no longer has; "
+                "ask an admin to change the dashboard",
+            )
+        )
 
     # -- export -----------------------------------------------------------------------------
     def export_xlsx(

@@ -11,6 +11,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from engine.errors import InvalidArgumentError, PermissionDeniedError
+from engine.service import Actor
 from tests.reports import reference as ref
 from tests.reports.conftest import ADMIN, ANALYST, DEALER_A, DEALERS, EAST_VIEWER, TARGETS
 
@@ -152,3 +156,30 @@ def test_related_rows_out_of_scope_read_as_blank_and_never_leak(shop):
     )
     assert sorted(r["id"] for r in page.rows) == sorted(o.id for o in rest)
     assert not {v for r in page.rows for v in r["values"]} & hidden_names
+
+
+def test_filter_values_and_hidden_filters_are_refused_by_name(shop):
+    reports = shop.service.reports
+    with pytest.raises(InvalidArgumentError, match="阶段") as refused:
+        reports.run(Actor("admin"), "shop", "sales", filters={"stage": "bogus"})
+    assert refused.value.argument == "filters.stage"
+    with pytest.raises(InvalidArgumentError, match="Dealer"):
+        reports.run(ADMIN, "shop", "sales", filters={"dealer": "abc"})
+    # the analyst may not see department: filtering by it is refused, naming the filter
+    with pytest.raises(PermissionDeniedError, match="Department"):
+        reports.run(ANALYST, "shop", "sales", filters={"dept": "east"})
+    # drilling a widget that reads the hidden field: refused in the viewer's language
+    with pytest.raises(PermissionDeniedError, match="无权查看字段"):
+        reports.drill(Actor("analyst"), "shop", "sales", "by_department", {"department": "east"})
+
+
+def test_drill_conditions_name_records_and_a_record_point_is_that_record(shop):
+    page = shop.service.reports.drill(
+        ADMIN, "shop", "sales", "by_dealer_stage", {"dealer": shop.dealer_ids["B"]}
+    )
+    assert any("Beta" in text for text in page.conditions), page.conditions
+    first = next(o for o in shop.orders if o.dealer == "B")
+    one = shop.service.reports.drill(
+        ADMIN, "shop", "sales", "by_dealer_stage", {"record": first.id}
+    )
+    assert [r["id"] for r in one.rows] == [first.id]
