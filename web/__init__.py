@@ -70,6 +70,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(admin.blueprint)  # /admin, organisation admins only
     app.register_blueprint(notifications.blueprint)  # /notifications, one's own messages
+    from web import dashboards
+
+    app.register_blueprint(dashboards.blueprint)  # /dashboards: report widgets, drill, xlsx
     _limit_sign_in(app)
     from web.text import install_text
 
