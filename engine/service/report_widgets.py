@@ -124,6 +124,8 @@ class WidgetQueries:
         )
         groups = store.grouped(source, query, who)
         rows = [self._row(tx, widget, dims, aggregates, g, locale) for g in groups]
+        if widget.kind == "line" and len(dims) == 1 and dims[0].bucket and not widget.sort:
+            rows = _fill_buckets(rows, dims[0], widget.measures)
         if python_sort is not None:
             measure_index, descending = python_sort
             rows.sort(
@@ -628,6 +630,31 @@ def _subtotal_row(
         "kind": "subtotal",
         "drill": [],
     }
+
+
+def _fill_buckets(
+    rows: list[ResultRow], dim: Dimension, measures: Sequence[Measure]
+) -> list[ResultRow]:
+    """A time line's rows with the empty buckets between its first and last one added,
+    so April is not drawn next to July: a plain SUM or COUNT is 0 there, anything else
+    blank (an average of nothing is no average). A blank date's row stays last."""
+    dated = [r for r in rows if r.keys[0] is not None]
+    if len(dated) < 2:
+        return rows
+    first, _ = store.bucket_days(dim.bucket or "day", str(dated[0].keys[0]))
+    _, last = store.bucket_days(dim.bucket or "day", str(dated[-1].keys[0]))
+    found = {r.keys[0]: r for r in dated}
+    zero = [
+        Decimal(0) if m.simple and m.aggregates[0].function in ("SUM", "COUNT") else None
+        for m in measures
+    ]
+    filled = [
+        found.get(label) or ResultRow([label], [label], list(zero), {dim.key: label})
+        for label in bucket_labels(dim.bucket or "day", Period(first, last))
+    ]
+    if len(filled) > MAX_GROUPS:
+        return rows
+    return filled + [r for r in rows if r.keys[0] is None]
 
 
 def _aggregates(measures: Sequence[Measure]) -> list[Aggregate]:

@@ -43,6 +43,28 @@ def bucket(day: date | None, name: str) -> str | None:
     return f"{day.year:04d}"
 
 
+def span(name: str, first: str, last: str) -> list[str]:
+    """Every bucket label from ``first`` to ``last``: walking day by day and keeping each
+    new label (slow and plainly right, unlike the code under test's stepping)."""
+    start = {
+        "day": lambda t: date.fromisoformat(t),
+        "week": lambda t: date.fromisoformat(t),
+        "month": lambda t: date(int(t[:4]), int(t[5:7]), 1),
+        "quarter": lambda t: date(int(t[:4]), 3 * int(t[6]) - 2, 1),
+        "year": lambda t: date(int(t), 1, 1),
+    }[name](first)
+    labels: list[str] = []
+    day = start
+    while True:
+        label = bucket(day, name)
+        assert label is not None
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        if label == last:
+            return labels
+        day += timedelta(days=1)
+
+
 def local_day(text: str | None) -> date | None:
     """The Shanghai calendar day of an ISO datetime text."""
     return None if text is None else datetime.fromisoformat(text).astimezone(SHANGHAI).date()
@@ -210,12 +232,27 @@ def groups(
     ]
     if order == "dims":
         out.sort(key=lambda g: tuple(_null_last(k) for k in g[0]))
+        if key.startswith(("line_", "placed_")):  # a time line shows empty buckets as zero
+            out = _filled(key.split("_", 1)[1], out, measures)
     elif order == "desc":
         out.sort(key=lambda g: (g[2][0] is None, -(g[2][0] or 0)))
     else:  # funnel: the declared steps, a missing step as zero; other values left out
         by_step = {g[0][0]: g for g in out}
         out = [by_step.get(s, ([s], [s], [Decimal(0)])) for s in FUNNEL_STEPS]
     return out
+
+
+def _filled(
+    name: str, out: list[tuple[list[Any], list[str], list[Any]]], measures: Sequence[str]
+) -> list[tuple[list[Any], list[str], list[Any]]]:
+    dated = [g for g in out if g[0][0] is not None]
+    if len(dated) < 2:
+        return out
+    found = {g[0][0]: g for g in dated}
+    zero = [Decimal(0) if m in ("COUNT()", "SUM(amount)") else None for m in measures]
+    labels = span(name, dated[0][0][0], dated[-1][0][0])
+    filled = [found.get(label, ([label], [label], list(zero))) for label in labels]
+    return filled + [g for g in out if g[0][0] is None]
 
 
 def totals(key: str, orders: Sequence[Order]) -> list[Any]:
