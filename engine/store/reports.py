@@ -137,7 +137,10 @@ class _Compiler:
     def tables(self) -> FormTables:
         return self.source.form.tables
 
-    def resolve(self, path: str) -> _Target:
+    def resolve(self, path: str, *, title: bool = True) -> _Target:
+        """The column ``path`` names, joining what it passes through; a relation at its
+        end also joins the related record for its title unless ``title`` is False (a
+        condition compares the id: the join would cost a lookup per row for nothing)."""
         steps = path.split(".")
         tables, table = self.tables, self.tables.table
         fields: Mapping[str, FieldColumns] = tables.fields
@@ -171,7 +174,7 @@ class _Compiler:
             column = table.c[fc.names[0]]
             if last:
                 target = _Target(column, fc, kind=fc.specs[0].kind)
-                if fc.field.type == "relation" and not fc.field.option("many"):
+                if title and fc.field.type == "relation" and not fc.field.option("many"):
                     related, alias = self._join(f"{prefix}.", fc, column)
                     target.title = alias.c.title
                 return target
@@ -222,7 +225,7 @@ class _Compiler:
         head = cond.path.split(".")[0]
         if head in self.tables.children and head not in self.tables.fields and self.child != head:
             return self._any_line(head, cond)
-        target = self.resolve(cond.path)
+        target = self.resolve(cond.path, title=False)
         column = target.expr
         if cond.op == "bucket":
             first, last = bucket_days(cond.bucket or "day", str(cond.value))
@@ -385,8 +388,10 @@ def grouped(source: RecordSource, query: ReportQuery, who: Principal) -> list[Gr
     compiler = _Compiler(source, who)
     dims: list[Any] = []
     titles: list[Any] = []
+    targets: list[_Target] = []
     for column in query.dimensions:
         target = compiler.resolve(column.path)
+        targets.append(target)
         expr = compiler.bucketed(target, column.bucket) if column.bucket else target.expr
         dims.append(expr)
         titles.append(None if column.bucket else target.title)
@@ -417,7 +422,8 @@ def grouped(source: RecordSource, query: ReportQuery, who: Principal) -> list[Gr
     out: list[GroupRow] = []
     for row in source.conn.execute(stmt).mappings():
         keys = tuple(
-            _key(compiler, column, row[f"d{i}"]) for i, column in enumerate(query.dimensions)
+            _key(target, column, row[f"d{i}"])
+            for i, (column, target) in enumerate(zip(query.dimensions, targets, strict=True))
         )
         labels = tuple(
             (None if row[f"t{i}"] is None else str(row[f"t{i}"])) if t is not None else None
@@ -437,10 +443,10 @@ def _sort_expr(compiler: _Compiler, query: ReportQuery, index: int) -> Any:
     return exprs[0].element
 
 
-def _key(compiler: _Compiler, column: Column, stored: Any) -> Any:
+def _key(target: _Target, column: Column, stored: Any) -> Any:
+    """A group's dimension value as the field type reads it (a bucket: its label)."""
     if column.bucket or stored is None:
         return None if stored is None else str(stored)
-    target = compiler.resolve(column.path)
     if target.columns is None:
         return stored
     fc = target.columns
@@ -511,8 +517,14 @@ def detail(
     base = sa.select(*selected).select_from(compiler.from_clause()).where(*conditions)
     order = []
     for _what, index, descending in query.order:
-        expr = targets[index].expr
-        order.append(sa.nulls_last(expr.desc()) if descending else sa.nulls_last(expr.asc()))
+        # a required field (or a system column) has no blanks: plain ASC/DESC, which an
+        # index walks (NULLS LAST on a descending PostgreSQL sort, or an ascending
+        # SQLite one, would sort every row); an optional one puts blanks last on both
+        # databases
+        target = targets[index]
+        plain = target.expr.desc() if descending else target.expr.asc()
+        optional = target.columns is not None and not target.columns.field.required
+        order.append(sa.nulls_last(plain) if optional else plain)
     order.append(table.c.id.desc())
     stmt = base.order_by(*order).limit(query.limit or 20).offset(query.offset)
     rows = []
@@ -529,7 +541,10 @@ def detail(
         rows.append(values)
     total = None
     if count:
-        counted = sa.select(sa.func.count()).select_from(compiler.from_clause()).where(*conditions)
+        # counted with the joins the conditions need only (not the shown titles')
+        counting = _Compiler(source, who)
+        where = counting.base_conditions(query)
+        counted = sa.select(sa.func.count()).select_from(counting.from_clause()).where(*where)
         total = int(source.conn.execute(counted).scalar() or 0)
     return rows, total
 

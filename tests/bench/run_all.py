@@ -7,6 +7,8 @@ sizes both query tables (the plain and the dealer-scoped one); the submit run in
 the submissions with permissions (``--permissions``). The approval-flow run measures
 SpiffWorkflow too when it is installed (``pip install SpiffWorkflow``; skipped with a
 message otherwise).
+The report run loads 1,000,000 requests and 3,000,000 lines once (about 5 minutes; kept
+for later runs) and then takes about 20 minutes, most of it on SQLite.
 
 ``--postgres`` defaults to the local server (postgresql+psycopg://postgres@127.0.0.1:5432/postgres);
 pass ``--postgres none`` to measure SQLite only. Nothing is asserted: the figures go in
@@ -47,6 +49,7 @@ def main() -> int:
         ("best-match lookups", ["bench_lookups.py", *postgres]),
         ("credit check under a lock", ["bench_credit.py", *postgres]),
         ("ledgers", ["bench_ledger.py", *postgres]),
+        ("report widgets and dashboards", ["bench_reports.py", *postgres]),
     ]
     status = 0
     for title, command in runs:
