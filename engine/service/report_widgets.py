@@ -42,7 +42,6 @@ from engine.runtime.reports.results import (
     ranking_rows,
     ratio,
     say,
-    widget_title,
 )
 from engine.service import arguments as check
 from engine.service import report_labels as labels
@@ -90,14 +89,7 @@ class WidgetQueries:
         locale: str,
         page: int,
     ) -> WidgetResult:
-        result = WidgetResult(
-            widget.key,
-            widget.kind,
-            widget_title(widget, locale),
-            widget.source,
-            widget.width,
-            widget.height,
-        )
+        result = WidgetResult.of(widget, locale)
         who = access.principal
         conditions = self._conditions(tx, dashboard, widget, values, today)
         where = (widget.filter,) if widget.filter else ()

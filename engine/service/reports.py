@@ -50,7 +50,6 @@ from engine.runtime.reports.results import (
     STATUS_NAMES,
     WidgetResult,
     say,
-    widget_title,
 )
 from engine.service import arguments as check
 from engine.service import report_labels as labels
@@ -650,25 +649,9 @@ class ReportUseCases(WidgetQueries):
                 self.cache.put(key, result)
             return result
         except store.ReportPathError as exc:
-            return WidgetResult(
-                widget.key,
-                widget.kind,
-                widget_title(widget, locale),
-                widget.source,
-                widget.width,
-                widget.height,
-                error=str(self._path_refusal(tx, widget, exc, locale)),
-            )
+            return WidgetResult.of(widget, locale, str(self._path_refusal(tx, widget, exc, locale)))
         except ServiceError as exc:
-            return WidgetResult(
-                widget.key,
-                widget.kind,
-                widget_title(widget, locale),
-                widget.source,
-                widget.width,
-                widget.height,
-                error=str(exc),
-            )
+            return WidgetResult.of(widget, locale, str(exc))
 
     @staticmethod
     def _path_refusal(

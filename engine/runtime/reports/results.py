@@ -99,6 +99,19 @@ class WidgetResult:
     error: str | None = None
     cached: bool = False
 
+    @classmethod
+    def of(cls, widget: Widget, locale: str, error: str | None = None) -> WidgetResult:
+        """An empty result of ``widget`` (its key, kind, title and size), or its refusal."""
+        return cls(
+            widget.key,
+            widget.kind,
+            widget_title(widget, locale),
+            widget.source,
+            widget.width,
+            widget.height,
+            error=error,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
