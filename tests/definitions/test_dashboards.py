@@ -38,6 +38,7 @@ fields:
 form: order
 fields:
   customer: {type: relation, to: customer}
+  tags: {type: relation, to: customer, many: true}
   amount: money
   note: text
   day: date
@@ -180,6 +181,18 @@ CASES = [
         "regin",
         18,
         "form 'customer' has no field 'regin' (did you mean 'region'?)",
+    ),
+    (
+        "kind: bar\n    source: order\n    dimensions: [tags]\n    measures: {m: COUNT()}",
+        "tags",
+        18,
+        "'tags' holds several records (many: true): a report cannot group or count by it",
+    ),
+    (
+        "kind: bar\n    source: order\n    dimensions: [tags.region]\n    measures: {m: COUNT()}",
+        "tags.region",
+        18,
+        "'tags' holds several records (many: true): a path cannot pass through it",
     ),
     (
         "kind: bar\n    source: order\n    dimensions: [note.x]\n    measures: {m: COUNT()}",

@@ -118,7 +118,18 @@ def resolve_path(app: AppContext, form: FormInfo, path: str) -> Resolved:
                     f"{step!r} is a sub-table, not a value",
                     f"name one of its columns: {step}.<column>",
                 )
+            if site.type == "relation" and site.definition.get("many"):
+                raise PathError(
+                    f"{step!r} holds several records (many: true): a report cannot group "
+                    "or count by it",
+                    "use a single relation, or a sub-table with one relation per line",
+                )
             return Resolved(value_type(site), subtable, site)
+        if site.type == "relation" and site.definition.get("many"):
+            raise PathError(
+                f"{step!r} holds several records (many: true): a path cannot pass through it",
+                "use a single relation, or a sub-table with one relation per line",
+            )
         if site.type == "relation":
             target = app.forms.get(site.definition.get("to"))
             if target is None:
