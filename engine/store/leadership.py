@@ -39,9 +39,13 @@ class LeaderInfo:
     expires_at: datetime
 
 
-def advisory_key(name: str) -> int:
-    """The signed 64-bit advisory-lock key of a leadership name (stable across processes)."""
-    digest = hashlib.sha256(f"lowcode-leader:{name}".encode()).digest()
+def advisory_key(name: str, schema: str = "public") -> int:
+    """The signed 64-bit advisory-lock key of a leadership name in a schema (stable
+    across processes). Advisory locks are per database, while the engine's tables are
+    per schema: two deployments in two schemas of one database lead each on its own.
+    The public schema keeps the key earlier versions took."""
+    scoped = name if schema in ("", "public") else f"{schema}:{name}"
+    digest = hashlib.sha256(f"lowcode-leader:{scoped}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -60,6 +64,8 @@ class Leadership:
         self.holder = holder
         self.lease = lease
         self._lock_conn: sa.Connection | None = None  # PostgreSQL: the session holding the lock
+        #: the advisory lock key taken (per schema: see advisory_key)
+        self._lock_key = advisory_key(name)
         self._leading = False
 
     @property
@@ -82,7 +88,7 @@ class Leadership:
         if self._lock_conn is not None:
             conn, self._lock_conn = self._lock_conn, None
             try:
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(advisory_key(self.name))))
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(self._lock_key)))
             except sa.exc.DBAPIError:
                 pass  # the session is gone, and the lock with it
             finally:
@@ -134,9 +140,9 @@ class Leadership:
                 return True
         conn = self._database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            got = conn.execute(
-                sa.select(sa.func.pg_try_advisory_lock(advisory_key(self.name)))
-            ).scalar()
+            schema = conn.execute(sa.text("SELECT current_schema()")).scalar() or ""
+            self._lock_key = advisory_key(self.name, str(schema))
+            got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(self._lock_key))).scalar()
         except sa.exc.DBAPIError:
             conn.close()
             return False
