@@ -24,14 +24,18 @@ def plain_value(argument: str, value: Any, locale: str) -> Any:
         return value
     if isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64:
         return value
-    if isinstance(value, str) and len(value) <= 200 and "\x00" not in value:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            pass
-        else:
-            return value
+    if isinstance(value, str) and len(value) <= 200 and "\x00" not in value and _utf8(value):
+        return value
     raise check.invalid(locale, argument, value, "text of at most 200 characters or a whole number")
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be sent to a database (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def plain_list(argument: str, value: Any, locale: str) -> list[Any]:

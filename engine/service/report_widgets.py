@@ -20,7 +20,7 @@ from engine.definitions.dashboards import (
     Measure,
     Widget,
 )
-from engine.errors import InvalidArgumentError
+from engine.errors import InvalidArgumentError, PermissionDeniedError
 from engine.runtime.reports.charts import chart_option, sparkline_option
 from engine.runtime.reports.periods import (
     Period,
@@ -68,14 +68,23 @@ def _say(locale: str, zh: str, en: str) -> str:
     return en if locale.startswith("en") else zh
 
 
+def readable_source(tx: Transaction, access: Access, form_key: str, locale: str) -> Any:
+    """The actor's record source of ``form_key`` (their read scope); PermissionDeniedError
+    when they may read none of its records."""
+    form = tx.form(form_key).stored.tables.form
+    if not access.allows(form, "read"):
+        raise PermissionDeniedError(
+            _say(
+                locale,
+                f"无权查看 {form.name.get(locale) if form.name else form_key} 的数据",
+                f"you may not read {form_key} records",
+            )
+        )
+    return tx.source(form_key, access.scope(form_key, "read"))
+
+
 class WidgetQueries:
     """The queries and shaping of widgets (mixed into ReportUseCases)."""
-
-    def _today(self) -> date:
-        raise NotImplementedError  # the use case's clock
-
-    def _source(self, tx: Transaction, access: Access, form_key: str, locale: str) -> Any:
-        raise NotImplementedError  # the use case checks the actor may read the form
 
     def _widget(
         self,
@@ -488,7 +497,7 @@ class WidgetQueries:
     ) -> Any:
         target = widget.target
         assert target is not None
-        source = self._source(tx, access, target.source, locale)
+        source = readable_source(tx, access, target.source, locale)
         conditions: list[store.Condition] = []
         for flt in dashboard.filters:
             if flt.key not in values or flt.type == "date_range":
@@ -540,7 +549,7 @@ class WidgetQueries:
         return out
 
     def _point_conditions(
-        self, widget: Widget, point: Mapping[str, Any], locale: str
+        self, widget: Widget, point: Mapping[str, Any], locale: str, today: date
     ) -> list[store.Condition]:
         dims = {d.key: d for d in (*widget.dimensions, *widget.columns)}
         out: list[store.Condition] = []
@@ -558,7 +567,7 @@ class WidgetQueries:
                 continue
             if key == "period" and widget.kind == "kpi" and widget.date:
                 # a KPI's records: those of its period (its own or the dashboard's)
-                period = read_period(plain_value("point.period", value, locale), self._today())
+                period = read_period(plain_value("point.period", value, locale), today)
                 if period is not None:
                     bounds = (period.first, period.last)
                     out.append(store.Condition(widget.date, "between", bounds))

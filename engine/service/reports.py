@@ -57,7 +57,7 @@ from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.permissions import Access
 from engine.service.report_values import list_where, plain_list, plain_value
-from engine.service.report_widgets import MAX_PAGE_SIZE, WidgetQueries
+from engine.service.report_widgets import MAX_PAGE_SIZE, WidgetQueries, readable_source
 from engine.service.transactions import Transaction
 from engine.store import reports as store
 from engine.store.types import DEFAULT_TZ
@@ -404,12 +404,12 @@ class ReportUseCases(WidgetQueries):
             skip = widget.date if widget.kind == "kpi" and "period" in point else None
             conditions = self._conditions(tx, dashboard, widget, values, today, skip_path=skip)
             try:
-                conditions += self._point_conditions(widget, point, locale)
+                conditions += self._point_conditions(widget, point, locale, today)
             except PeriodError:
                 raise check.invalid(
                     locale, "point.period", point.get("period"), "a date range"
                 ) from None
-            source = self._source(tx, access, widget.source, locale)
+            source = readable_source(tx, access, widget.source, locale)
             form = source.form.tables.form
             hidden = source.scope.hidden_fields(source.form.tables)
             # the form's list columns (the ones a list page shows), less what is hidden
@@ -591,18 +591,6 @@ class ReportUseCases(WidgetQueries):
                     ) from None
 
     # -- one widget -------------------------------------------------------------------------
-    def _source(self, tx: Transaction, access: Access, form_key: str, locale: str) -> Any:
-        form = tx.form(form_key).stored.tables.form
-        if not access.allows(form, "read"):
-            raise PermissionDeniedError(
-                _say(
-                    locale,
-                    f"无权查看 {form.name.get(locale) if form.name else form_key} 的数据",
-                    f"you may not read {form_key} records",
-                )
-            )
-        return tx.source(form_key, access.scope(form_key, "read"))
-
     def _widget_cached(
         self,
         tx: Transaction,
@@ -616,7 +604,7 @@ class ReportUseCases(WidgetQueries):
         page: int,
     ) -> WidgetResult:
         try:
-            source = self._source(tx, access, widget.source, locale)
+            source = readable_source(tx, access, widget.source, locale)
             scope_key = source.scope.cache_key()
             key = None
             if scope_key is not None:
