@@ -75,6 +75,10 @@ class WriteContext:
     #: {"draft": True} saves without starting it, {"choices": {...}} starts it with the
     #: submitter's picks, {"edit": node} is an approver's edit at a node
     flow: dict[str, Any] | None = None
+    #: leave the journal queued after each change: a batch (an import's chunk) writes
+    #: every revision, audit entry and event of its records with one executemany per
+    #: table when it calls ``journal.flush`` itself, before its transaction commits
+    defer_journal: bool = False
 
     def env(self) -> RecordEnvironment:
         who = self.access.principal if self.access is not None else None
@@ -128,7 +132,7 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
     # on PostgreSQL the serial counters go out with the check: one round trip for both
     check_unique(ctx, values, None, status)
     assign_serials(numbering, values)
-    title = _title(runtime, values, env)
+    title = render_title(runtime, values, env)
     row = inline_row(runtime.tables, values)
     row.update(record_keys(runtime.definition, values, ctx.now))  # normalized unique keys
     row.update(
@@ -152,9 +156,9 @@ def create_record(ctx: WriteContext, data: Mapping[str, Any], source: str) -> Re
         )
     require_in_scope(ctx, action, record_id)
     claim_files(conn, new_files, record_id)
-    record = _new_record(ctx, record_id, child_ids, row, values)
+    record = new_record(ctx, record_id, child_ids, row, values)
     snapshot = record.json_values
-    _after_write(ctx, "record.created", record, {}, snapshot)
+    after_write(ctx, "record.created", record, {}, snapshot)
     return record
 
 
@@ -189,7 +193,7 @@ def update_record(
     new_files = _attach_files(ctx, values, existing, record_id)
     before = values_to_json(runtime.tables, existing)
     proposed = values_to_json(runtime.tables, values)
-    title = _title(runtime, values, env)
+    title = render_title(runtime, values, env)
     if _same(before, proposed) and title == current["title"] and not new_files:
         return to_record(runtime, current, children)
     check_unique(ctx, values, record_id, current["status"])
@@ -214,7 +218,7 @@ def update_record(
     if changed_subtables:
         replace_children(conn, runtime.stored, record_id, values, children, changed_subtables)
     record = _reload(ctx, record_id)
-    _after_write(ctx, "record.updated", record, before, record.json_values)
+    after_write(ctx, "record.updated", record, before, record.json_values)
     return record
 
 
@@ -239,7 +243,7 @@ def delete_record(ctx: WriteContext, record_id: int, expected_version: int | Non
     record.updated_at, record.updated_by = ctx.now, ctx.actor.user_id
     snapshot = record.json_values
     extra = {"deleted_at": {"old": None, "new": ctx.now.isoformat()}}
-    _after_write(ctx, "record.deleted", record, snapshot, snapshot, extra)
+    after_write(ctx, "record.deleted", record, snapshot, snapshot, extra)
     return record
 
 
@@ -368,7 +372,8 @@ def _readable(ctx: WriteContext, record_id: int) -> bool:
     return True
 
 
-def _title(runtime: FormRuntime, values: Mapping[str, Any], env: RecordEnvironment) -> str:
+def render_title(runtime: FormRuntime, values: Mapping[str, Any], env: RecordEnvironment) -> str:
+    """The record's title from its prepared values, cut to the column's length."""
     return runtime.compiled.render_title(values, env=env)[:TITLE_LENGTH]
 
 
@@ -394,7 +399,7 @@ def _conflict(runtime: FormRuntime, current: Mapping[str, Any], locale: str) -> 
     )
 
 
-def _new_record(
+def new_record(
     ctx: WriteContext,
     record_id: int,
     child_ids: Mapping[str, list[int]],
@@ -426,7 +431,7 @@ def _new_record(
     )
 
 
-def _after_write(
+def after_write(
     ctx: WriteContext,
     topic: str,
     record: Record,
@@ -452,7 +457,8 @@ def _after_write(
         ctx,
         RecordChange(topic, runtime.app, runtime.key, record.id, record.version, changes, record),
     )
-    ctx.journal.flush(ctx.tx.conn)
+    if not ctx.defer_journal:
+        ctx.journal.flush(ctx.tx.conn)
 
 
 def _reload(ctx: WriteContext, record_id: int) -> Record:

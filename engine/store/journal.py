@@ -147,6 +147,10 @@ class Journal:
             if not defer_until_commit(conn, statement, params):
                 statement.run(conn, params)
             return
+        if len(set(kinds)) < len(kinds):
+            # a batch's rows alternate revision, audit, outbox per record: one group per
+            # table (a stable sort keeps each table's rows in the order they were queued)
+            queued.sort(key=lambda item: _KIND_ORDER.get(item[0], len(_KIND_ORDER)))
         for kind, group in groupby(queued, key=lambda item: item[0]):
             rows = [row for _kind, row in group]
             if len(rows) == 1:
@@ -158,6 +162,9 @@ class Journal:
                 rows = [{k: v for k, v in r.items() if k not in blank} for r in rows]
                 conn.execute(_TABLES[kind].insert(), rows)
 
+
+#: the order a batch's journal rows are written in, table by table
+_KIND_ORDER = {"revision": 0, "audit": 1, "outbox": 2}
 
 #: (kinds in order) -> the combined statement; at most a handful of shapes exist
 _COMBINED: dict[tuple[str, ...], DriverStatement] = {}
