@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.errors import RecordError, RecordValidationError
+from engine.errors import PermissionDeniedError, RecordError, RecordValidationError
 from engine.service import writer
 from engine.service.results import Record
 from engine.service.write_access import check_org_fields, refuse_locked, require_in_scope
@@ -101,12 +101,16 @@ def _one_by_one(ctx: writer.WriteContext) -> bool:
 
 def _create_one(ctx: writer.WriteContext, data: Mapping[str, Any], source: str) -> Outcome:
     """One record by the single-record path, in a savepoint: a refused record leaves
-    nothing behind (not even a serial counter moved), as its own transaction would."""
+    nothing behind (not even a serial counter moved), as its own transaction would. A
+    record the actor could write but not keep (outside their rows) is refused as code
+    ``scope``."""
     try:
         with ctx.tx.conn.begin_nested():
             return writer.create_record(ctx, data, source)
     except RecordValidationError as exc:
         return exc
+    except PermissionDeniedError as exc:  # the written row fell outside the actor's rows
+        return RecordValidationError([RecordError(None, str(exc), "scope")])
 
 
 def _create_batch(
@@ -131,19 +135,22 @@ def _create_batch(
         for _index, values, row in prepared:
             _number(ctx, values, row)
     try:
-        written = insert_records(
-            ctx.tx.conn,
-            runtime.stored,
-            [row for _, _, row in prepared],
-            [v for _, v, _ in prepared],
-        )
-    except UniqueViolation:
-        # a concurrent writer took a value after the check: record by record names it
+        with ctx.tx.conn.begin_nested():
+            written = insert_records(
+                ctx.tx.conn,
+                runtime.stored,
+                [r for _, _, r in prepared],
+                [v for _, v, _ in prepared],
+            )
+            for record_id, _children in written:
+                require_in_scope(ctx, action, record_id)
+    except (UniqueViolation, PermissionDeniedError):
+        # a concurrent writer took a value after the check, or a record falls outside
+        # the actor's rows: nothing of the batch stays, and record by record names who
         for index, _values, _row in prepared:
             outcomes[index] = _create_one(ctx, items[index], source)
         return [o for o in outcomes if o is not None]
     for (index, values, row), (record_id, child_ids) in zip(prepared, written, strict=True):
-        require_in_scope(ctx, action, record_id)
         record = writer.new_record(ctx, record_id, child_ids, row, values)
         writer.after_write(ctx, "record.created", record, {}, record.json_values)
         outcomes[index] = record

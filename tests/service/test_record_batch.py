@@ -190,3 +190,58 @@ def test_a_refused_item_takes_no_serial_number(batch):
     assert [outcomes[0].values["number"], outcomes[2].values["number"]] == ["SO-0001", "SO-0002"]
     later = batch.create_record(SYSTEM_ACTOR, "batch", "order", {"buyer": "D"})
     assert later.values["number"] == "SO-0003"
+
+
+SCOPED = """
+app: scoped
+version: 1.0.0
+name: Scoped
+roles:
+  dealer_user: {zh-CN: 经销商, en: Dealer}
+---
+form: claim
+name: Claim
+title: "{{ ref }}"
+fields:
+  ref:    {type: text, required: true, unique: true}
+  holder: {type: dealer, required: true}
+permissions:
+  dealer_user: {can: [read, import], rows: dealer_tree}
+"""
+
+DEALER_ORG = """
+departments:
+  - {code: hq, name: HQ}
+regions:
+  - {code: zj, name: 浙江}
+dealers:
+  - {code: D001, name: 杭州恒达, region: zj}
+  - {code: D002, name: 宁波海丰, region: zj}
+roles:
+  - {code: dealer_user, name: Dealer, members: [d1]}
+users:
+  - {login: d1, name: D One, kind: external, dealer: D001}
+"""
+
+
+def test_a_record_outside_the_actors_rows_is_refused_alone(make_service):
+    service = make_service()
+    service.org.load(SYSTEM_ACTOR, read_org_text(DEALER_ORG))
+    service.install_app(SYSTEM_ACTOR, load_app_text(SCOPED))
+    dealer = Actor("d1", locale="en")
+    items = [
+        {"ref": "C-1", "holder": "D001"},
+        {"ref": "C-2", "holder": "D002"},
+        {"ref": "C-3", "holder": "D001"},
+    ]
+    records = service.records
+    outcomes = records._context.transactions.write(
+        "scoped",
+        lambda tx: record_batch.create_records(
+            records._write_context(tx, dealer, "scoped", "claim"), items
+        ),
+    )
+    assert [type(o).__name__ for o in outcomes] == ["Record", "RecordValidationError", "Record"]
+    assert [e.code for e in outcomes[1].errors] == ["scope"]
+    page = service.query_records(SYSTEM_ACTOR, "scoped", "claim", sort="ref")
+    assert [r.values["ref"] for r in page.items] == ["C-1", "C-3"]
