@@ -23,6 +23,7 @@ from flask import (
     Response,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -33,7 +34,9 @@ from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from engine.service import NotFoundError, QueryError, ServiceError
+from engine.service.exports import DIRECT_LIMIT, mime_of
 from web.auth import actor, service
+from web.imports import may_import
 from web.list_filters import (
     PAGE_SIZES,
     ListFilter,
@@ -63,6 +66,9 @@ def register_list_routes(blueprint: Blueprint) -> None:
         ("/l/<app_key>/<form_key>", "listing", listing, ["GET"]),
         ("/l/<app_key>/<form_key>/delete", "list_delete", bulk_delete, ["POST"]),
         ("/l/<app_key>/<form_key>/export.csv", "list_export", export_csv, ["GET", "POST"]),
+        ("/l/<app_key>/<form_key>/export.xlsx", "list_export_xlsx", export_xlsx, ["GET", "POST"]),
+        ("/exports/<int:run_id>", "export_run", export_run, ["GET"]),
+        ("/exports/<int:run_id>/download", "export_download", export_download, ["GET"]),
         ("/l/<app_key>/<form_key>/views", "list_view_new", save_view, ["POST"]),
         ("/l/<app_key>/<form_key>/views/<int:view_id>", "list_view", change_view, ["POST"]),
     )
@@ -207,6 +213,7 @@ def listing(app_key: str, form_key: str) -> Any:
         numeric={c: numeric(form, c) for c in columns},
         filters=filters,
         filtering=bool(state.filters or state.search),
+        may_import=may_import(app_key, form_key, setup),
         found=found,
         cells=cells,
         page_sizes=PAGE_SIZES,
@@ -420,6 +427,104 @@ def _batch(records: Iterator[Any]) -> list[Any]:
         if len(out) >= EXPORT_BATCH:
             break
     return out
+
+
+# -- xlsx export (service.exports: the same rows, typed cells, sub-table sheets) ---------------
+#: seconds between reloads of a running export's page
+EXPORT_REFRESH_SECONDS = 2
+XLSX_MIME = mime_of("xlsx")
+
+
+def export_xlsx(app_key: str, form_key: str) -> Any:
+    """The list's rows (the chosen ones, when a POST names them) as xlsx: the columns
+    shown, a sheet per sub-table. Up to ``DIRECT_LIMIT`` records download at once; more
+    become a background export whose page shows its progress and then a download link."""
+    form, setup = _setup(app_key, form_key)
+    state = state_from_args(request.args)
+    columns = _columns(form, setup, state)
+    filters = filters_of(form, setup.fields, replace(state, columns=columns))
+    pairs, problems = service_filters(filters, state)
+    wanted = [flt for _param, flt in pairs]
+    back = url_for("forms.listing", app_key=app_key, form_key=form_key) + "?" + state.query()
+    if problems:
+        flash(problems[0].message, "danger")
+        return redirect(back)
+    if request.method == "POST":
+        chosen = _chosen()
+        if not chosen:
+            flash(_("Choose records first"), "warning")
+            return redirect(back)
+        wanted.append(("id", "in", chosen))
+    exports = service().exports
+    options = {"filters": wanted, "search": state.search}
+    try:
+        if exports.count(actor(), app_key, form_key, **options) > DIRECT_LIMIT:
+            run_id = exports.submit(
+                actor(),
+                app_key,
+                form_key,
+                format="xlsx",
+                sort=state.sort,
+                columns=columns,
+                **options,
+            )
+            flash(_("The export runs in the background; download it here when it is ready"), "info")
+            return redirect(url_for("forms.export_run", run_id=run_id))
+        made = exports.write(
+            actor(), app_key, form_key, format="xlsx", sort=state.sort, columns=columns, **options
+        )
+    except ServiceError as refused:
+        flash(str(refused), "danger")
+        return redirect(back)
+    return _send_file(made.path, made.file_name, made.mime)
+
+
+def _send_file(path: Any, name: str, mime: str) -> Any:
+    """Stream a temporary file and remove it once sent."""
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            with open(path, "rb") as handle:
+                while block := handle.read(64 * 1024):
+                    yield block
+        finally:
+            path.unlink(missing_ok=True)
+
+    return Response(
+        chunks(),
+        mimetype=mime,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(path.stat().st_size),
+        },
+    )
+
+
+def export_run(run_id: int) -> Any:
+    """A background export of the actor's: progress, reloaded until done; then a link."""
+    try:
+        run = service().exports.get_run(actor(), run_id)
+    except ServiceError:
+        abort(404)
+    answer = make_response(render_template("export_run.html", run=run))
+    if run.status in ("queued", "running"):
+        answer.headers["Refresh"] = str(EXPORT_REFRESH_SECONDS)
+    return answer
+
+
+def export_download(run_id: int) -> Any:
+    """The file of a finished background export of the actor's."""
+    try:
+        name, data = service().exports.download(actor(), run_id)
+    except NotFoundError:
+        abort(404)
+    except ServiceError as refused:
+        flash(str(refused), "danger")
+        return redirect(url_for("forms.export_run", run_id=run_id))
+    mime = "text/csv" if name.endswith(".csv") else XLSX_MIME
+    return Response(
+        data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 # -- saved views --------------------------------------------------------------------------------

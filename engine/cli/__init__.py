@@ -17,6 +17,7 @@ from engine.cli import (
     calendar_commands,
     commands,
     flow_commands,
+    import_commands,
     job_commands,
     ledger_commands,
     lookup_commands,
@@ -168,7 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--where", action="append", default=[], metavar="COND")
     export.add_argument("--sort", action="append", default=[])
     export.add_argument("--search")
-    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--format", choices=("csv", "jsonl", "xlsx"), default="csv")
+    export.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the file here (xlsx needs it; csv: labelled headers, UTF-8 with BOM)",
+    )
+    export.add_argument(
+        "--column", action="append", default=[], help="a column to export (repeat; default: all)"
+    )
     export.set_defaults(handler=record_commands.records_export)
 
     show = rec_sub.add_parser("show", help="show one record as JSON")
@@ -200,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     job_commands.add_parsers(sub)
     # lowcode lookups ties, records new-version (engine/cli/lookup_commands.py)
     lookup_commands.add_parsers(sub, rec_sub)
+    # lowcode records import / import-template (engine/cli/import_commands.py)
+    import_commands.add_parsers(rec_sub)
     # lowcode ledger balance / entries / lots / accounts / expire (engine/cli/ledger_commands.py)
     ledger_commands.add_parsers(sub)
     # lowcode report list / run (engine/cli/report_commands.py)

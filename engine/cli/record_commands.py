@@ -10,6 +10,7 @@ import argparse
 import csv
 import itertools
 import json
+import shutil
 import sys
 from typing import Any
 
@@ -194,10 +195,17 @@ def _cell(form: Any, record: Any, column: str) -> str:
 
 
 def records_export(args: argparse.Namespace) -> int:
-    """``lowcode records export``: the rows of the actor's export scope, hidden fields left out."""
+    """``lowcode records export``: the rows of the actor's export scope, hidden fields left out.
+
+    With ``--out FILE`` the file is written by ``service.exports`` (xlsx: typed cells and a
+    sheet per sub-table; csv: the columns' labels, UTF-8 with a BOM); without it csv and
+    JSON lines go to standard output as they always did.
+    """
     service = open_service(args)
     filters = [parse_filter(text) for text in args.where]
     actor = actor_of(args)
+    if args.out or args.format == "xlsx":
+        return _export_file(service, actor, args, filters)
     try:
         form = service.get_form(actor, args.app, args.form)
         records = service.records.export(
@@ -225,6 +233,56 @@ def records_export(args: argparse.Namespace) -> int:
     writer.writerow(["id", *keys])
     for record in rest:
         writer.writerow([record.id, *(_cell(form, record, k) for k in keys)])
+    return 0
+
+
+def _export_file(
+    service: Service, actor: Actor, args: argparse.Namespace, filters: list[Any]
+) -> int:
+    """``records export --out FILE``: the export written to a file, a summary printed."""
+    if not args.out:
+        raise CommandFailed(
+            "xlsx is written to a file: add --out FILE (e.g. --out orders.xlsx)", status=2
+        )
+    if args.format == "jsonl":
+        with open(args.out, "w", encoding="utf-8") as out:
+            try:
+                records = service.records.export(
+                    actor,
+                    args.app,
+                    args.form,
+                    filters=filters,
+                    sort=args.sort or None,
+                    search=args.search,
+                )
+                count = 0
+                for record in records:
+                    out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+                    count += 1
+            except (ServiceError, RecordValidationError) as exc:
+                raise CommandFailed(str(exc)) from exc
+        print(f"{count} records written to {args.out}")
+        return 0
+    try:
+        made = service.exports.write(
+            actor,
+            args.app,
+            args.form,
+            format=args.format,
+            filters=filters,
+            sort=args.sort or None,
+            search=args.search,
+            columns=args.column or None,
+        )
+    except ServiceError as exc:
+        raise CommandFailed(str(exc)) from exc
+    try:
+        shutil.copyfile(made.path, args.out)
+    except OSError as exc:
+        raise CommandFailed(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    finally:
+        made.path.unlink(missing_ok=True)
+    print(f"{made.count} records written to {args.out}")
     return 0
 
 

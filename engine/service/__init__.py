@@ -42,6 +42,7 @@ from engine.service.data_checks import RuleFailure
 from engine.service.display import display_value
 from engine.service.explain import PermissionExplanation
 from engine.service.hooks import HOOK_POINTS, Hooks, PublishContext, RecordChange
+from engine.service.import_report import ImportIssue, ImportPreview, ImportReport, ImportRun
 from engine.service.machines import TransitionError
 from engine.service.notifications import Notification, NotificationPage
 from engine.service.org import (
@@ -65,6 +66,10 @@ from engine.store.publish import PublishedVersion
 from engine.store.query import Filter, QueryError
 
 __all__ = [
+    "ImportIssue",
+    "ImportPreview",
+    "ImportReport",
+    "ImportRun",
     "RuleError",
     "TransitionError",
     "BatchJobInfo",

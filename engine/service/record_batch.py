@@ -22,6 +22,7 @@ transaction rolls back as a whole.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,13 +50,15 @@ def create_records(
     """
     action = "import" if source in ("import", "excel") else "create"
     ctx.require(action)
+    # the context's deadline is a budget per record: each record gets it afresh
+    budget = None if ctx.deadline is None else max(ctx.deadline - time.monotonic(), 0.0)
     deferred = ctx.defer_journal
     ctx.defer_journal = True
     try:
         if _one_by_one(ctx):
-            outcomes = [_create_one(ctx, data, source) for data in items]
+            outcomes = [_create_one(ctx, data, source, budget) for data in items]
         else:
-            outcomes = _create_batch(ctx, items, source, action)
+            outcomes = _create_batch(ctx, items, source, action, budget)
         ctx.journal.flush(ctx.tx.conn)
     finally:
         ctx.defer_journal = deferred
@@ -99,11 +102,14 @@ def _one_by_one(ctx: writer.WriteContext) -> bool:
     )
 
 
-def _create_one(ctx: writer.WriteContext, data: Mapping[str, Any], source: str) -> Outcome:
+def _create_one(
+    ctx: writer.WriteContext, data: Mapping[str, Any], source: str, budget: float | None
+) -> Outcome:
     """One record by the single-record path, in a savepoint: a refused record leaves
     nothing behind (not even a serial counter moved), as its own transaction would. A
     record the actor could write but not keep (outside their rows) is refused as code
     ``scope``."""
+    _restart_budget(ctx, budget)
     try:
         with ctx.tx.conn.begin_nested():
             return writer.create_record(ctx, data, source)
@@ -113,13 +119,23 @@ def _create_one(ctx: writer.WriteContext, data: Mapping[str, Any], source: str) 
         return RecordValidationError([RecordError(None, str(exc), "scope")])
 
 
+def _restart_budget(ctx: writer.WriteContext, budget: float | None) -> None:
+    if budget is not None:
+        ctx.deadline = time.monotonic() + budget
+
+
 def _create_batch(
-    ctx: writer.WriteContext, items: Sequence[Mapping[str, Any]], source: str, action: str
+    ctx: writer.WriteContext,
+    items: Sequence[Mapping[str, Any]],
+    source: str,
+    action: str,
+    budget: float | None,
 ) -> list[Outcome]:
     runtime = ctx.runtime
     outcomes: list[Outcome | None] = [None] * len(items)
     prepared: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     for index, data in enumerate(items):
+        _restart_budget(ctx, budget)
         try:
             values, row = _prepare(ctx, data, source)
         except RecordValidationError as exc:
@@ -148,7 +164,7 @@ def _create_batch(
         # a concurrent writer took a value after the check, or a record falls outside
         # the actor's rows: nothing of the batch stays, and record by record names who
         for index, _values, _row in prepared:
-            outcomes[index] = _create_one(ctx, items[index], source)
+            outcomes[index] = _create_one(ctx, items[index], source, budget)
         return [o for o in outcomes if o is not None]
     for (index, values, row), (record_id, child_ids) in zip(prepared, written, strict=True):
         record = writer.new_record(ctx, record_id, child_ids, row, values)

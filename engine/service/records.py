@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import BatchValidationError, NotFoundError, RecordError, RecordValidationError
@@ -17,7 +18,7 @@ from engine.service.results import Record, RecordPage, Revision
 from engine.service.transactions import Transaction
 from engine.service.visibility import shown_record, shown_revision, shown_title
 from engine.store.journal import Journal
-from engine.store.limits import MAX_ID
+from engine.store.limits import MAX_ID, MAX_PAGE_SIZE
 from engine.store.query import Filter
 from engine.store.unique_keys import sweep_expired
 
@@ -202,29 +203,119 @@ class RecordUseCases:
         The rows are those of the actor's export scope, without the fields hidden from
         them; each page is its own read transaction.
         """
+        for page in self.export_pages(
+            actor,
+            app_key,
+            form_key,
+            filters=filters,
+            sort=sort,
+            search=search,
+            with_subtables=with_subtables,
+            batch=batch,
+        ):
+            yield from page.records
+
+    def export_pages(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        *,
+        filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]] = (),
+        sort: str | Sequence[str] | None = None,
+        search: str | None = None,
+        with_subtables: bool = True,
+        batch: int = 500,
+        relations: Sequence[str] = (),
+    ) -> Iterator[ExportPage]:
+        """The pages of :meth:`export`, each with the titles of the records its
+        ``relations`` (field keys, ``lines.product`` for a sub-table column) point at, read
+        in the page's own transaction (titles the actor may read, hidden fields left out).
+        """
         locale = check.actor_locale(actor)
         check.check_form(locale, app_key, form_key)
         check.check_flag("with_subtables", with_subtables, locale)
+        # a page is at most the store's page size (500)
         batch = check.check_whole_number("batch", batch, 1, 1000, locale)
+        batch = min(batch, MAX_PAGE_SIZE)
+        for key in relations:
+            check.check_field_path("relations", key, locale)
+        # an iterator of filters is read once, so that every page sees the same filters
+        if isinstance(filters, Iterator):
+            filters = list(filters)
+        after: Mapping[str, Any] | None = None
         number = 1
         while True:
-            found = self._page(
+            # keyset paging (after the previous page's last row) where the store can
+            # seek there, OFFSET (the page number) where it cannot: the 200th page of a
+            # 100,000-record export then costs what the first does
+            found = self._export_page(
                 actor,
                 app_key,
                 form_key,
-                "export",
                 filters=filters,
                 sort=sort,
                 page=number,
+                after=after,
+                batch=batch,
+                search=search,
+                with_subtables=with_subtables,
+                relations=tuple(relations),
+            )
+            # the cursor is a raw row (hidden fields too): it never leaves the service
+            yield ExportPage(found.records, found.titles)
+            if len(found.records) < batch or found.last_row is None:
+                return
+            after = found.last_row
+            number += 1
+
+    def _export_page(
+        self,
+        actor: Actor,
+        app_key: str,
+        form_key: str,
+        *,
+        filters: Iterable[Filter | Sequence[Any] | Mapping[str, Any]],
+        sort: str | Sequence[str] | None,
+        page: int,
+        after: Mapping[str, Any] | None,
+        batch: int,
+        search: str | None,
+        with_subtables: bool,
+        relations: tuple[str, ...],
+    ) -> ExportPage:
+        """One page of an export and its relation titles, in one read transaction."""
+        locale = check.actor_locale(actor)
+
+        def work(tx: Transaction) -> ExportPage:
+            runtime = tx.form(form_key)
+            access = tx.access(actor)
+            access.require(runtime.definition, "export", locale)
+            source = tx.source(form_key, access.scope(form_key, "export"))
+            found = source.page(
+                filters=filters,
+                sort=sort,
+                page=page,
                 page_size=batch,
                 search=search,
                 with_total=False,
                 with_subtables=with_subtables,
+                locale=locale,
+                after=after,
             )
-            yield from found.items
-            if len(found.items) < batch:
-                return
-            number += 1
+            items = [to_record(runtime, r, found.children.get(r["id"])) for r in found.rows]
+            items = with_names(tx, runtime, items)
+            hidden = access.hidden(runtime.definition, "export")
+            items = [shown_record(runtime, item, hidden) for item in items]
+            titles: dict[str, dict[int, str | None]] = {}
+            for key in relations:
+                ids = _relation_ids(items, key)
+                if ids:
+                    shown = source.display_values(key, ids)
+                    titles[key] = self._titles(tx, access, source, key, shown)
+            return ExportPage(items, titles, dict(found.rows[-1]) if found.rows else None)
+
+        return self._context.transactions.read_with(app_key, work)
 
     def _page(
         self,
@@ -425,3 +516,36 @@ def _not_an_object(actor: Actor, data: Any) -> RecordError:
     else:
         text = f"每一项应为字段取值的对象，而不是 {kind}"
     return RecordError(None, text, "type")
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """One page of an export: its records and, per relation field asked for, the titles
+    of the records they point at (id -> title; None: no title)."""
+
+    records: list[Record]
+    titles: dict[str, dict[int, str | None]]
+    #: the page's last row as the store read it: where the next page starts (keyset)
+    last_row: Mapping[str, Any] | None = None
+
+
+def _relation_ids(records: Sequence[Record], key: str) -> list[int]:
+    """The record ids a relation field (or ``sub.column``) of ``records`` holds."""
+    head, _, column = key.partition(".")
+    found: set[int] = set()
+
+    def take(value: Any) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.add(value)
+        elif isinstance(value, list):
+            found.update(v for v in value if isinstance(v, int) and not isinstance(v, bool))
+
+    for record in records:
+        value = record.values.get(head)
+        if not column:
+            take(value)
+        elif isinstance(value, list):
+            for row in value:
+                if isinstance(row, Mapping):
+                    take(row.get(column))
+    return sorted(found)

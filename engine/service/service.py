@@ -31,10 +31,12 @@ from engine.service.data_checks import RuleFailure
 from engine.service.delivery import MailSettings, parse_mail_url
 from engine.service.events import EventUseCases
 from engine.service.explain import PermissionExplanation, explain
+from engine.service.exports import ExportUseCases
 from engine.service.flows import FlowUseCases
 from engine.service.form_logic import FormLogic
 from engine.service.forms import FormCatalog
 from engine.service.hooks import Hooks
+from engine.service.imports import ImportUseCases
 from engine.service.jobs import EmbeddedJobRunner
 from engine.service.ledgers import LedgerUseCases
 from engine.service.lookups import LookupUseCases
@@ -135,6 +137,10 @@ class Service:
         self.ledgers = LedgerUseCases(self._context)
         #: dashboards: scoped GROUP BY widgets, drill-down, xlsx (docs/reports.md)
         self.reports = ReportUseCases(self._context)
+        #: xlsx/csv exports of lists and forms, at once or in the background (docs/export.md)
+        self.exports = ExportUseCases(self._context, self.records, self.jobs)
+        #: spreadsheet imports: inspect, dry run, run now or in the background (docs/import.md)
+        self.imports = ImportUseCases(self._context, self.jobs)
 
     def mail_settings(self) -> MailSettings | None:
         """The checked mail settings of :attr:`mail_url` / :attr:`mail_from`, or None when

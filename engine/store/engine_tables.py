@@ -193,3 +193,4 @@ from engine.store import notification_tables as _notification_tables  # noqa: E4
 from engine.store import org_tables as _org_tables  # noqa: E402,F401  (registers them)
 from engine.store import rule_tables as _rule_tables  # noqa: E402,F401  (registers it)
 from engine.store import saved_view_tables as _saved_view_tables  # noqa: E402,F401  (registers it)
+from engine.store import transfer_tables as _transfer_tables  # noqa: E402,F401  (registers them)

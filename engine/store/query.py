@@ -153,6 +153,8 @@ def build_query(
     locale: object = "zh-CN",
     cache: QueryCache | None = None,
     scope_key: Hashable | None = None,
+    after: Mapping[str, Any] | None = None,
+    nulls_low: bool = True,
 ) -> RecordQuery:
     """Compile filters, search, sort and page into select statements over ``tables``.
 
@@ -169,6 +171,15 @@ def build_query(
     organisation), a query of the same shape (fields, operators, which values are blank,
     sort, search or not) is built once and reused with new values: building the
     statements costs more than an indexed page of a few thousand rows takes to run.
+
+    ``after`` (keyset paging, for walks over every page such as exports) is the last
+    row of the previous page as the rows statement returned it: the rows come after it
+    in the sort order, with no OFFSET, each page one index range read however deep the
+    walk. When the rows after it are not one range of the first order column (its NULLs
+    follow every value, as ascending on PostgreSQL or descending on SQLite) ``after`` is
+    ignored and ``page`` gives the OFFSET, so callers pass both. ``nulls_low`` says where
+    the database sorts NULL: lowest (SQLite) or highest (PostgreSQL). The count ignores
+    ``after``.
     """
     page, page_size = read_page(page, page_size, locale)
     wanted = read_filters(filters, locale)
@@ -181,6 +192,18 @@ def build_query(
         params.update(_named(index, flt, value))
     if text:
         params["qsearch"] = _escaped(text)
+    # keyset paging: which of the previous row's sort values are NULL shapes the query
+    order: list[tuple[Any, bool]] = []
+    after_shape: tuple[bool, ...] | None = None
+    if after is not None:
+        order = _order_columns(tables, keys, locale, hidden(tables))
+        if not _seekable(order, after, nulls_low):
+            after = None  # the rows after it are no one index range: OFFSET is as good
+    if after is not None:
+        params["qoffset"] = 0  # the keyset is the position: never an OFFSET as well
+        after_values = [after.get(column.key) for column, _descending in order]
+        after_shape = tuple(v is None for v in after_values)
+        params.update({f"qk{i}": v for i, v in enumerate(after_values) if v is not None})
     key: Hashable | None = None
     if cache is not None and scope_key is not None:
         shape = tuple(
@@ -188,12 +211,23 @@ def build_query(
             for flt, value in zip(wanted, values, strict=True)
         )
         key = (scope_key, shape, None if keys is None else tuple(keys), bool(text))
+        if after_shape is not None:  # keyed apart: other queries keep their cache keys
+            key = (*key, "after", after_shape, nulls_low)
         found = cache.get(key)
         if found is not None:
             rows, count, joined = found
             return RecordQuery(rows, count, page, page_size, joined, params, reusable=True)
     rows, count, joined = _statements(
-        tables, related, visible, hidden, wanted, values, keys, bool(text), locale
+        tables,
+        related,
+        visible,
+        hidden,
+        wanted,
+        values,
+        keys,
+        bool(text),
+        locale,
+        keyset=None if after_shape is None else (order, after_shape, nulls_low),
     )
     if key is not None and cache is not None:
         cache.put(key, (rows, count, joined))
@@ -211,8 +245,11 @@ def _statements(
     keys: list[str] | None,
     searching: bool,
     locale: object,
+    keyset: tuple[list[tuple[Any, bool]], tuple[bool, ...], bool] | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """The rows and count statements (named binds) and the joins of one query shape."""
+    """The rows and count statements (named binds) and the joins of one query shape;
+    ``keyset`` (order columns, which previous values are NULL, NULL sorts lowest): the
+    rows after the previous page's last row (binds ``qk0``...)."""
     table = tables.table
     compiler = _Compiler(tables, related, {}, visible, locale, hidden)
     conditions: list[Any] = [table.c.deleted_at.is_(None)]
@@ -229,10 +266,11 @@ def _statements(
         source = source.join(join.alias, join.onclause, isouter=not join.inner)
     where = sa.and_(*conditions)
     order = _order_by(tables, keys, locale, hidden(tables))
+    row_where = where if keyset is None else sa.and_(where, _after_condition(*keyset))
     rows = (
         sa.select(table)
         .select_from(source)
-        .where(where)
+        .where(row_where)
         .order_by(*order)
         .limit(sa.bindparam("qlimit", type_=sa.Integer))
         .offset(sa.bindparam("qoffset", type_=sa.Integer))
@@ -501,6 +539,77 @@ def _sortable(tables: FormTables, name: str) -> bool:
 def _order_by(
     tables: FormTables, sort: list[str] | None, locale: object, hidden: frozenset[str]
 ) -> list[Any]:
+    return [
+        column.desc() if descending else column.asc()
+        for column, descending in _order_columns(tables, sort, locale, hidden)
+    ]
+
+
+def _after_condition(
+    order: list[tuple[Any, bool]], nulls: tuple[bool, ...], nulls_low: bool
+) -> Any:
+    """Rows after the one whose sort values are the binds ``qk0``... (``nulls[i]``: that
+    value is NULL) in the order ``order``: equal on the first i keys and past it on
+    key i, for some i. NULL sorts lowest (``nulls_low``: SQLite) or highest (PostgreSQL),
+    as the ORDER BY puts it, so the walk sees every row once."""
+    options = []
+    for index, (column, descending) in enumerate(order):
+        same = [
+            order[j][0].is_(None) if nulls[j] else order[j][0] == _key_bind(j, order[j][0])
+            for j in range(index)
+        ]
+        # past the value on this key: higher in ascending order, lower in descending
+        higher = not descending
+        if nulls[index]:
+            # past NULL: the non-NULL values when NULL is at the start of the walk
+            if higher == nulls_low and column.nullable:
+                beyond = column.is_not(None)
+            else:
+                continue  # NULL is the end of this key's walk: nothing past it
+        else:
+            value = _key_bind(index, column)
+            beyond = column > value if higher else column < value
+            if _nulls_after(column, descending, nulls_low):  # NULLs follow every value
+                beyond = sa.or_(beyond, column.is_(None))
+        options.append(sa.and_(*same, beyond))
+    if not options:
+        return sa.false()
+    return sa.and_(_leading_range(order, nulls), sa.or_(*options))
+
+
+def _nulls_after(column: Any, descending: bool, nulls_low: bool) -> bool:
+    """Whether the NULLs of an order column come at the end of the walk."""
+    return bool(column.nullable) and (not descending) != nulls_low
+
+
+def _seekable(order: list[tuple[Any, bool]], after: Mapping[str, Any], nulls_low: bool) -> bool:
+    """Whether the rows after ``after`` are one index range on the first order column
+    (its values past the previous one, or its NULLs when they close the walk): then
+    keyset paging seeks there; otherwise (the NULLs follow every value) the condition
+    would be an OR that the planners scan from the start, no better than an OFFSET."""
+    column, descending = order[0]
+    nulls_after = _nulls_after(column, descending, nulls_low)
+    return nulls_after if after.get(column.key) is None else not nulls_after
+
+
+def _leading_range(order: list[tuple[Any, bool]], nulls: tuple[bool, ...]) -> Any:
+    """The index range on the first order column that holds every row after the
+    previous one (redundant with the exact condition; it lets the planner seek)."""
+    column, descending = order[0]
+    if nulls[0]:
+        return column.is_(None)
+    value = _key_bind(0, column)
+    return column <= value if descending else column >= value
+
+
+def _key_bind(index: int, column: Any) -> Any:
+    return sa.bindparam(f"qk{index}", type_=column.type)
+
+
+def _order_columns(
+    tables: FormTables, sort: list[str] | None, locale: object, hidden: frozenset[str]
+) -> list[tuple[Any, bool]]:
+    """(column, descending) of the ORDER BY, ending with the ``id`` tie-breaker."""
     if sort is None:  # the form's own list sort: keys hidden from the actor are left out
         keys = [k for k in tables.form.list_sort if k.lstrip("-+") not in hidden]
     else:
@@ -531,8 +640,8 @@ def _order_by(
                 given=shorten(key),
                 code="cannot_sort",
             )
-        order.append(column.desc() if descending else column.asc())
+        order.append((column, descending))
         last_desc = descending
     # a unique tie-breaker keeps pages stable when sort values repeat
-    order.append(table.c.id.desc() if last_desc else table.c.id.asc())
+    order.append((table.c.id, last_desc))
     return order

@@ -161,11 +161,16 @@ class RecordSource:
         with_total: bool = True,
         with_subtables: bool = False,
         locale: object = "zh-CN",
+        after: Mapping[str, Any] | None = None,
     ) -> QueryPage:
         """One page of live, visible records matching filters and search, sorted.
 
         A filter, sort, search or page that cannot be run raises ``QueryError`` (or, for
         the page numbers, ``InvalidArgumentError``) in ``locale``, before any SQL is run.
+        ``after`` (the last row of the previous page) reads the next page by keyset
+        where the rows after it are one index range, and by ``page``'s OFFSET where they
+        are not (pass both): a walk over every page (an export) then costs the same per
+        page however deep it goes.
         """
         query = build_query(
             self.form.tables,
@@ -180,6 +185,8 @@ class RecordSource:
             locale=locale,
             cache=self.form.queries,
             scope_key=self.scope.cache_key(),
+            after=after,
+            nulls_low=self.conn.dialect.name == "sqlite",
         )
         # an exact total counted on this same data is not counted again (engine.store.totals);
         # the count has no page in it: every page of one filter shares its total. Only a

@@ -31,8 +31,8 @@ from engine.store.publish import latest_version
 AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
 #: the newest revision (0006: saved list views; 0007: account sessions; 0008: jobs, leader lease;
 #: 0009: app rules; 0010: notifications, batch jobs, machines; 0011: ledgers;
-#: 0012: dashboards, record_revisions index)
-HEAD = "0012"
+#: 0012: dashboards, record_revisions index; 0013: import/export runs, import mappings)
+HEAD = "0013"
 
 
 def legacy_metadata() -> sa.MetaData:

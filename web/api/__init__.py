@@ -13,6 +13,6 @@ from web.extensions import csrf
 # token-authenticated: a browser's cookies never authorise a change here
 csrf.exempt(blueprint)
 
-from web.api import files, flows, openapi, records  # noqa: E402,F401  (routes)
+from web.api import exports, files, flows, imports, openapi, records  # noqa: E402,F401  (routes)
 
 __all__ = ["blueprint"]

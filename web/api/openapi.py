@@ -19,6 +19,7 @@ from flask import current_app, render_template, request
 from engine.service import Actor
 from engine.service.value_schemas import form_values_schema
 from web.api.core import PROBLEM_TYPE, TITLES, actor, answer, blueprint, service
+from web.api.imports import openapi_paths as import_paths
 
 CACHE_KEY = "lowcode_api_openapi"
 JSON = "application/json"
@@ -664,6 +665,9 @@ def build_document(me: Actor, server: str) -> dict[str, Any]:
             schemas.update(form_schemas)
             paths.update(form_paths)
             tags.append({"name": f"{app.key}.{form_key}", "description": form.name.en})
+    # spreadsheet imports (web/api/imports.py)
+    paths.update(import_paths())
+    tags.append({"name": "imports", "description": "Spreadsheet imports of any form"})
     responses = {}
     for status in (400, 401, 403, 404, 409, 422):
         _kind, _zh, title = TITLES[status]
