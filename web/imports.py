@@ -64,27 +64,6 @@ TEXT_FILES = (".csv", ".txt")
 
 
 # -- access -------------------------------------------------------------------------------
-#: the smallest file the service reads (a header and a row), for :func:`may_import`
-_PROBE = b"probe\n1\n"
-
-
-def may_import(app_key: str, form_key: str, setup: Any) -> bool:
-    """Whether the actor may import into the form (the list page's "导入" buttons).
-
-    The list setup says so when it carries ``may_import``; until then the service is
-    asked by inspecting a two-line csv (it reads nothing of the form's rows and raises
-    PermissionDeniedError without the import grant), so the page never decides itself.
-    """
-    known = getattr(setup, "may_import", None)
-    if known is not None:
-        return bool(known)
-    try:
-        service().imports.inspect(actor(), app_key, form_key, _PROBE, "probe.csv")
-    except ServiceError:
-        return False
-    return True
-
-
 def _form(app_key: str, form_key: str) -> Any:
     """The form's definition when the actor may import into it; 404 otherwise."""
     try:
@@ -92,7 +71,7 @@ def _form(app_key: str, form_key: str) -> Any:
         setup = service().saved_views.setup(actor(), app_key, form_key)
     except ServiceError:
         abort(404)
-    if not may_import(app_key, form_key, setup):
+    if not setup.may_import:  # the service's answer from the actor's grants
         abort(404)
     return form
 

@@ -36,7 +36,6 @@ from werkzeug.datastructures import MultiDict
 from engine.service import NotFoundError, QueryError, ServiceError
 from engine.service.exports import DIRECT_LIMIT, mime_of
 from web.auth import actor, service
-from web.imports import may_import
 from web.list_filters import (
     PAGE_SIZES,
     ListFilter,
@@ -213,7 +212,7 @@ def listing(app_key: str, form_key: str) -> Any:
         numeric={c: numeric(form, c) for c in columns},
         filters=filters,
         filtering=bool(state.filters or state.search),
-        may_import=may_import(app_key, form_key, setup),
+        may_import=setup.may_import,
         found=found,
         cells=cells,
         page_sizes=PAGE_SIZES,

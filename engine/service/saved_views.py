@@ -66,6 +66,7 @@ class ListSetup:
     may_update: bool
     may_delete: bool
     may_export: bool
+    may_import: bool = False
 
 
 def _view(row: stored.StoredView) -> SavedView:
@@ -106,6 +107,7 @@ class SavedViewUseCases:
                 access.allows(definition, "update"),
                 access.allows(definition, "delete"),
                 access.allows(definition, "export"),
+                access.allows(definition, "import"),
             )
 
     # -- saved views --------------------------------------------------------------------

@@ -67,6 +67,8 @@ class Browser:
 
     def get(self, path: str, **kwargs: Any) -> Any:
         answer = self.client.get(path, **kwargs)
+        if not answer.mimetype.startswith("text/"):  # a download (xlsx, csv...) holds no form
+            return answer
         found = TOKEN.search(answer.get_data(as_text=True))
         if found:
             self.token = found.group(1)
