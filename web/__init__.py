@@ -73,6 +73,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import dashboards
 
     app.register_blueprint(dashboards.blueprint)  # /dashboards: report widgets, drill, xlsx
+    from web import portal
+    from web.portal.guard import install_guard
+
+    app.register_blueprint(portal.blueprint)  # /portal: the dealer portal (external users)
+    install_guard(app)  # dealer users reach only the portal, sign-in and the token API
+    from web import imports
+
+    app.register_blueprint(imports.blueprint)  # /apps/<app>/<form>/import: the import pages
     _limit_sign_in(app)
     from web.text import install_text
 

@@ -49,6 +49,15 @@ DEMO_LOGINS = (
     ("gz.boss", "广州粤华 (tier-1 dealer, 华南)"),
 )
 
+#: the dealer users the portal is shown with (docs/portal.md)
+PORTAL_LOGINS = ("hz.boss", "yh.boss", "gz.boss")
+#: statements (对账单) finance sends for the dealers to confirm on the portal
+STATEMENTS = (
+    ("DL-HZ-001", "2026-10", [("季度返利", "3600.00"), ("运费补贴", "120.50")]),
+    ("DL-HZ-001", "2026-11", [("季度返利", "4280.00")]),
+    ("DL-GD-001", "2026-11", [("季度返利", "5150.00")]),
+)
+
 SUPPLIERS = [
     {
         "name": "杭州云栖包装有限公司",
@@ -154,6 +163,8 @@ def run_demo(args: argparse.Namespace) -> int:
     _print_listing(service, admin)
     if not _show_permissions(service, admin):
         return 1
+    if not _show_portal_statements(service):
+        return 1
     db = args.demo_database
     print(
         "\nTry it yourself:\n"
@@ -171,6 +182,13 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     for login, what in DEMO_LOGINS:
         print(f"  {login:<10} {what}")
+    host = getattr(args, "host", "127.0.0.1") or "127.0.0.1"
+    port = getattr(args, "port", 5000) or 5000
+    print(
+        f"\nDealer portal (phone-first): http://{host}:{port}/portal/\n"
+        f"  sign in as {', '.join(PORTAL_LOGINS)} (password {DEMO_PASSWORD});"
+        " hz.boss has statements (对账单) to confirm"
+    )
     return 0
 
 
@@ -232,6 +250,24 @@ def _show_permissions(service: Service, admin: Actor) -> bool:
     except (PermissionDeniedError, RecordValidationError) as exc:
         print(f"  hz.boss orders in another dealer's name: {exc}")
     return ok
+
+
+def _show_portal_statements(service: Service) -> bool:
+    """Finance sends statements; each goes to its dealer's portal users to confirm
+    (examples/dealer_orders/flows/statement_confirm.yaml). False on a surprise."""
+    _print_step("Dealer portal: statements (对账单) for the dealers to confirm")
+    finance = Actor("zhao.min")
+    for dealer, period, lines in STATEMENTS:
+        data = {
+            "dealer": dealer,
+            "period": period,
+            "lines": [{"item": item, "amount": amount} for item, amount in lines],
+        }
+        record = service.flows.submit(finance, "orders", "statement", data)
+        print(f"  zhao.min sent {record.title} to {record.names.get('dealer') or dealer}")
+    waiting = service.flows.tasks(Actor("hz.boss"), status="pending").total
+    print(f"  hz.boss has {waiting} statements to confirm on the portal")
+    return waiting == 2
 
 
 def _prepare_calendar(service: Service) -> None:

@@ -101,3 +101,69 @@ def export_run_file(run_id: int) -> Any:
     return Response(
         data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The export operations for the OpenAPI document (web/api/openapi.py)."""
+    from web.api.imports import openapi_param, openapi_problems
+
+    app = openapi_param("app", "path", "app key", {"type": "string", "maxLength": 50})
+    form = openapi_param("form", "path", "form key", {"type": "string", "maxLength": 50})
+    run = openapi_param("run_id", "path", "export run id", {"type": "integer", "minimum": 1})
+    text_list = {"type": "array", "items": {"type": "string"}}
+    files = {
+        "description": "The file",
+        "content": {mime_of(kind): {"schema": {"type": "string"}} for kind in FORMATS},
+    }
+    run_json = {
+        "description": "The background export run",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    tags = ["exports"]
+    return {
+        "/apps/{app}/forms/{form}/export": {
+            "get": {
+                "operationId": "exportRecords",
+                "summary": "The records the caller may export, as xlsx or csv "
+                f"(more than {DIRECT_LIMIT:,} or background=1: a background run, 202)",
+                "tags": tags,
+                "parameters": [
+                    app,
+                    form,
+                    openapi_param(
+                        "format", "query", "xlsx (default) or csv", {"enum": list(FORMATS)}
+                    ),
+                    openapi_param("where", "query", "filters as on the records list", text_list),
+                    openapi_param("sort", "query", "sort keys, -key descending", text_list),
+                    openapi_param("search", "query", "full-text search", {"type": "string"}),
+                    openapi_param("column", "query", "the columns, in order", text_list),
+                    openapi_param(
+                        "background", "query", "1: always a background run", {"type": "string"}
+                    ),
+                ],
+                "responses": {
+                    "200": files,
+                    "202": run_json,
+                    **openapi_problems(400, 401, 403, 404),
+                },
+            }
+        },
+        "/exports/{run_id}": {
+            "get": {
+                "operationId": "getExportRun",
+                "summary": "A background export of the caller's: status and progress",
+                "tags": tags,
+                "parameters": [run],
+                "responses": {"200": run_json, **openapi_problems(401, 404)},
+            }
+        },
+        "/exports/{run_id}/file": {
+            "get": {
+                "operationId": "getExportFile",
+                "summary": "The file of a finished background export of the caller's",
+                "tags": tags,
+                "parameters": [run],
+                "responses": {"200": files, **openapi_problems(401, 404)},
+            }
+        },
+    }

@@ -145,7 +145,9 @@ def save_import_mapping(app_key: str, form_key: str) -> Any:
 
 
 # -- OpenAPI ------------------------------------------------------------------------------
-def _param(name: str, where: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+def openapi_param(
+    name: str, where: str, description: str, schema: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": where,
@@ -155,7 +157,7 @@ def _param(name: str, where: str, description: str, schema: dict[str, Any]) -> d
     }
 
 
-def _problems(*statuses: int) -> dict[str, Any]:
+def openapi_problems(*statuses: int) -> dict[str, Any]:
     return {str(s): {"$ref": f"#/components/responses/Problem{s}"} for s in statuses}
 
 
@@ -175,9 +177,9 @@ def _xlsx(description: str) -> dict[str, Any]:
 
 def openapi_paths() -> dict[str, Any]:
     """The import operations for the OpenAPI document (web/api/openapi.py)."""
-    app = _param("app", "path", "app key", {"type": "string", "maxLength": 50})
-    form = _param("form", "path", "form key", {"type": "string", "maxLength": 50})
-    run = _param("run_id", "path", "import run id", {"type": "integer", "minimum": 1})
+    app = openapi_param("app", "path", "app key", {"type": "string", "maxLength": 50})
+    form = openapi_param("form", "path", "form key", {"type": "string", "maxLength": 50})
+    run = openapi_param("run_id", "path", "import run id", {"type": "integer", "minimum": 1})
     upload = {
         "required": True,
         "content": {
@@ -193,7 +195,7 @@ def openapi_paths() -> dict[str, Any]:
             }
         },
     }
-    sheet = _param("sheet", "query", "the workbook's sheet", {"type": "string"})
+    sheet = openapi_param("sheet", "query", "the workbook's sheet", {"type": "string"})
     tags = ["imports"]
     return {
         "/apps/{app}/forms/{form}/imports/inspect": {
@@ -203,7 +205,7 @@ def openapi_paths() -> dict[str, Any]:
                 "tags": tags,
                 "parameters": [app, form, sheet],
                 "requestBody": upload,
-                "responses": {"200": _json("The preview"), **_problems(400, 401, 403, 404)},
+                "responses": {"200": _json("The preview"), **openapi_problems(400, 401, 403, 404)},
             }
         },
         "/apps/{app}/forms/{form}/imports": {
@@ -215,21 +217,23 @@ def openapi_paths() -> dict[str, Any]:
                     app,
                     form,
                     sheet,
-                    _param(
+                    openapi_param(
                         "mode",
                         "query",
                         "all or nothing, or the valid rows",
                         {"type": "string", "enum": ["all", "valid"]},
                     ),
-                    _param(
+                    openapi_param(
                         "match",
                         "query",
                         "update records found by this unique field",
                         {"type": "string"},
                     ),
-                    _param("commit", "query", "1: write (else a dry run)", {"type": "string"}),
-                    _param("background", "query", "1: run as a job", {"type": "string"}),
-                    _param(
+                    openapi_param(
+                        "commit", "query", "1: write (else a dry run)", {"type": "string"}
+                    ),
+                    openapi_param("background", "query", "1: run as a job", {"type": "string"}),
+                    openapi_param(
                         "errors",
                         "query",
                         "xlsx: answer the failing rows",
@@ -240,7 +244,7 @@ def openapi_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json("The report"),
                     "202": _json("The queued run"),
-                    **_problems(400, 401, 403, 404),
+                    **openapi_problems(400, 401, 403, 404),
                 },
             },
             "get": {
@@ -248,7 +252,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "My newest imports of the form",
                 "tags": tags,
                 "parameters": [app, form],
-                "responses": {"200": _json("The runs"), **_problems(400, 401)},
+                "responses": {"200": _json("The runs"), **openapi_problems(400, 401)},
             },
         },
         "/imports/{run_id}": {
@@ -257,7 +261,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "One of my imports: status, progress, report",
                 "tags": tags,
                 "parameters": [run],
-                "responses": {"200": _json("The run"), **_problems(400, 401, 404)},
+                "responses": {"200": _json("The run"), **openapi_problems(400, 401, 404)},
             }
         },
         "/imports/{run_id}/cancel": {
@@ -266,7 +270,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "Ask one of my imports to stop",
                 "tags": tags,
                 "parameters": [run],
-                "responses": {"200": _json("The run"), **_problems(400, 401, 404)},
+                "responses": {"200": _json("The run"), **openapi_problems(400, 401, 404)},
             }
         },
         "/imports/{run_id}/errors": {
@@ -275,7 +279,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "A finished import's failing rows with their reasons",
                 "tags": tags,
                 "parameters": [run],
-                "responses": {"200": _xlsx("The failing rows"), **_problems(400, 401, 404)},
+                "responses": {"200": _xlsx("The failing rows"), **openapi_problems(400, 401, 404)},
             }
         },
         "/apps/{app}/forms/{form}/import-template": {
@@ -284,7 +288,7 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "The form's import template",
                 "tags": tags,
                 "parameters": [app, form],
-                "responses": {"200": _xlsx("The template"), **_problems(400, 401, 403, 404)},
+                "responses": {"200": _xlsx("The template"), **openapi_problems(400, 401, 403, 404)},
             }
         },
         "/apps/{app}/forms/{form}/import-mapping": {
@@ -305,7 +309,10 @@ def openapi_paths() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"204": {"description": "Saved"}, **_problems(400, 401, 403, 404)},
+                "responses": {
+                    "204": {"description": "Saved"},
+                    **openapi_problems(400, 401, 403, 404),
+                },
             }
         },
     }

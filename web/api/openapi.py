@@ -19,6 +19,7 @@ from flask import current_app, render_template, request
 from engine.service import Actor
 from engine.service.value_schemas import form_values_schema
 from web.api.core import PROBLEM_TYPE, TITLES, actor, answer, blueprint, service
+from web.api.exports import openapi_paths as export_paths
 from web.api.imports import openapi_paths as import_paths
 
 CACHE_KEY = "lowcode_api_openapi"
@@ -668,6 +669,8 @@ def build_document(me: Actor, server: str) -> dict[str, Any]:
     # spreadsheet imports (web/api/imports.py)
     paths.update(import_paths())
     tags.append({"name": "imports", "description": "Spreadsheet imports of any form"})
+    paths.update(export_paths())  # xlsx / csv exports (web/api/exports.py)
+    tags.append({"name": "exports", "description": "Excel and csv exports of any form"})
     responses = {}
     for status in (400, 401, 403, 404, 409, 422):
         _kind, _zh, title = TITLES[status]

@@ -1,0 +1,58 @@
+"""The portal's home: the dealer's name, what waits for them, and where to go."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+
+from engine.service import ServiceError
+from web.auth import actor, service
+from web.portal import blueprint
+from web.portal.common import dealer_name, granted_forms, order_form, person
+
+#: an order's progress values that still need something to happen
+CLOSED_STAGES = ("delivered", "closed")
+
+
+@blueprint.route("/")
+def home() -> Any:
+    """Counts (open orders, statements to confirm, unread notifications) and links."""
+    me = actor()
+    forms = granted_forms(me)
+    order_app, order_key = order_form()
+    orders = next((f for f in forms if (f.app, f.definition.key) == (order_app, order_key)), None)
+    return render_template(
+        "portal/home.html",
+        dealer=dealer_name(me),
+        person=person(),
+        orders=orders,
+        open_orders=_open_orders(me, orders),
+        to_confirm=_count(lambda: service().flows.tasks(me, status="pending", page_size=1).total),
+        unread=_count(lambda: service().notifications.unread_count(me)),
+        others=[f for f in forms if f is not orders],
+    )
+
+
+def _open_orders(me: Any, orders: Any) -> int | None:
+    """The dealer's orders not yet delivered or closed (a count in their scope)."""
+    if orders is None:
+        return None
+    filters = []
+    if "stage" in orders.setup.fields:
+        filters.append(("stage", "not_in", list(CLOSED_STAGES)))
+    return _count(
+        lambda: (
+            service()
+            .records.query(me, orders.app, orders.definition.key, filters=filters, page_size=1)
+            .total
+        )
+    )
+
+
+def _count(read: Any) -> int | None:
+    """A count, or None when the service refuses (the page then leaves it out)."""
+    try:
+        return int(read() or 0)
+    except ServiceError:
+        return None
