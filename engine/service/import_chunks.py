@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import RecordError
+from engine.service.collector import sweep_young
 from engine.service.import_report import ImportIssue
 from engine.service.import_rows import ImportPlan, PendingRecord, label_of
 from engine.service.import_writes import WriteItem, WriteResult
@@ -68,6 +69,7 @@ def feed(
             raise _Stop
         items: list[WriteItem] = [(r.rows, _clean(r.data), r.existing) for r in pending]
         results = write(items)
+        sweep_young()  # the chunk's reference cycles (engine/service/collector.py)
         for record, result in zip(pending, results, strict=True):
             if result.action == "failed":
                 outcome.issues.extend(_issues(plan, record, result.errors, locale))
