@@ -11,7 +11,7 @@ become issues at their spreadsheet row (a sub-table row's own row) and column.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ class Outcome:
 # -- writing ----------------------------------------------------------------------------
 def feed(
     plan: ImportPlan,
-    records: list[PendingRecord],
+    records: Iterable[PendingRecord],
     write: Callable[[list[WriteItem]], list[WriteResult]],
     total: int,
     progress: Callable[[int, int], None] | None,

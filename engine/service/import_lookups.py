@@ -132,6 +132,13 @@ class ImportResolver:
         )
 
     # -- the organisation ---------------------------------------------------------------
+    def prepare_org(self, field: FieldDefinition) -> None:
+        """Read the people or codes a user/department/region/dealer field may name now
+        (conversions after this need no query)."""
+        kind = registry.canonical(field.type)
+        if kind in _ORG_KINDS and kind not in self._org:
+            self._org[kind] = self._directory(kind)
+
     def org(self, field: FieldDefinition, text: str) -> str:
         """The login (user) or code (department, region, dealer) ``text`` names."""
         kind = registry.canonical(field.type)
@@ -274,6 +281,10 @@ def _names(form: FormDefinition, keys: list[str], en: bool) -> str:
         else:
             labels.append(form.field(key).label.get("en" if en else "zh-CN"))
     return (" or " if en else "或").join(labels) or ("title" if en else "标题")
+
+
+#: the field types whose cells name someone or something of the organisation
+_ORG_KINDS = frozenset({"user", "department", "region", "dealer"})
 
 
 def _folded(text: str) -> str:

@@ -214,6 +214,24 @@ def build_records(
     tx: Transaction, access: Access, plan: ImportPlan, table: ImportTable, locale: str
 ) -> tuple[list[PendingRecord], list[ImportIssue]]:
     """Every record's data from its rows, cells converted; the cell issues."""
+    issues: list[ImportIssue] = []
+    return list(iter_records(tx, access, plan, table, locale, issues)), issues
+
+
+def iter_records(
+    tx: Transaction,
+    access: Access,
+    plan: ImportPlan,
+    table: ImportTable,
+    locale: str,
+    issues: list[ImportIssue],
+) -> Iterator[PendingRecord]:
+    """The records' data, converted as they are asked for (a big import never holds
+    every converted record at once); the cell issues are appended to ``issues``.
+
+    The lookups are read before the first record: the relation texts of the whole file
+    in one query per column, and the organisation's people and codes.
+    """
     resolver = ImportResolver(tx, access, locale)
     for index, _header, _path, fld in plan.parents:
         _prefetch(resolver, fld, (cells[index] for _n, cells in table.rows))
@@ -223,8 +241,10 @@ def build_records(
     convert_child = [
         (i, h, s, c, converter_for(f, resolver, locale)) for i, h, s, c, f in plan.children
     ]
-    records: list[PendingRecord] = []
-    issues: list[ImportIssue] = []
+    for _index, _header, _path, fld in plan.parents:
+        resolver.prepare_org(fld)
+    for _index, _header, _sub, _col, fld in plan.children:
+        resolver.prepare_org(fld)
     for rows in _groups(plan, table):
         data: dict[str, Any] = {}
         bad = False
@@ -263,8 +283,7 @@ def build_records(
             value = data.get(plan.match)
             if value not in (None, ""):
                 record.keys[(plan.match,)] = (key_value(value),)
-        records.append(record)
-    return records, issues
+        yield record
 
 
 def _groups(plan: ImportPlan, table: ImportTable) -> Iterator[list[tuple[int, tuple[Any, ...]]]]:
@@ -317,6 +336,21 @@ def _prefetch(resolver: Any, fld: FieldDefinition, cells: Iterable[Any]) -> None
     texts.discard("")
     if texts:
         resolver.prefetch(fld, sorted(texts))
+
+
+def with_existing(
+    tx: Transaction, access: Access, form_key: str, match: str, records: Iterable[PendingRecord]
+) -> Iterator[PendingRecord]:
+    """:func:`find_existing` over the records as they come, a batch at a time."""
+    batch: list[PendingRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= MATCH_BATCH:
+            find_existing(tx, access, form_key, match, batch)
+            yield from batch
+            batch = []
+    find_existing(tx, access, form_key, match, batch)
+    yield from batch
 
 
 def find_existing(

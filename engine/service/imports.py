@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -58,14 +58,14 @@ from engine.service.import_report import (
 from engine.service.import_rows import (
     ImportPlan,
     PendingRecord,
-    build_records,
     field_at,
     fillable_targets,
-    find_existing,
+    iter_records,
     make_plan,
     match_fields,
     proposed_mapping,
     shown_cell,
+    with_existing,
 )
 from engine.service.import_writes import WriteItem, WriteResult, write_rows
 from engine.service.import_xlsx import errors_workbook, template_workbook
@@ -478,15 +478,20 @@ class ImportUseCases:
     ) -> ImportReport:
         locale = actor.locale
         # reading, mapping and converting: one read transaction (lookups are batched)
+        total = len(table.rows)
+        issues: list[ImportIssue] = []
+        # the lookups read through one read transaction that stays open while the
+        # records are converted a chunk at a time and written (in other transactions):
+        # a big import never holds every converted record at once
         with self._context.transactions.read(app_key) as tx:
             plan = make_plan(tx, actor, form_key, table, mapping, match, locale)
-            records, issues = build_records(tx, tx.access(actor), plan, table, locale)
+            access = tx.access(actor)
+            records: Iterable[PendingRecord] = iter_records(tx, access, plan, table, locale, issues)
             if match is not None:
-                find_existing(tx, tx.access(actor), form_key, match, records)
-        total = len(table.rows)
-        outcome = self._write(
-            actor, app_key, form_key, plan, records, mode, dry_run, total, progress, cancelled
-        )
+                records = with_existing(tx, access, form_key, match, records)
+            outcome = self._write(
+                actor, app_key, form_key, plan, records, mode, dry_run, total, progress, cancelled
+            )
         all_issues = sorted(issues + outcome.issues, key=lambda i: i.row)
         failed = {i.row for i in issues} | outcome.failed_rows
         cells = dict(table.rows)
@@ -515,7 +520,7 @@ class ImportUseCases:
         app_key: str,
         form_key: str,
         plan: ImportPlan,
-        records: list[PendingRecord],
+        records: Iterable[PendingRecord],
         mode: str,
         dry_run: bool,
         total: int,
