@@ -197,10 +197,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres", help="server URL; a throwaway database per round")
     args = parser.parse_args()
-    import python_calamine
+    from importlib import metadata
+
     from _common import machine, postgres_database
 
-    print(machine({"python-calamine": getattr(python_calamine, "__version__", "?")}))
+    print(machine({"python-calamine": metadata.version("python-calamine")}))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "products.xlsx"
         bad = write_workbook(path, args.rows)

@@ -1,6 +1,7 @@
 """The record page's *Next steps* on a phone in a real Chromium: sales operations
 approves a dealer order with the manual button (accepting its confirmation), starts
-picking and ships it with a tracking number; the dealer then confirms receipt.
+picking and ships it with a tracking number; the dealer then confirms receipt on the
+portal.
 Screenshots under ``test-artifacts/screenshots/<test>/``."""
 
 from __future__ import annotations
@@ -66,8 +67,11 @@ def test_an_order_moves_through_its_steps_on_a_phone(live_site, phone, shot):
     record = service.get_record(admin, "orders", "order", order)
     assert (record.values["stage"], record.values["tracking_no"]) == ("shipped", "SF1002")
 
+    # the dealer's person confirms receipt on the portal's order page (the record page is
+    # not there for them: docs/portal.md)
     sign_in(phone, live_site, "hz.boss")
-    phone.goto(page_url)
+    assert phone.goto(page_url).status == 404
+    phone.goto(live_site.at(f"/portal/orders/order/{order}"))
     expect(phone.locator("#record-steps button")).to_have_count(1)
     phone.locator("#step-receive").click()
     expect(phone.get_by_role("alert")).to_contain_text("确认收货")

@@ -4,6 +4,9 @@ chosen follows the person to their next session."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from engine.errors import InvalidArgumentError, PermissionDeniedError
@@ -132,3 +135,33 @@ def test_account_arguments_of_the_wrong_type_are_refused(site):
     assert service.accounts.session_state("sun.li") is None
     assert service.accounts.session_state("nobody") is None
     assert service.accounts.session_state("wu.gang").epoch >= 1  # set_password moved it
+
+
+def _links(page: str) -> set[str]:
+    """The site's own pages the page links to (no static files, no other host)."""
+    found = set(re.findall(r'href="(/[^"/][^"]*|/)"', page))
+    return {html.unescape(link) for link in found if not link.startswith("/static/")}
+
+
+def test_a_dealer_users_account_pages_lead_only_to_pages_that_are_there_for_them(site):
+    """The account pages use the internal layout; for a dealer user its menu is the
+    portal's (docs/portal.md): every link on them answers 200, none leads to a 404."""
+    app, _service = site
+    hz = _signed_in(app, "hz.boss")
+    for path in ("/account", "/account/password"):
+        answer = hz.get(path)
+        assert answer.status_code == 200, path
+        page = answer.get_data(as_text=True)
+        assert 'id="portal-brand"' in page and 'id="portal-nav"' in page, path
+        links = _links(page)
+        assert {"/portal/", "/portal/tasks", "/portal/notifications", "/account"} <= links
+        for internal in ("/tasks/", "/notifications", "/admin/users"):
+            assert internal not in links, (path, internal)
+        for link in sorted(links):
+            assert hz.get(link).status_code == 200, (path, link)
+        assert "我的待办" not in page and "工作台" not in page
+    # staff keep the workbench's menu
+    sun = _signed_in(app, "sun.li")
+    page = sun.get("/account").get_data(as_text=True)
+    assert 'id="portal-nav"' not in page and 'id="notifications-link"' in page
+    assert {"/", "/tasks/", "/account"} <= _links(page)

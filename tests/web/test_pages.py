@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.service import Actor
+from engine.service import SYSTEM_ACTOR, Actor
+from tests.web.conftest import PASSWORD
 
 LEAVE = {
     "leave_type": "annual",
@@ -109,10 +110,27 @@ def test_a_dealer_gets_404_for_another_dealers_record(site, browser):
     order = service.create_record(
         Actor("gz.boss"), "orders", "order", {"lines": [{"product": product.id, "qty": 1}]}
     )
+    mine = service.create_record(
+        Actor("hz.boss"), "orders", "order", {"lines": [{"product": product.id, "qty": 2}]}
+    )
+    portal = f"/portal/orders/order/{order.id}"
+    # a dealer's person: another dealer's order on the portal reads like a missing one
     browser.sign_in("hz.boss")
-    assert browser.get(f"/r/orders/order/{order.id}").status_code == 404
+    assert browser.get(portal).status_code == 404
+    assert browser.get("/portal/orders/order/999999").status_code == 404
+    assert browser.get(f"/portal/orders/order/{mine.id}").status_code == 200
     browser.sign_in("gz.boss")
+    assert browser.get(portal).status_code == 200
+    # the record page is not there for dealers' people, their own orders included
+    assert browser.get(f"/r/orders/order/{order.id}").status_code == 404
+    # staff scoped by dealer: 吴刚 looks after the Hangzhou dealers, 邓超 the Guangzhou ones
+    service.org.set_password(SYSTEM_ACTOR, "deng.chao", PASSWORD)
+    browser.sign_in("wu.gang")
+    assert browser.get(f"/r/orders/order/{order.id}").status_code == 404
+    assert browser.get(f"/r/orders/order/{mine.id}").status_code == 200
+    browser.sign_in("deng.chao")
     assert browser.get(f"/r/orders/order/{order.id}").status_code == 200
+    assert browser.get(f"/r/orders/order/{mine.id}").status_code == 404
 
 
 def test_security_headers_and_cookie_flags(browser):

@@ -5,6 +5,7 @@ each refusal as a message, the revision history and its compare view, and the in
 from __future__ import annotations
 
 from engine.service import Actor
+from tests.web.conftest import Browser
 
 LEAVE = {
     "leave_type": "annual",
@@ -158,12 +159,29 @@ def test_a_comment_with_a_mention_goes_on_the_timeline_and_an_empty_one_is_refus
 
 def test_someone_who_cannot_see_the_request_may_not_comment(site, browser):
     _app, service = site
-    record = _submit(service)
-    browser.sign_in("hz.boss")  # a dealer's user: not theirs
-    assert browser.get(PATH.format(record.id)).status_code == 404
+    # a statement to 广州粤华: 吴刚 (channel manager) looks after the Hangzhou dealers only
+    statement = service.flows.submit(
+        Actor("zhao.min"),
+        "orders",
+        "statement",
+        {"dealer": "DL-GD-001", "period": "2026-11", "lines": [{"item": "返利", "amount": "5"}]},
+    )
+    path = f"/r/orders/statement/{statement.id}"
+    browser.sign_in("wu.gang")
+    assert browser.get(path).status_code == 404
     browser.get("/")
-    page = _post(browser, f"{PATH.format(record.id)}/comment", {"text": "hello"})
+    page = _post(browser, f"{path}/comment", {"text": "hello"})
     assert "alert-danger" in page
+    timeline = _instance(service, statement.id, "orders", "statement").timeline
+    assert not [e for e in timeline if e.action == "comment"]
+    # a dealer's user: the record page and its actions are not there for them at all
+    record = _submit(service)
+    dealer = Browser(browser.client.application.test_client())
+    dealer.sign_in("hz.boss")
+    dealer.get("/portal/")
+    assert dealer.get(PATH.format(record.id)).status_code == 404
+    answer = dealer.post(f"{PATH.format(record.id)}/comment", {"text": "hello"})
+    assert answer.status_code == 404
     assert not [e for e in _instance(service, record.id).timeline if e.action == "comment"]
 
 

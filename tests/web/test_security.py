@@ -1,7 +1,8 @@
 """Security of the web front: what people type (and what definitions say) is shown as
 text on every page and never run; cookie flags; CSRF on every state-changing route;
-another dealer's record, file and task read as not found; security headers on every
-page; no redirect to another site after signing in.
+another dealer's record, file and task read as not found (a dealer's person reads them
+on the portal, docs/portal.md; the internal pages are not there for them); security
+headers on every page; no redirect to another site after signing in.
 
 Payloads go into every text-like field type the examples have (text, textarea, email,
 phone) and into a richtext field of a small app installed here (``claims``), whose
@@ -241,8 +242,7 @@ def test_record_pages_show_every_text_field_escaped(world):
     no_49(page, where="purchase request page")
     # the claim: its payload-carrying definition (form name, labels, option label), a
     # text field, the sanitised richtext, and the node name in the timeline
-    gz = signed_in(world, "gz.boss")
-    page = page_of(gz, f"/r/claims/claim/{world['claim']}")
+    page = page_of(admin, f"/r/claims/claim/{world['claim']}")
     assert_shown(page, PAYLOAD, where="claim subject")
     assert_shown(page, "主题 " + SCRIPT, where="field label")
     assert_shown(page, "小 " + SCRIPT, where="option label")
@@ -251,6 +251,21 @@ def test_record_pages_show_every_text_field_escaped(world):
     # handler, no javascript: link (page_of checked the page for every raw payload)
     view = page.split('<div class="richtext-view">')[1].split("</div>")[0]
     assert view.startswith('<p>ok</p><a rel="noopener noreferrer">x</a>'), view
+    # gz.boss, a dealer's person, reads the claim on the portal (the record page is not
+    # there for them): the same payloads, escaped; the richtext as plain text
+    gz = signed_in(world, "gz.boss")
+    page_of(gz, f"/r/claims/claim/{world['claim']}", status=404)
+    page = page_of(gz, f"/portal/claims/claim/{world['claim']}")
+    assert_shown(page, PAYLOAD, where="claim subject on the portal")
+    assert_shown(page, "主题 " + SCRIPT, where="field label on the portal")
+    assert_shown(page, "小 " + SCRIPT, where="option label on the portal")
+    assert_shown(page, "审核 " + SCRIPT, where="node name of the pending task on the portal")
+    no_49(page, where="portal claim page")
+    body = page.split('data-field="body"')[1].split("</dd>")[0]
+    assert "ok" in body and "<p>" not in body and "<a" not in body, body
+    page = page_of(gz, f"/portal/orders/order/{world['orders']['gz.boss']}")
+    assert_shown(page, PAYLOAD, where="order remark (textarea) on the portal")
+    assert_shown(page, PAYLOAD, where="product title in the order's lines on the portal")
 
 
 def test_list_pages_and_search_show_payloads_escaped(world):
@@ -268,10 +283,21 @@ def test_list_pages_and_search_show_payloads_escaped(world):
     page = page_of(admin, "/l/purchase/supplier", query_string={"sort": SCRIPT})
     assert "alert-danger" in page
     assert_shown(page, SCRIPT, where="flashed refusal of the sort")
-    gz = signed_in(world, "gz.boss")
-    page = page_of(gz, "/l/claims/claim")
+    page = page_of(admin, "/l/claims/claim")
     assert_shown(page, PAYLOAD, where="claim list")
     assert_shown(page, "理赔单 " + IMG, where="form name")
+    # gz.boss lists the claims on the portal (the list page is not there for them)
+    gz = signed_in(world, "gz.boss")
+    page_of(gz, "/l/claims/claim", status=404)
+    page = page_of(gz, "/portal/claims/claim")
+    assert_shown(page, PAYLOAD, where="claim list on the portal")
+    assert_shown(page, "理赔单 " + IMG, where="form name on the portal")
+    assert 'id="list-total">1<' in page
+    page = page_of(gz, "/portal/claims/claim", query_string={"q": IMG})
+    assert_shown(page, IMG, where="portal search box")
+    assert 'id="list-total">1<' in page_of(gz, "/portal/orders/order")  # escaped: page_of
+    page = page_of(gz, "/portal/")
+    assert_shown(page, "理赔单 " + IMG, where="form name on the portal's home")
 
 
 def test_titles_in_the_inbox_and_workbench_are_escaped(world):
@@ -281,12 +307,26 @@ def test_titles_in_the_inbox_and_workbench_are_escaped(world):
         page = page_of(he, path)
         assert_shown(page, PAYLOAD, where=f"purchase title in {path}")
         no_49(page, where=path)
+    # the claim's app name on the workbench of someone who may use it
+    admin = signed_in(world, "admin")
+    assert_shown(page_of(admin, "/"), "理赔 " + SCRIPT, where="app name on the workbench")
+    # gz.boss's task on gz.boss's claim: in the portal's home, its list of tasks and the
+    # task's page (the workbench and the inbox are not there for them)
     gz = signed_in(world, "gz.boss")
     for path in ("/", "/tasks/"):
+        page_of(gz, path, status=404)
+    task = world["service"].flows.tasks(Actor("gz.boss")).items[0].id
+    page = page_of(gz, "/portal/tasks")
+    assert 'id="pending-total">1<' in page
+    for path in ("/portal/tasks", f"/portal/tasks/{task}"):
         page = page_of(gz, path)
         assert_shown(page, PAYLOAD, where=f"claim title in {path}")
         assert_shown(page, "审核 " + SCRIPT, where=f"node name in {path}")
-    assert_shown(page_of(gz, "/"), "理赔 " + SCRIPT, where="app name on the workbench")
+        no_49(page, where=path)
+    page = page_of(gz, f"/portal/tasks/{task}")
+    assert_shown(page, "理赔单 " + IMG, where="form name on the task page")
+    assert_shown(page, "主题 " + SCRIPT, where="field label on the task page")
+    assert 'id="to-confirm">1<' in page_of(gz, "/portal/")
 
 
 def test_timeline_comments_and_flashed_messages_are_escaped(world):
@@ -509,16 +549,39 @@ def test_a_dealer_gets_404_for_another_dealers_record_file_and_task(world):
     answer = api("hz.boss", f"/tasks/{task}/approve", "POST")
     assert answer.status_code in (403, 404), answer.status_code
 
+    # on the portal: gz.boss's order, claim, file and task are not there for hz.boss,
+    # exactly like ones that do not exist
+    photo = world["photo"]
     hz = signed_in(world, "hz.boss")
-    for path in (f"/r/orders/order/{order}", f"/r/claims/claim/{claim}"):
-        assert hz.get(path).status_code == 404, path
-    # acting on gz.boss's task from the page is refused and changes nothing
-    hz.get("/")
-    hz.post(f"/tasks/{task}/approve", {"next": "/"})
+    hz.get("/portal/")
+    for path, twin in (
+        (f"/portal/orders/order/{order}", "/portal/orders/order/999999"),
+        (f"/portal/claims/claim/{claim}", "/portal/claims/claim/999999"),
+        (f"/portal/claims/claim/file/{photo}", "/portal/claims/claim/file/nothing"),
+        (f"/portal/tasks/{task}", "/portal/tasks/999999"),
+    ):
+        answer, missing = hz.get(path), hz.get(twin)
+        assert answer.status_code == missing.status_code == 404, path
+        assert PDF not in answer.data and "alert(1)" not in answer.get_data(as_text=True), path
+    # acting on gz.boss's task from the portal is refused and changes nothing
+    for action in ("confirm", "dispute"):
+        hz.post(f"/portal/tasks/{task}/{action}", {"comment": "不是我的"})
     assert [t.id for t in service.flows.tasks(Actor("gz.boss")).items] == [task]
+    # the internal pages are not there for either of them, their own records included
     gz = signed_in(world, "gz.boss")
-    for path in (f"/r/orders/order/{order}", f"/r/claims/claim/{claim}"):
+    for browser in (hz, gz):
+        for path in (f"/r/orders/order/{order}", f"/r/claims/claim/{claim}"):
+            assert browser.get(path).status_code == 404, path
+        assert browser.post(f"/tasks/{task}/approve", {"next": "/"}).status_code == 404
+    assert [t.id for t in service.flows.tasks(Actor("gz.boss")).items] == [task]
+    for path in (
+        f"/portal/orders/order/{order}",
+        f"/portal/claims/claim/{claim}",
+        f"/portal/tasks/{task}",
+    ):
         assert gz.get(path).status_code == 200, path
+    answer = gz.get(f"/portal/claims/claim/file/{photo}?download=1")
+    assert answer.status_code == 200 and answer.data == PDF
 
 
 # -- headers ----------------------------------------------------------------------------------------

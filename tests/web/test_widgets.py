@@ -128,28 +128,32 @@ def test_every_widget_renders_for_its_type(widgets):
 
 
 def test_a_dealer_user_picks_only_within_their_own_dealer(widgets):
-    app, _service = widgets
-    boss = signed_in(app, "hz.boss")
-    page = boss.get(NEW).get_data(as_text=True)
-    assert options_of(page, "owner") == [
-        ("", "—"),
-        ("hz.boss", "杭州恒泰 王总"),
-        ("hz.sales", "杭州恒泰 小张"),
-    ]
-    assert options_of(page, "dealer") == [("", "—"), ("DL-HZ-001", "杭州恒泰商贸有限公司")]
-    assert options_of(page, "area") == [("", "—"), ("hangzhou", "杭州")]
-    assert options_of(page, "teams") == []
-    assert "孙丽" not in page and "广州粤华" not in page
+    app, service = widgets
+    boss = Browser(app.test_client())
+    assert boss.sign_in("hz.boss").location == "/portal/"
+    # the form page and its pickers are not there for them (docs/portal.md)...
+    for path in (NEW, "/f/org/user?q=孙", "/f/org/dealer"):
+        assert boss.get(path).status_code == 404, path
+    # ...and what a dealer's person may pick (the service the pickers ask, and the API's
+    # token user) stays within their own dealer
+    me = Actor("hz.boss")
+    picks = service.org_choices.choices
+    assert picks(me, "user").items == [("hz.boss", "杭州恒泰 王总"), ("hz.sales", "杭州恒泰 小张")]
+    assert picks(me, "dealer").items == [("DL-HZ-001", "杭州恒泰商贸有限公司")]
+    assert picks(me, "region").items == [("hangzhou", "杭州")]
+    assert picks(me, "department").items == []
+    assert picks(me, "user", search="孙").items == []
+    assert service.org_choices.names(me, "dealer", ["DL-GD-001", "DL-HZ-001"]) == {
+        "DL-HZ-001": "杭州恒泰商贸有限公司"
+    }
 
-    # the search endpoint answers within the same reach
-    assert boss.get("/f/org/user?q=孙").get_json() == {"items": [], "more": False}
+    # staff search every active user
     staff = signed_in(app, "wu.gang")
     assert staff.get("/f/org/user?q=孙").get_json() == {
         "items": [["sun.li", "孙丽"]],
         "more": False,
     }
     # a disabled user is not offered any more
-    _app, service = widgets
     service.org.set_active(SYSTEM_ACTOR, "sun.li", False)
     assert staff.get("/f/org/user?q=孙").get_json() == {"items": [], "more": False}
     refused = staff.get("/f/org/role")
@@ -317,24 +321,40 @@ def test_rich_text_payloads_never_reach_a_page(widgets):
 
 def test_a_dealer_user_gets_404_for_another_dealers_file(widgets):
     app, service = widgets
-    hz = signed_in(app, "hz.boss")
-    photo = upload(hz, "photos", "hz.png", png()).get_json()
-    loose = upload(hz, "photos", "loose.png", png(3, 3)).get_json()  # never attached
-    answer = hz.post(NEW, {"action": "submit", "subject": "杭州", "photos": json.dumps([photo])})
-    assert answer.status_code == 302, answer.get_data(as_text=True)[:1000]
-    record = service.get_record(
-        Actor("admin"), "widgets", "visit", int(answer.headers["Location"].rsplit("/", 1)[1])
+    hz_actor = Actor("hz.boss")
+    photo = service.save_file(hz_actor, "widgets", "visit", "photos", "hz.png", io.BytesIO(png()))
+    loose = service.save_file(  # never attached
+        hz_actor, "widgets", "visit", "photos", "loose.png", io.BytesIO(png(3, 3))
+    )
+    record = service.create_record(
+        hz_actor, "widgets", "visit", {"subject": "杭州", "photos": [photo]}
     )
     assert record.values["dealer"] == "DL-HZ-001"
+    portal_url = f"/portal/widgets/visit/file/{photo['id']}"
     url = f"/f/widgets/visit/file/{photo['id']}"
-    assert hz.client.get(url).status_code == 200
+    hz = Browser(app.test_client())
+    hz.sign_in("hz.boss")
+    answer = hz.get(portal_url)
+    assert answer.status_code == 200 and answer.data == png()
+    assert f'href="{portal_url}"' in hz.get(f"/portal/widgets/visit/{record.id}").get_data(
+        as_text=True
+    )
+    assert hz.get(url).status_code == 404  # the form pages' files: not there for them
     assert signed_in(app, "wu.gang").client.get(url).status_code == 200
 
-    gz = signed_in(app, "gz.boss")
-    assert gz.get(url).status_code == 404
-    assert gz.get(f"/f/widgets/visit/file/{loose['id']}").status_code == 404
-    assert gz.get("/f/widgets/visit/file/no-such-file").status_code == 404
-    assert gz.get(answer.headers["Location"]).status_code == 404
+    gz = Browser(app.test_client())
+    gz.sign_in("gz.boss")
+    missing = gz.get("/portal/widgets/visit/file/no-such-file")
+    assert missing.status_code == 404
+    for path in (
+        portal_url,
+        f"/portal/widgets/visit/file/{loose['id']}",
+        f"/portal/widgets/visit/{record.id}",
+        url,
+    ):
+        answer = gz.get(path)
+        assert answer.status_code == 404, path
+        assert png() not in answer.data and "杭州" not in answer.get_data(as_text=True), path
 
 
 def test_files_and_pickers_in_sub_table_rows(widgets):

@@ -55,6 +55,14 @@ def install_guard(app: Flask) -> None:
     """Register the guard's before- and after-request hooks on ``app``."""
     app.before_request(_keep_out)
     app.after_request(_land_in_portal)
+    app.context_processor(_layout_flags)
+
+
+def _layout_flags() -> dict[str, Any]:
+    """``external_user()`` for the internal layout (web/templates/base.html): the pages a
+    dealer user may reach there (their account) show the portal's links instead of
+    menu entries that would answer them 404."""
+    return {"external_user": is_external}
 
 
 def _keep_out() -> Any:
