@@ -11,7 +11,11 @@ import pytest
 
 from tests.imports.conftest import CLERK, count_rows, revisions
 
-BOTH = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+BOTH = pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 
 
 @BOTH
