@@ -41,6 +41,16 @@ fields:
       amount: {type: formula, expr: "qty * price", result: money}
   total: {type: formula, expr: "SUM(lines.amount)", result: money}
 permissions: {}
+---
+form: booking
+name: Booking
+title: "{{ room }} {{ day }}"
+fields:
+  room: {type: text, required: true}
+  day:  {type: date, required: true}
+unique:
+  - fields: [room, day]
+permissions: {}
 """
 
 
@@ -245,3 +255,23 @@ def test_a_record_outside_the_actors_rows_is_refused_alone(make_service):
     assert [e.code for e in outcomes[1].errors] == ["scope"]
     page = service.query_records(SYSTEM_ACTOR, "scoped", "claim", sort="ref")
     assert [r.values["ref"] for r in page.items] == ["C-1", "C-3"]
+
+
+def test_a_rule_over_two_fields_is_checked_for_the_batch_at_once(batch):
+    batch.create_record(SYSTEM_ACTOR, "batch", "booking", {"room": "A", "day": "2026-03-01"})
+    items = [
+        {"room": "A", "day": "2026-03-02"},
+        {"room": "A", "day": "2026-03-01"},  # held by the live record
+        {"room": "B", "day": "2026-03-01"},
+        {"room": "B", "day": "2026-03-01"},  # held by the batch's previous item
+    ]
+    outcomes = _create(batch, "booking", items)
+    assert [type(o).__name__ for o in outcomes] == [
+        "Record",
+        "RecordValidationError",
+        "Record",
+        "RecordValidationError",
+    ]
+    assert [e.code for e in outcomes[1].errors] == ["unique"]
+    assert "A 2026-03-01" in outcomes[1].errors[0].message
+    assert batch.query_records(SYSTEM_ACTOR, "batch", "booking").total == 3
