@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from flask import (
@@ -360,9 +360,20 @@ def _number_like(text: str) -> bool:
     return True
 
 
-def export_csv(app_key: str, form_key: str) -> Any:
-    """The list's rows (the chosen ones, when a POST names them) as CSV: the columns
-    shown, with the values as the page shows them; rows the actor may export only."""
+class _ExportRequest(NamedTuple):
+    """What a list export asks for: the form, the columns shown, the service filters
+    (the chosen ids too, when a POST names them), the list's URL and its state."""
+
+    form: Any
+    columns: list[str]
+    wanted: list[Any]
+    back: str
+    state: Any
+
+
+def _export_request(app_key: str, form_key: str) -> _ExportRequest | Any:
+    """The export's rows as the list shows them, or a redirect back to the list with
+    the reason (a filter the service refuses, a POST that chose nothing)."""
     form, setup = _setup(app_key, form_key)
     state = state_from_args(request.args)
     columns = _columns(form, setup, state)
@@ -379,6 +390,16 @@ def export_csv(app_key: str, form_key: str) -> Any:
             flash(_("Choose records first"), "warning")
             return redirect(back)
         wanted.append(("id", "in", chosen))
+    return _ExportRequest(form, columns, wanted, back, state)
+
+
+def export_csv(app_key: str, form_key: str) -> Any:
+    """The list's rows (the chosen ones, when a POST names them) as CSV: the columns
+    shown, with the values as the page shows them; rows the actor may export only."""
+    asked = _export_request(app_key, form_key)
+    if not isinstance(asked, _ExportRequest):
+        return asked  # back to the list, with the reason flashed
+    form, columns, wanted, back, state = asked
     try:
         records = service().records.export(
             actor(),
@@ -438,22 +459,10 @@ def export_xlsx(app_key: str, form_key: str) -> Any:
     """The list's rows (the chosen ones, when a POST names them) as xlsx: the columns
     shown, a sheet per sub-table. Up to ``DIRECT_LIMIT`` records download at once; more
     become a background export whose page shows its progress and then a download link."""
-    form, setup = _setup(app_key, form_key)
-    state = state_from_args(request.args)
-    columns = _columns(form, setup, state)
-    filters = filters_of(form, setup.fields, replace(state, columns=columns))
-    pairs, problems = service_filters(filters, state)
-    wanted = [flt for _param, flt in pairs]
-    back = url_for("forms.listing", app_key=app_key, form_key=form_key) + "?" + state.query()
-    if problems:
-        flash(problems[0].message, "danger")
-        return redirect(back)
-    if request.method == "POST":
-        chosen = _chosen()
-        if not chosen:
-            flash(_("Choose records first"), "warning")
-            return redirect(back)
-        wanted.append(("id", "in", chosen))
+    asked = _export_request(app_key, form_key)
+    if not isinstance(asked, _ExportRequest):
+        return asked  # back to the list, with the reason flashed
+    form, columns, wanted, back, state = asked
     exports = service().exports
     options = {"filters": wanted, "search": state.search}
     try:
