@@ -15,7 +15,6 @@ or rolled back (all or nothing, dry runs).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +30,8 @@ from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
 from engine.service.record_batch import create_records
+from engine.service.records import write_context
 from engine.service.transactions import Transaction
-from engine.store.journal import Journal
 
 #: an item to write: (the spreadsheet rows it came from, the record data, the id of the
 #: record it updates or None to create one)
@@ -82,25 +81,6 @@ def write_rows(
     return results
 
 
-def _context(
-    tx: Transaction, actor: Actor, form_key: str, context: ServiceContext
-) -> writer.WriteContext:
-    budget = context.submission_budget
-    access = tx.access(actor)
-    journal = Journal(actor.user_id, context.clock())
-    return writer.WriteContext(
-        tx,
-        tx.form(form_key),
-        actor,
-        journal.at,
-        tx.source(form_key, access.scope(form_key, "read")),
-        journal,
-        context.hooks,
-        None if budget is None else time.monotonic() + budget,
-        access,
-    )
-
-
 def _create(
     tx: Transaction,
     actor: Actor,
@@ -111,7 +91,7 @@ def _create(
 ) -> list[WriteResult]:
     """New records through the batch path (engine/service/record_batch.py): the single
     write's checks and journal, with the rows and journal in one executemany per table."""
-    ctx = _context(tx, actor, form_key, context)
+    ctx = write_context(tx, actor, form_key, context)
     try:
         outcomes = create_records(ctx, [data for _rows, data, _id in items], source)
     except PermissionDeniedError as exc:  # the actor may not import into this form at all
@@ -136,7 +116,7 @@ def _update(
     """One update in its own savepoint: a refused one leaves nothing behind."""
     _rows, data, existing_id = item
     assert existing_id is not None
-    ctx = _context(tx, actor, form_key, context)
+    ctx = write_context(tx, actor, form_key, context)
     try:
         with tx.conn.begin_nested():
             before = ctx.scoped("update").row(existing_id)["version"]

@@ -466,22 +466,8 @@ class RecordUseCases:
         self, tx: Transaction, actor: Actor, app_key: str, form_key: str
     ) -> writer.WriteContext:
         """A WriteContext in ``tx`` built as :meth:`_write` builds it (own journal, deadline)."""
-        context = self._context
-        budget = context.submission_budget
-        deadline = None if budget is None else time.monotonic() + budget
-        access = tx.access(actor)
-        journal = Journal(actor.user_id, context.clock())
-        return writer.WriteContext(
-            tx,
-            tx.form(form_key),
-            actor,
-            journal.at,
-            tx.source(form_key, access.scope(form_key, "read")),
-            journal,
-            context.hooks,
-            deadline,
-            access,
-        )
+        del app_key  # the transaction is bound to the app
+        return write_context(tx, actor, form_key, self._context)
 
     def _write(
         self,
@@ -506,6 +492,27 @@ class RecordUseCases:
             return self._returned(tx, access, runtime, action(ctx))
 
         return context.transactions.write(app_key, work)
+
+
+def write_context(
+    tx: Transaction, actor: Actor, form_key: str, context: ServiceContext
+) -> writer.WriteContext:
+    """A WriteContext for ``actor``'s writes to ``form_key`` in ``tx``: its own journal at
+    the service clock's moment, the submission budget from now, the actor's access."""
+    budget = context.submission_budget
+    access = tx.access(actor)
+    journal = Journal(actor.user_id, context.clock())
+    return writer.WriteContext(
+        tx,
+        tx.form(form_key),
+        actor,
+        journal.at,
+        tx.source(form_key, access.scope(form_key, "read")),
+        journal,
+        context.hooks,
+        None if budget is None else time.monotonic() + budget,
+        access,
+    )
 
 
 def _not_an_object(actor: Actor, data: Any) -> RecordError:
