@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -56,6 +54,7 @@ from engine.service import arguments as check
 from engine.service import writer
 from engine.service.actor import Actor
 from engine.service.context import ServiceContext
+from engine.service.jobs import OpenUseCases
 from engine.service.principals import require_org_admin
 from engine.service.transactions import Transaction
 from engine.store import batch_jobs as stored
@@ -74,7 +73,7 @@ MAX_GROUP_KEY = 500
 _PERIOD_WORDS = {"month": "月份", "quarter": "季度", "year": "年份"}
 
 #: the use cases of each open Service, by database, for jobs run in this process
-_OPEN: dict[str, weakref.WeakSet[BatchJobUseCases]] = {}
+_OPEN: OpenUseCases[BatchJobUseCases] = OpenUseCases("batch_jobs")
 
 
 def _say(locale: str, zh: str, en: str) -> str:
@@ -195,7 +194,7 @@ class BatchJobUseCases:
         self._compiled: dict[str, Any] = {}
         #: names this Service's database in a submitted run's payload (no credentials)
         self.database_key = database_key(context.transactions.database.url)
-        _OPEN.setdefault(self.database_key, weakref.WeakSet()).add(self)
+        _OPEN.add(self.database_key, self)
 
     # -- definitions ----------------------------------------------------------------------
     def _jobs(self, tx: Transaction) -> tuple[JobDefinition, ...]:
@@ -611,23 +610,14 @@ def run_submitted(payload: dict[str, Any]) -> None:
 
     In the process that submitted it (the embedded runner) the open Service runs it; an
     RQ worker opens the database named by ``LOWCODE_DATABASE_URL`` (it must be the one
-    the run was submitted on).
+    the run was submitted on): :class:`engine.service.jobs.OpenUseCases`.
     """
-    found = _OPEN.get(str(payload.get("database")))
-    use_cases = next(iter(found), None) if found is not None else None
-    if use_cases is None:
-        from engine.service.service import Service
-
-        url = os.environ.get("LOWCODE_DATABASE_URL", "")
-        service = Service(url)
-        try:
-            if service.batch_jobs.database_key != payload["database"]:
-                raise RuntimeError("LOWCODE_DATABASE_URL is not the database the run was made on")
-            service.batch_jobs.run_queued(int(payload["run_id"]), str(payload.get("locale")))
-        finally:
-            service.close()
-        return
-    use_cases.run_queued(int(payload["run_id"]), str(payload.get("locale", "zh-CN")))
+    _OPEN.run(
+        payload,
+        lambda use_cases: use_cases.run_queued(
+            int(payload["run_id"]), str(payload.get("locale", "zh-CN"))
+        ),
+    )
 
 
 __all__ = ["JOB_FUNCTION", "BatchJobUseCases", "BatchJobInfo", "BatchJobRun", "run_submitted"]

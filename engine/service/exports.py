@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +24,7 @@ from engine.service import arguments as check
 from engine.service.actor import Actor
 from engine.service.batch_jobs import database_key
 from engine.service.context import ServiceContext
+from engine.service.jobs import OpenUseCases
 from engine.service.org_arguments import localised
 from engine.service.record_export import ExportLayout, export_layout, write_csv, write_xlsx
 from engine.service.records import RecordUseCases
@@ -44,7 +44,7 @@ _MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
-_OPEN: dict[str, weakref.WeakSet[ExportUseCases]] = {}
+_OPEN: OpenUseCases[ExportUseCases] = OpenUseCases("exports")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class ExportUseCases:
         #: the job-runner seam background exports go through
         self.job_runner = job_runner
         self.database_key = database_key(context.transactions.database.url)
-        _OPEN.setdefault(self.database_key, weakref.WeakSet()).add(self)
+        _OPEN.add(self.database_key, self)
 
     # -- checks and layout ------------------------------------------------------------------
     def _check(
@@ -458,22 +458,10 @@ def run_submitted(payload: dict[str, Any]) -> None:
     """The job-runner entry point of a background export (``JOB_FUNCTION``).
 
     In the process that submitted it (the embedded runner) the open Service runs it; an
-    RQ worker opens the database named by ``LOWCODE_DATABASE_URL``.
+    RQ worker opens the database named by ``LOWCODE_DATABASE_URL`` (it must be the one
+    the run was submitted on): :class:`engine.service.jobs.OpenUseCases`.
     """
-    found = _OPEN.get(str(payload.get("database")))
-    use_cases = next(iter(found), None) if found is not None else None
-    if use_cases is not None:
-        use_cases.run_queued(int(payload["run_id"]))
-        return
-    from engine.service.service import Service
-
-    service = Service(os.environ.get("LOWCODE_DATABASE_URL", ""))
-    try:
-        if service.exports.database_key != payload["database"]:
-            raise RuntimeError("LOWCODE_DATABASE_URL is not the database the run was made on")
-        service.exports.run_queued(int(payload["run_id"]))
-    finally:
-        service.close()
+    _OPEN.run(payload, lambda use_cases: use_cases.run_queued(int(payload["run_id"])))
 
 
 __all__ = [

@@ -29,8 +29,6 @@ the one write path, with the preparation, permissions and journal of a form subm
 
 from __future__ import annotations
 
-import os
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -69,6 +67,7 @@ from engine.service.import_rows import (
 )
 from engine.service.import_writes import WriteItem, WriteResult, write_rows
 from engine.service.import_xlsx import errors_workbook, template_workbook
+from engine.service.jobs import OpenUseCases
 from engine.service.transactions import Transaction
 from engine.store import transfers as stored
 
@@ -83,7 +82,7 @@ RUN_LIST_LIMIT = 20
 MODES = ("all", "valid")
 
 #: the use cases of each open Service, by database, for runs made in this process
-_OPEN: dict[str, weakref.WeakSet[ImportUseCases]] = {}
+_OPEN: OpenUseCases[ImportUseCases] = OpenUseCases("imports")
 
 
 def _say(locale: str, zh: str, en: str) -> str:
@@ -108,7 +107,7 @@ class ImportUseCases:
         self.job_runner = job_runner
         #: names this Service's database in a submitted run's payload (no credentials)
         self.database_key = database_key(context.transactions.database.url)
-        _OPEN.setdefault(self.database_key, weakref.WeakSet()).add(self)
+        _OPEN.add(self.database_key, self)
 
     # -- looking at a file ----------------------------------------------------------------
     def inspect(
@@ -687,22 +686,14 @@ def run_submitted(payload: dict[str, Any]) -> None:
 
     In the process that submitted it (the embedded runner) the open Service runs it; an
     RQ worker opens the database named by ``LOWCODE_DATABASE_URL`` (it must be the one
-    the run was submitted on).
+    the run was submitted on): :class:`engine.service.jobs.OpenUseCases`.
     """
-    found = _OPEN.get(str(payload.get("database")))
-    use_cases = next(iter(found), None) if found is not None else None
-    if use_cases is None:
-        from engine.service.service import Service
-
-        service = Service(os.environ.get("LOWCODE_DATABASE_URL", ""))
-        try:
-            if service.imports.database_key != payload["database"]:
-                raise RuntimeError("LOWCODE_DATABASE_URL is not the database the run was made on")
-            service.imports.run_queued(int(payload["run_id"]), str(payload.get("locale")))
-        finally:
-            service.close()
-        return
-    use_cases.run_queued(int(payload["run_id"]), str(payload.get("locale", "zh-CN")))
+    _OPEN.run(
+        payload,
+        lambda use_cases: use_cases.run_queued(
+            int(payload["run_id"]), str(payload.get("locale", "zh-CN"))
+        ),
+    )
 
 
 __all__ = [

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from engine.errors import InvalidArgumentError
 from engine.service import arguments as check
@@ -40,6 +42,8 @@ from engine.store import schedules
 from engine.store.database import Connection
 from engine.store.leadership import LeaderInfo, current_leader
 
+#: the use-case objects :class:`OpenUseCases` keeps
+U = TypeVar("U")
 #: how long a claimed job is the runner's before another may take it over
 DEFAULT_JOB_LEASE = timedelta(minutes=10)
 _JOB_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -301,6 +305,43 @@ def _rq_retry() -> Any:
     from rq import Retry
 
     return Retry(max=stored.MAX_JOB_ATTEMPTS - 1, interval=[30, 60, 120, 240])
+
+
+class OpenUseCases(Generic[U]):
+    """The use-case objects of the Services open in this process, by database key.
+
+    A submitted run names its database by key (never its credentials); the job runner's
+    entry point finds an open use-case object on that database here, or opens a Service
+    on ``LOWCODE_DATABASE_URL`` (an RQ worker on another machine).
+    """
+
+    def __init__(self, attribute: str):
+        #: the Service attribute holding these use cases (``imports``, ``exports``...)
+        self.attribute = attribute
+        self._open: dict[str, weakref.WeakSet[U]] = {}
+
+    def add(self, database_key: str, use_cases: U) -> None:
+        """Remember ``use_cases`` as open on ``database_key`` (until collected)."""
+        self._open.setdefault(database_key, weakref.WeakSet()).add(use_cases)
+
+    def run(self, payload: Mapping[str, Any], call: Callable[[U], Any]) -> None:
+        """``call`` with use cases on the payload's database: an open one, else a Service
+        opened on ``LOWCODE_DATABASE_URL`` for the call (which must be that database)."""
+        database = str(payload.get("database"))
+        found = next(iter(self._open.get(database, ())), None)
+        if found is not None:
+            call(found)
+            return
+        from engine.service.service import Service
+
+        service = Service(os.environ.get("LOWCODE_DATABASE_URL", ""))
+        try:
+            use_cases = getattr(service, self.attribute)
+            if use_cases.database_key != database:
+                raise RuntimeError("LOWCODE_DATABASE_URL is not the database the run was made on")
+            call(use_cases)
+        finally:
+            service.close()
 
 
 def job_runner(context: ServiceContext, url: str | None = None) -> JobRunner:
