@@ -226,11 +226,8 @@ def _blank(cell: Any) -> bool:
 
 def _blank_row(row: tuple[Any, ...]) -> bool:
     """Every cell None or blank text (0 and False are data)."""
-    if any(row):
-        try:  # a row of text (every csv row): blank when all of it is whitespace
-            return not "".join(row).strip()
-        except TypeError:  # None, a number or a date among them: stops at the first data
-            pass
+    if all(isinstance(c, str) for c in row):  # every csv row: blank when all whitespace
+        return not "".join(row).strip()
     return all(_blank(c) for c in row)
 
 

@@ -27,6 +27,7 @@ pattern, options from a form) run later, when the record is prepared.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import unicodedata
@@ -351,11 +352,10 @@ def _datetime(field: FieldDefinition, resolver: Resolver, english: bool) -> Conv
             if _SERIAL_TEXT.fullmatch(text):
                 return _serial_moment(float(text), english)
             if not _AMBIGUOUS_DATE.match(text):
-                try:
-                    found: datetime = coerce(text, "excel")  # ISO and 2026年3月5日 9:30
+                # ISO and 2026年3月5日 9:30; anything else gets the message below
+                with contextlib.suppress(FieldValueError):
+                    found: datetime = coerce(text, "excel")
                     return found
-                except FieldValueError:
-                    pass
         raise _say(
             english,
             f"expected a date and time such as 2026-03-05 09:30, got {shown_cell(value)}",

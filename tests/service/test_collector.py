@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 
+import pytest
+
 from engine.service.collector import collector_paused
 
 
@@ -19,11 +21,8 @@ def test_the_collector_is_off_inside_and_back_on_after_the_last_holder():
 
 
 def test_an_error_inside_still_turns_it_back_on():
-    try:
-        with collector_paused():
-            raise ValueError("a failed import")
-    except ValueError:
-        pass
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError("a failed import")
     assert gc.isenabled()
 
 

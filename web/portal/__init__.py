@@ -44,17 +44,15 @@ def _badges() -> dict[str, Any]:
     of pending tasks and of unread messages (asked only when a portal page renders)."""
 
     def portal_badges() -> dict[str, Any]:
-        from engine.service import ServiceError
-        from web.auth import actor, service
-        from web.portal.common import order_form
+        from web.auth import actor
+        from web.portal.common import order_form, waiting
 
-        found: dict[str, Any] = {"orders": order_form(), "tasks": 0, "unread": 0}
-        try:
-            found["tasks"] = service().flows.tasks(actor(), status="pending", page_size=1).total
-            found["unread"] = service().notifications.unread_count(actor())
-        except ServiceError:
-            pass
-        return found
+        counts = waiting(actor())
+        return {
+            "orders": order_form(),
+            "tasks": counts["tasks"] or 0,
+            "unread": counts["unread"] or 0,
+        }
 
     return {"portal_badges": portal_badges}
 

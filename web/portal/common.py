@@ -46,6 +46,28 @@ def require_dealer_user() -> Actor:
     return actor()
 
 
+def waiting(me: Actor) -> dict[str, int | None]:
+    """The person's pending tasks and unread messages, asked once per request (the home
+    page and the tab bar both show them); None where the service refuses."""
+    found = g.get("portal_waiting")
+    if found is None:
+        found = g.portal_waiting = {
+            "tasks": count_of(
+                lambda: service().flows.tasks(me, status="pending", page_size=1).total
+            ),
+            "unread": count_of(lambda: service().notifications.unread_count(me)),
+        }
+    return found
+
+
+def count_of(read: Any) -> int | None:
+    """A count, or None when the service refuses (the page then leaves it out)."""
+    try:
+        return int(read() or 0)
+    except ServiceError:
+        return None
+
+
 def dealer_name(me: Actor) -> str:
     """The name of the person's dealer (their own dealer is always theirs to name)."""
     code = getattr(person(), "dealer", None)

@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import render_template
 
-from engine.service import ServiceError
 from web.auth import actor, service
 from web.portal import blueprint
-from web.portal.common import dealer_name, granted_forms, order_form, person
+from web.portal.common import count_of, dealer_name, granted_forms, order_form, person, waiting
 
 #: an order's progress values that still need something to happen
 CLOSED_STAGES = ("delivered", "closed")
@@ -28,8 +27,8 @@ def home() -> Any:
         person=person(),
         orders=orders,
         open_orders=_open_orders(me, orders),
-        to_confirm=_count(lambda: service().flows.tasks(me, status="pending", page_size=1).total),
-        unread=_count(lambda: service().notifications.unread_count(me)),
+        to_confirm=waiting(me)["tasks"],
+        unread=waiting(me)["unread"],
         others=[f for f in forms if f is not orders],
     )
 
@@ -41,18 +40,10 @@ def _open_orders(me: Any, orders: Any) -> int | None:
     filters = []
     if "stage" in orders.setup.fields:
         filters.append(("stage", "not_in", list(CLOSED_STAGES)))
-    return _count(
+    return count_of(
         lambda: (
             service()
             .records.query(me, orders.app, orders.definition.key, filters=filters, page_size=1)
             .total
         )
     )
-
-
-def _count(read: Any) -> int | None:
-    """A count, or None when the service refuses (the page then leaves it out)."""
-    try:
-        return int(read() or 0)
-    except ServiceError:
-        return None
